@@ -1,0 +1,1 @@
+"""CalcJobs of aiida-mlpgen, one module per external code."""

@@ -1,0 +1,1 @@
+"""Calculation functions: training-set operations recorded in the provenance graph."""

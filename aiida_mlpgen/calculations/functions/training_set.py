@@ -1,0 +1,156 @@
+"""Training-set operations as calcfunctions, so the provenance graph records each one."""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from aiida_mlpgen.data.training_set import Frame, TrainingSetData, TrainingSetError
+
+__all__ = (
+    'merge_training_sets',
+    'reweight_groups',
+    'select_groups',
+    'split_training_set',
+    'training_set_from_aiida',
+)
+
+
+def _derived(parent: TrainingSetData, frames: list[Frame]) -> TrainingSetData:
+    """A new set from ``frames`` of ``parent``: checks already passed there, duplicates kept as they were."""
+    sources = parent.base.attributes.get(TrainingSetData.KEY_SOURCES, [])
+    return TrainingSetData(frames, allow_duplicates=True, allow_inconsistent_dft=True, sources=sources)
+
+
+@calcfunction
+def split_training_set(training_set: TrainingSetData, fraction: orm.Float, seed: orm.Int) -> TrainingSetData:
+    """Tag a ``fraction`` of the unassigned structures of each group as validation, the rest as train.
+
+    Structures that already carry a train/validation tag keep it. The choice is random
+    with ``seed`` and stratified by group, so every group with enough structures is seen
+    in both parts.
+    """
+    fraction_value = float(fraction.value)
+    if not 0.0 <= fraction_value < 1.0:
+        raise TrainingSetError(f'validation fraction must be in [0, 1), got {fraction_value}')
+    frames = training_set.get_frame_list()
+    rng = np.random.default_rng(int(seed.value))
+    groups = np.array([f.group for f in frames])
+    unassigned = np.array([f.split == 'unassigned' for f in frames])
+    for group in np.unique(groups):
+        members = np.flatnonzero((groups == group) & unassigned)
+        n_validation = int(round(fraction_value * len(members)))
+        chosen = set(rng.permutation(members)[:n_validation].tolist())
+        for index in members.tolist():
+            frames[index].split = 'validation' if index in chosen else 'train'
+    return _derived(training_set, frames)
+
+
+@calcfunction
+def select_groups(training_set: TrainingSetData, groups: orm.List) -> TrainingSetData:
+    """The structures of ``training_set`` whose group is in ``groups``."""
+    wanted = set(groups.get_list())
+    unknown = wanted - set(training_set.groups)
+    if unknown:
+        raise TrainingSetError(f'unknown group(s) {sorted(unknown)}; the set has {training_set.groups}')
+    return _derived(training_set, [f for f in training_set.get_frame_list() if f.group in wanted])
+
+
+@calcfunction
+def merge_training_sets(**training_sets) -> TrainingSetData:
+    """One set holding all structures of the given sets (checked again: duplicates, DFT settings)."""
+    if not training_sets:
+        raise TrainingSetError('merge needs at least one training set')
+    frames = []
+    for key in sorted(training_sets):
+        frames.extend(training_sets[key].get_frame_list())
+    sources = [s for key in sorted(training_sets) for s in training_sets[key].base.attributes.get('sources', [])]
+    return TrainingSetData(frames, sources=sources)
+
+
+@calcfunction
+def reweight_groups(training_set: TrainingSetData, weights: orm.Dict) -> TrainingSetData:
+    """Set the weight of every structure of each named group (``{group: weight}``)."""
+    mapping = weights.get_dict()
+    unknown = set(mapping) - set(training_set.groups)
+    if unknown:
+        raise TrainingSetError(f'unknown group(s) {sorted(unknown)}; the set has {training_set.groups}')
+    frames = training_set.get_frame_list()
+    for frame in frames:
+        if frame.group in mapping:
+            frame.weight = float(mapping[frame.group])
+    return _derived(training_set, frames)
+
+
+@calcfunction
+def training_set_from_aiida(**entries) -> TrainingSetData:
+    """A training set from DFT results already in the database, linked into the provenance.
+
+    Inputs are namespaced by structure: ``structure_<k>`` (StructureData), ``energy_<k>``
+    (Float, eV), ``forces_<k>`` (ArrayData with array ``forces``, eV/Å) and optionally
+    ``stress_<k>`` (ArrayData with array ``stress``, 3x3, eV/Å³, tension positive) and
+    ``group_<k>`` (Str). Build the inputs with :func:`aiida_inputs`.
+    """
+    keys = sorted({name.split('_', 1)[1] for name in entries if name.startswith('structure_')})
+    if not keys:
+        raise TrainingSetError('no structure_<k> input given')
+    frames = []
+    for key in keys:
+        structure = entries[f'structure_{key}']
+        where = f'StructureData<{structure.pk}>'
+        atoms = structure.get_ase()
+        energy = entries.get(f'energy_{key}')
+        forces = entries.get(f'forces_{key}')
+        stress = entries.get(f'stress_{key}')
+        group = entries.get(f'group_{key}')
+        frames.append(
+            Frame(
+                cell=np.asarray(atoms.cell[:], float),
+                pbc=tuple(bool(p) for p in atoms.pbc),
+                numbers=atoms.numbers.astype(np.int64),
+                positions=atoms.positions.copy(),
+                energy=None if energy is None else float(energy.value),
+                forces=None if forces is None else _array(forces, 'forces', where),
+                stress=None if stress is None else _array(stress, 'stress', where),
+                group=group.value if group is not None else 'default',
+                source=where,
+            )
+        )
+    return TrainingSetData(frames)
+
+
+def _array(node: orm.ArrayData, name: str, where: str) -> np.ndarray:
+    if name not in node.get_arraynames():
+        raise TrainingSetError(f'{where}: ArrayData<{node.pk}> has no array named {name!r}')
+    return node.get_array(name)
+
+
+def aiida_inputs(entries) -> dict:
+    """Inputs for :func:`training_set_from_aiida` from ``(structure, energy, forces[, stress[, group]])`` tuples.
+
+    ``energy`` may be a Float node or a number, ``forces``/``stress`` ArrayData nodes or
+    arrays; plain values become new nodes, stored nodes are linked as they are.
+    """
+    inputs = {}
+    for index, entry in enumerate(entries):
+        structure, energy, forces, *rest = entry
+        stress = rest[0] if rest else None
+        group = rest[1] if len(rest) > 1 else None
+        inputs[f'structure_{index}'] = structure
+        inputs[f'energy_{index}'] = energy if isinstance(energy, orm.Float) else orm.Float(float(energy))
+        inputs[f'forces_{index}'] = _array_node(forces, 'forces')
+        if stress is not None:
+            inputs[f'stress_{index}'] = _array_node(stress, 'stress')
+        if group is not None:
+            inputs[f'group_{index}'] = group if isinstance(group, orm.Str) else orm.Str(str(group))
+    return inputs
+
+
+def _array_node(value, name: str) -> orm.ArrayData:
+    if isinstance(value, orm.ArrayData):
+        return value
+    node = orm.ArrayData()
+    node.set_array(name, np.asarray(value, dtype=float))
+    return node
+

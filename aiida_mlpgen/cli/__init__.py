@@ -1,0 +1,8 @@
+"""The ``mlpgen`` command line: embedded setup, training-data management, demo."""
+
+from .root import cmd_root
+
+# Register the sub-commands on the root group.
+from . import data, demo, setup  # noqa: E402,F401
+
+__all__ = ('cmd_root',)

@@ -1,0 +1,51 @@
+"""Helpers for the ``mlpgen`` commands."""
+
+import click
+
+
+def echo_table(rows, headers) -> None:
+    from tabulate import tabulate
+
+    click.echo(tabulate(rows, headers=headers, tablefmt='simple'))
+
+
+def load_training_set(identifier: str):
+    """A TrainingSetData by PK, UUID (prefix) or label; a click error otherwise."""
+    from aiida import orm
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    from aiida_mlpgen.data import TrainingSetData
+
+    try:
+        node = orm.load_node(identifier)
+    except (NotExistent, MultipleObjectsError, ValueError):
+        query = orm.QueryBuilder().append(TrainingSetData, filters={'label': identifier})
+        matches = query.all(flat=True)
+        if len(matches) != 1:
+            raise click.BadParameter(f'no single training set with PK, UUID or label {identifier!r}') from None
+        node = matches[0]
+    if not isinstance(node, TrainingSetData):
+        raise click.BadParameter(f'node {identifier} is a {type(node).__name__}, not a TrainingSetData')
+    return node
+
+
+def summary_rows(node) -> list:
+    """The rows of ``mlpgen show`` for a TrainingSetData."""
+    low, high = node.energy_per_atom_range
+    split = node.split_counts
+    dft = node.dft_settings
+    rows = [
+        ('PK / UUID', f'{node.pk} / {node.uuid}'),
+        ('label', node.label or '-'),
+        ('structures', node.n_structures),
+        ('atoms', node.n_atoms),
+        ('elements', ' '.join(node.elements)),
+        ('groups', ', '.join(f'{g} ({n})' for g, n in node.group_counts.items())),
+        ('split', f'train {split["train"]}, validation {split["validation"]}, unassigned {split["unassigned"]}'),
+        ('energy per atom (eV)', f'{low:.4f} .. {high:.4f}'),
+        ('forces', 'yes' if node.has_forces else 'no'),
+        ('stress', f'{node.base.attributes.get("n_with_stress")} of {node.n_structures} structures'),
+        ('DFT settings', ', '.join(f'{k}={v}' for k, v in dft.items()) if dft else 'not stated in the files'),
+        ('content hash', node.content_hash),
+    ]
+    return rows

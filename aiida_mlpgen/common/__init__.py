@@ -1,0 +1,1 @@
+"""Helpers shared by every layer of aiida-mlpgen (no AiiDA imports here)."""

@@ -1,0 +1,111 @@
+"""n2p2 ``input.data``: begin / comment / lattice / atom / energy / charge / end blocks.
+
+n2p2 has no fixed units; the importer takes ``length_unit`` and ``energy_unit`` (default
+Å and eV; use bohr / hartree for sets prepared in atomic units). No stress in this format.
+Groups, weights and split tags travel in the comment line as ``key=value`` words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase.data import chemical_symbols
+
+from aiida_mlpgen.common.units import UnitError, energy_factor, length_factor
+
+from ..checks import TrainingSetError
+from ..frames import Frame, Frames
+from ._common import malformed, symbols_to_numbers
+
+
+def read(
+    path: Path, group: str | None = None, length_unit: str = 'angstrom', energy_unit: str = 'ev', **_
+) -> list[Frame]:
+    path = Path(path)
+    try:
+        to_a, to_ev = length_factor(length_unit), energy_factor(energy_unit)
+    except UnitError as error:
+        raise TrainingSetError(f'{path}: {error}') from error
+    frames, block, start = [], None, 0
+    with open(path, errors='replace') as handle:
+        for number, line in enumerate(handle, 1):
+            words = line.split()
+            if not words:
+                continue
+            keyword = words[0]
+            if keyword == 'begin':
+                if block is not None:
+                    raise TrainingSetError(f'{path}:{number}: "begin" inside an open configuration (line {start})')
+                block, start = {'lattice': [], 'atoms': [], 'energy': None, 'comment': ''}, number
+            elif block is None:
+                raise TrainingSetError(f'{path}:{number}: {keyword!r} outside a begin/end block')
+            elif keyword == 'end':
+                frames.append(_frame(block, f'{path}#{len(frames)}', group, to_a, to_ev))
+                block = None
+            elif keyword == 'comment':
+                block['comment'] = line.split(None, 1)[1].strip() if len(words) > 1 else ''
+            elif keyword == 'lattice':
+                block['lattice'].append(_floats(words[1:4], path, number))
+            elif keyword == 'atom':
+                if len(words) < 10:
+                    raise TrainingSetError(f'{path}:{number}: atom line needs 9 values, found {len(words) - 1}')
+                block['atoms'].append((words[4], _floats(words[1:4], path, number), _floats(words[7:10], path, number)))
+            elif keyword == 'energy':
+                block['energy'] = _floats(words[1:2], path, number)[0]
+            elif keyword != 'charge':
+                raise TrainingSetError(f'{path}:{number}: unknown keyword {keyword!r}')
+    if block is not None:
+        raise TrainingSetError(f'{path}: malformed or truncated file, configuration from line {start} has no "end"')
+    return frames
+
+
+def _floats(words, path, number) -> list[float]:
+    try:
+        return [float(w) for w in words]
+    except ValueError as error:
+        raise malformed(f'{path}:{number}', error) from error
+
+
+def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
+    tags = dict(word.split('=', 1) for word in block['comment'].split() if '=' in word)
+    lattice = block['lattice']
+    if len(lattice) not in (0, 3):
+        raise TrainingSetError(f'{where}: {len(lattice)} lattice lines, expected 0 or 3')
+    if not block['atoms']:
+        raise TrainingSetError(f'{where}: structure has no atoms')
+    symbols, positions, forces = zip(*block['atoms'], strict=True)
+    periodic = len(lattice) == 3
+    return Frame(
+        cell=np.asarray(lattice, float) * to_a if periodic else np.zeros((3, 3)),
+        pbc=(periodic,) * 3,
+        numbers=symbols_to_numbers(symbols, where),
+        positions=np.asarray(positions, float) * to_a,
+        energy=None if block['energy'] is None else block['energy'] * to_ev,
+        forces=np.asarray(forces, float) * (to_ev / to_a),
+        group=group or tags.get('group', 'default'),
+        weight=float(tags.get('weight', 1.0)),
+        split=tags.get('split', 'unassigned'),
+        source=where,
+    )
+
+
+def write(frames: Frames, path: Path) -> list[Path]:
+    path = Path(path)
+    if path.is_dir() or not path.suffix:
+        path.mkdir(parents=True, exist_ok=True)
+        path = path / 'input.data'
+    lines = []
+    for frame in frames.to_frames():
+        group = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in frame.group)
+        lines += ['begin', f'comment group={group} weight={frame.weight!r} split={frame.split}']
+        if any(frame.pbc):
+            lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell]
+        forces = frame.forces if frame.forces is not None else np.zeros_like(frame.positions)
+        for z, r, f in zip(frame.numbers.tolist(), frame.positions.tolist(), forces.tolist(), strict=True):
+            lines.append(
+                f'atom {r[0]!r} {r[1]!r} {r[2]!r} {chemical_symbols[z]} 0.0 0.0 {f[0]!r} {f[1]!r} {f[2]!r}'
+            )
+        lines += [f'energy {frame.energy!r}', 'charge 0.0', 'end']
+    path.write_text('\n'.join(lines) + '\n')
+    return [path]

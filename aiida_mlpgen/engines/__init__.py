@@ -1,0 +1,1 @@
+"""Numerics aiida-mlpgen owns (no AiiDA imports here)."""

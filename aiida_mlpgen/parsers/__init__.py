@@ -1,0 +1,1 @@
+"""Parsers of aiida-mlpgen, one module per CalcJob."""
