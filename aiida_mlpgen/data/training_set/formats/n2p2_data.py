@@ -75,6 +75,12 @@ def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
     if not block['atoms']:
         raise TrainingSetError(f'{where}: structure has no atoms')
     symbols, positions, forces = zip(*block['atoms'], strict=True)
+    stress = None
+    if 'stress' in tags:
+        try:
+            stress = np.array([float(x) for x in tags['stress'].split(',')]).reshape(3, 3) * (to_ev / to_a**3)
+        except ValueError as error:
+            raise malformed(where, error) from error
     periodic = len(lattice) == 3
     return Frame(
         cell=np.asarray(lattice, float) * to_a if periodic else np.zeros((3, 3)),
@@ -83,6 +89,7 @@ def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
         positions=np.asarray(positions, float) * to_a,
         energy=None if block['energy'] is None else block['energy'] * to_ev,
         forces=np.asarray(forces, float) * (to_ev / to_a),
+        stress=stress,
         group=group or tags.get('group', 'default'),
         weight=float(tags.get('weight', 1.0)),
         split=tags.get('split', 'unassigned'),
@@ -98,7 +105,10 @@ def write(frames: Frames, path: Path) -> list[Path]:
     lines = []
     for frame in frames.to_frames():
         group = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in frame.group)
-        lines += ['begin', f'comment group={group} weight={frame.weight!r} split={frame.split}']
+        comment = f'comment group={group} weight={frame.weight!r} split={frame.split}'
+        if frame.stress is not None:
+            comment += ' stress=' + ','.join(repr(x) for x in frame.stress.reshape(-1).tolist())
+        lines += ['begin', comment]
         if any(frame.pbc):
             lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell]
         forces = frame.forces if frame.forces is not None else np.zeros_like(frame.positions)

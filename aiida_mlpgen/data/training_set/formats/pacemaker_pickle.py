@@ -1,7 +1,8 @@
 """pacemaker's dataset: a pandas DataFrame pickled (usually gzip), one row per structure.
 
 Columns read: ``ase_atoms``, ``energy`` (total, eV), ``forces`` (eV/Å); optional
-``stress`` (eV/Å³, ASE sign), ``group``/``name``, ``weight``, ``split``. ``energy_corrected``
+``stress`` (eV/Å³, ASE sign, Voigt 6 as ``pace_collect`` writes it, or 3x3), ``name``
+(where the structure came from), and our own ``group``, ``weight``, ``split``. ``energy_corrected``
 is what pacemaker fits (energy minus per-element reference energies); on export it equals
 ``energy`` and the fit's CalcJob applies reference energies.
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ase.atoms import Atoms
+from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
 from ..checks import TrainingSetError
 from ..frames import Frame, Frames
@@ -24,7 +26,9 @@ from ._common import malformed
 def read(path: Path, group: str | None = None, **_) -> list[Frame]:
     path = Path(path)
     try:
-        table = pd.read_pickle(path, compression='infer')
+        with open(path, 'rb') as handle:
+            gzipped = handle.read(2) == b'\x1f\x8b'
+        table = pd.read_pickle(path, compression='gzip' if gzipped else None)
     except Exception as error:  # pickle, gzip and pandas raise many types for a broken file
         raise malformed(path, error) from error
     if not isinstance(table, pd.DataFrame):
@@ -49,14 +53,21 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
                 positions=atoms.positions.copy(),
                 energy=None if energy is None or pd.isna(energy) else float(energy),
                 forces=None if forces is None else np.asarray(forces, float),
-                stress=None if stress is None or np.size(stress) == 1 else np.asarray(stress, float).reshape(3, 3),
-                group=group or str(getattr(row, 'group', None) or getattr(row, 'name', None) or 'default'),
+                stress=_stress(stress),
+                group=group or str(getattr(row, 'group', None) or 'default'),
                 weight=float(getattr(row, 'weight', 1.0)),
                 split=str(getattr(row, 'split', 'unassigned')),
-                source=where,
+                source=f'{where} ({row.name})' if isinstance(getattr(row, 'name', None), str) else where,
             )
         )
     return frames
+
+
+def _stress(value):
+    if value is None or np.size(value) == 1:  # absent, None or NaN
+        return None
+    value = np.asarray(value, float)
+    return voigt_6_to_full_3x3_stress(value) if value.size == 6 else value.reshape(3, 3)
 
 
 def write(frames: Frames, path: Path) -> list[Path]:
@@ -73,9 +84,9 @@ def write(frames: Frames, path: Path) -> list[Path]:
                 'energy': frame.energy,
                 'energy_corrected': frame.energy,
                 'forces': frame.forces,
-                'stress': frame.stress,
+                'stress': None if frame.stress is None else full_3x3_to_voigt_6_stress(frame.stress),
                 'group': frame.group,
-                'name': frame.group,
+                'name': frame.source,
                 'weight': frame.weight,
                 'split': frame.split,
             }

@@ -1,0 +1,94 @@
+"""Shared fixtures: the AiiDA test profile, the data in ../shared, node counting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import tempfile
+
+# Tests never touch the user's AiiDA configuration: everything lives in a temporary AIIDA_PATH.
+os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='mlpgen-tests-aiida-')
+os.environ.pop('AIIDA_PROFILE', None)
+
+import pytest  # noqa: E402
+
+pytest_plugins = ['aiida.tools.pytest_fixtures']
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / 'shared'
+TA_JSON = SHARED / 'datasets' / 'Ta_JCP2014' / 'JSON'
+MLEARN = SHARED / 'datasets' / 'mlearn'
+TEST_DATA = Path(__file__).resolve().parent / 'data'
+ASE_TESTDATA = Path(__import__('ase').__file__).parent / 'test' / 'testdata'
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f'test data {path} is missing (../shared must sit beside the checkout)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def ta_json() -> Path:
+    return require(TA_JSON)
+
+
+@pytest.fixture(scope='session')
+def mo_json() -> Path:
+    return require(MLEARN / 'Mo' / 'training.json')
+
+
+@pytest.fixture
+def ta_small(tmp_path) -> Path:
+    """Two FitSNAP groups of the Ta set (18 structures), copied so tests may alter them."""
+    target = tmp_path / 'JSON'
+    for group in ('Displaced_BCC', 'Displaced_FCC'):
+        shutil.copytree(require(TA_JSON / group), target / group)
+    return target
+
+
+@pytest.fixture
+def mo_slice(tmp_path) -> Path:
+    """Ten structures of mlearn Mo, every group present."""
+    import json
+
+    records = json.loads(require(MLEARN / 'Mo' / 'training.json').read_text())
+    chosen = [r for i, r in enumerate(records) if i % 20 == 0 or r['group'] == 'Surface'][:12]
+    path = tmp_path / 'mo_slice.json'
+    path.write_text(json.dumps(chosen))
+    return path
+
+
+@pytest.fixture
+def count_nodes():
+    """Number of nodes in the test profile's database."""
+    from aiida import orm
+
+    return lambda: orm.QueryBuilder().append(orm.Node).count()
+
+
+@pytest.fixture
+def mlpgen_cli(tmp_path):
+    """Run the real ``mlpgen`` command in a fresh AIIDA_PATH (its own embedded profile)."""
+    aiida_path = tmp_path / 'aiida_home'
+    aiida_path.mkdir()
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k not in ('AIIDA_PROFILE', 'LD_LIBRARY_PATH')}
+    env.update(AIIDA_PATH=str(aiida_path), PATH=f'{bin_dir}{os.pathsep}{env.get("PATH", "")}')
+
+    def run(*args, check=True, program='mlpgen', timeout=600):
+        result = subprocess.run(
+            [str(bin_dir / program), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=tmp_path,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f'{program} {args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
+        return result
+
+    run.env = env
+    run.aiida_path = aiida_path
+    return run
