@@ -49,5 +49,10 @@ def cmd_demo(data_path, output):
     click.echo('   SNAP, ACE and NNP fitting: not yet available in this version.')
 
     click.secho('Provenance', bold=True)
-    click.echo(f'   verdi node graph generate {split.pk}    # PNG/PDF of how the split set was made')
+    creator = split.creator
+    click.echo(
+        f'   TrainingSetData<{split.pk}> <- {creator.process_label}<{creator.pk}> '
+        f'<- TrainingSetData<{creator.inputs.training_set.pk}> <- {source.name}'
+    )
+    click.echo(f'   verdi node graph generate {split.pk}    # provenance graph (needs Graphviz `dot`)')
     click.echo(f'   mlpgen show {split.pk}')

@@ -1,0 +1,128 @@
+"""The ``mlpgen`` command in a fresh AIIDA_PATH: embedded setup, daemon, import/show/export, demo."""
+
+import re
+import textwrap
+import time
+
+import pytest
+
+
+def _hash(show_output: str) -> str:
+    return re.search(r'content hash\s+([0-9a-f]{64})', show_output).group(1)
+
+
+def test_setup_is_idempotent_and_uses_sqlite_zeromq(mlpgen_cli):
+    first = mlpgen_cli('setup').stdout
+    assert 'created  profile mlpgen  (storage core.sqlite_dos, broker core.zeromq)' in first
+    assert 'created  computer localhost' in first
+    for code in ('fitsnap', 'pacemaker', 'lammps'):
+        assert f'created  code {code}@localhost' in first
+    second = mlpgen_cli('setup').stdout
+    assert 'created' not in second.replace('created 0', '')
+    assert 'nothing to do: everything exists' in second
+    status = mlpgen_cli('status', program='verdi', check=False).stdout
+    assert 'SqliteDosStorage' in status
+    assert 'RabbitMQ' not in status and 'rabbitmq' not in status
+    config = (mlpgen_cli.aiida_path / '.aiida' / 'config.json').read_text()
+    assert '"core.zeromq"' in config and '"core.sqlite_dos"' in config
+
+
+def test_codes_run_without_ld_library_path(mlpgen_cli):
+    """The codes made by setup start with LD_LIBRARY_PATH unset (lmp needs libmpi.so.12 of mpich)."""
+    mlpgen_cli('setup')
+    script = textwrap.dedent("""
+        import subprocess
+        from aiida import load_profile, orm
+        load_profile()
+        for label, args in (('lammps', ['-h']), ('fitsnap', ['--version']), ('pacemaker', ['--help'])):
+            exe = str(orm.load_code(f'{label}@localhost').filepath_executable)
+            done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+            print(label, done.returncode, (done.stdout + done.stderr).replace('\\n', ' ')[:300])
+        from aiida_mlpgen.common.mpi import import_lammps
+        lmp = import_lammps().lammps(cmdargs=['-log', 'none', '-screen', 'none'])
+        print('snap', lmp.has_style('pair', 'snap'), 'pace', lmp.has_style('pair', 'pace'))
+    """)
+    out = mlpgen_cli('-c', script, program='python').stdout
+    assert 'lammps 0' in out and 'Large-scale Atomic/Molecular Massively Parallel Simulator' in out
+    assert 'fitsnap 0 fitsnap3 3.1.0.4' in out
+    assert 'pacemaker 0' in out
+    assert 'snap True pace False' in out
+    assert 'LD_LIBRARY_PATH' not in mlpgen_cli.env
+
+
+def test_daemon_runs_a_submitted_calcjob(mlpgen_cli):
+    mlpgen_cli('setup')
+    mlpgen_cli('daemon', 'start', program='verdi')
+    try:
+        script = textwrap.dedent("""
+            from aiida import load_profile, orm
+            from aiida.engine import submit
+            from aiida.plugins import CalculationFactory
+            load_profile()
+            code = orm.InstalledCode(label='bash', computer=orm.load_computer('localhost'),
+                                     filepath_executable='/bin/bash').store()
+            node = submit(CalculationFactory('core.arithmetic.add'), code=code, x=orm.Int(20), y=orm.Int(22))
+            print(node.pk)
+        """)
+        pk = int(mlpgen_cli('-c', script, program='python').stdout.split()[-1])
+        check = textwrap.dedent(f"""
+            from aiida import load_profile, orm
+            load_profile()
+            node = orm.load_node({pk})
+            print(node.is_finished_ok, node.outputs.sum.value if node.is_finished_ok else node.process_state)
+        """)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            out = mlpgen_cli('-c', check, program='python').stdout.strip()
+            if out.startswith('True'):
+                break
+            time.sleep(2)
+        assert out == 'True 42'
+    finally:
+        mlpgen_cli('daemon', 'stop', program='verdi', check=False)
+
+
+def test_import_show_export_round_trip(mlpgen_cli, ta_json, mo_json, tmp_path):
+    out = mlpgen_cli('import', ta_json, '--label', 'Ta').stdout
+    assert 'Imported TrainingSetData' in out and '363 structures' in out and '12 groups' in out
+    out = mlpgen_cli('import', mo_json, '--label', 'Mo').stdout
+    assert '194 structures' in out and 'elements Mo,' in out
+    listing = mlpgen_cli('list').stdout
+    assert re.search(r'Ta\s+363\s+4224\s+Ta\s+12', listing)
+    assert re.search(r'Mo\s+194\s+10087\s+Mo\s+4', listing)
+    shown = mlpgen_cli('show', 'Mo').stdout
+    assert 'AIMD-NVT (108)' in shown and 'train 0, validation 0, unassigned 194' in shown
+    original = _hash(mlpgen_cli('show', 'Ta').stdout)
+    for fmt in ('fitsnap-json', 'n2p2'):  # every format: test_formats.py::test_round_trip_full_ta
+        target = tmp_path / f'export_{fmt}'
+        mlpgen_cli('export', 'Ta', target, '--format', fmt)
+        path = target if fmt == 'fitsnap-json' else next(p for p in target.iterdir())
+        mlpgen_cli('import', path, '--format', fmt, '--label', f'again-{fmt}')
+        assert _hash(mlpgen_cli('show', f'again-{fmt}').stdout) == original, fmt
+
+
+def test_bad_import_fails_cleanly(mlpgen_cli, tmp_path):
+    bad = tmp_path / 'bad.json'
+    bad.write_text('[{"structure": {"lattice": {"matrix": [[3,0,0],[0,3,0],[0,0,3]]}, '
+                   '"sites": [{"species": [{"element": "Qq"}], "xyz": [0,0,0]}]}, "outputs": {"energy": -1.0}}]')
+    result = mlpgen_cli('import', bad, check=False)
+    assert result.returncode != 0
+    assert "bad.json#0: unknown element symbol 'Qq'" in result.stderr
+    assert 'No training set yet' in mlpgen_cli('list').stdout
+
+
+@pytest.mark.timeout(300)
+def test_demo_runs_end_to_end(mlpgen_cli):
+    result = mlpgen_cli('demo')
+    out = result.stdout
+    assert 'created  profile mlpgen' in out
+    assert 'structures' in out and '39' in out
+    assert "{'unassigned': 0, 'train'" in out
+    assert 'verdi node graph generate' in out
+    exported = mlpgen_cli.aiida_path.parent / 'mlpgen_demo_output'
+    assert (exported / 'n2p2' / 'input.data').exists()
+    assert (exported / 'pacemaker' / 'training_set.pckl.gzip').exists()
+    pk = re.search(r'verdi node graph generate (\d+)', out).group(1)
+    assert re.search(rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> <- Mo_mlearn_slice', out)
+    shown = mlpgen_cli('node', 'show', pk, program='verdi').stdout
+    assert 'TrainingSetData' in shown
