@@ -1,0 +1,269 @@
+"""SNAP fit parameters (SPEC.md, SNAP): defaults, validation and the FitSNAP input file.
+
+Keys (snake_case, dotted for nesting on the command line)::
+
+    twojmax                      band limit 2J, even (6)
+    rcutfac                      radial cutoff factor: pair cutoff = rcutfac * (radelem_i + radelem_j) (4.67637)
+    rfac0, rmin0                 LAMMPS SNAP radial parameters (0.99363, 0.0)
+    elements.<El>.radelem        relative radius (0.5)
+    elements.<El>.wj             neighbour weight (1.0)
+    elements.<El>.energy_shift   added to the energy per atom of El before fitting, eV (0.0)
+    fit.energy / fit.forces / fit.stress   weight, or "off" to remove the term (1.0 / 0.01 / 1e-6)
+    group_weights.<group>.energy|forces|stress   per-group weights replacing fit.* for that group
+    solver                       SVD | LASSO | RIDGE | ELASTIC (SVD)
+    solver_options.alpha         regularisation strength (1e-8; LASSO, RIDGE, ELASTIC)
+    solver_options.l1_ratio      ELASTIC mixing, 0 = ridge .. 1 = lasso (0.5)
+    quadratic                    quadratic SNAP (false)
+    bzeroflag                    subtract the bispectrum of an isolated atom (true)
+    zbl, zbl_inner, zbl_outer    ZBL repulsion, inner/outer cutoff in Å (false, 4.0, 4.8)
+
+Structure weights of the training set multiply the energy, force and stress weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from ase.data import atomic_numbers
+
+SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ELASTIC')
+FIT_TERMS = ('energy', 'forces', 'stress')
+
+DEFAULTS = {
+    'twojmax': 6,
+    'rcutfac': 4.67637,
+    'rfac0': 0.99363,
+    'rmin0': 0.0,
+    'elements': {},
+    'fit': {'energy': 1.0, 'forces': 0.01, 'stress': 1e-6},
+    'group_weights': {},
+    'solver': 'SVD',
+    'solver_options': {'alpha': 1e-8, 'l1_ratio': 0.5},
+    'quadratic': False,
+    'bzeroflag': True,
+    'zbl': False,
+    'zbl_inner': 4.0,
+    'zbl_outer': 4.8,
+}
+ELEMENT_DEFAULTS = {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
+
+
+class ParameterError(ValueError):
+    """Parameters that cannot make a fit; raised before anything runs."""
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _number(value, name, positive=False, minimum=None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f'{name} must be a number, got {value!r}') from None
+    if not math.isfinite(number):
+        raise ParameterError(f'{name} must be finite, got {value!r}')
+    if positive and number <= 0:
+        raise ParameterError(f'{name} must be > 0, got {value!r}')
+    if minimum is not None and number < minimum:
+        raise ParameterError(f'{name} must be >= {minimum}, got {value!r}')
+    return number
+
+
+def _flag(value, name) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off'):
+        return False
+    raise ParameterError(f'{name} must be true or false, got {value!r}')
+
+
+def _weight(value, name):
+    """A fit weight, or None for "off"."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == 'off') or value is False:
+        return None
+    return _number(value, name, minimum=0.0)
+
+
+def normalize(parameters: dict, elements: list[str]) -> dict:
+    """Complete ``parameters`` with defaults and check them for a set with ``elements``."""
+    unknown = set(parameters) - set(DEFAULTS)
+    if unknown:
+        raise ParameterError(f'unknown SNAP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
+    p = _merge(DEFAULTS, parameters)
+    twojmax = p['twojmax']
+    if isinstance(twojmax, bool) or not float(_number(twojmax, 'twojmax', positive=True)).is_integer():
+        raise ParameterError(f'twojmax must be a positive even integer, got {twojmax!r}')
+    if int(float(twojmax)) % 2:
+        raise ParameterError(f'twojmax must be even (band limit 2J), got {twojmax!r}')
+    p['twojmax'] = int(float(twojmax))
+    p['rcutfac'] = _number(p['rcutfac'], 'rcutfac', positive=True)
+    p['rfac0'] = _number(p['rfac0'], 'rfac0', positive=True)
+    if p['rfac0'] > 1:
+        raise ParameterError(f'rfac0 must be in (0, 1], got {p["rfac0"]}')
+    p['rmin0'] = _number(p['rmin0'], 'rmin0', minimum=0.0)
+
+    extra = set(p['elements']) - set(elements)
+    if extra:
+        raise ParameterError(f'elements {sorted(extra)} are not in the training set (it has {elements})')
+    per_element = {}
+    for element in elements:
+        given = p['elements'].get(element, {})
+        unknown = set(given) - set(ELEMENT_DEFAULTS)
+        if unknown:
+            raise ParameterError(f'unknown option(s) {sorted(unknown)} for element {element}')
+        values = {**ELEMENT_DEFAULTS, **given}
+        per_element[element] = {
+            'radelem': _number(values['radelem'], f'elements.{element}.radelem', positive=True),
+            'wj': _number(values['wj'], f'elements.{element}.wj', positive=True),
+            'energy_shift': _number(values['energy_shift'], f'elements.{element}.energy_shift'),
+        }
+    p['elements'] = per_element
+
+    unknown = set(p['fit']) - set(FIT_TERMS)
+    if unknown:
+        raise ParameterError(f'unknown fit term(s) {sorted(unknown)}; use {FIT_TERMS}')
+    p['fit'] = {term: _weight(p['fit'].get(term), f'fit.{term}') for term in FIT_TERMS}
+    if all(p['fit'][term] is None for term in FIT_TERMS):
+        raise ParameterError('all fit terms are off: switch on at least one of fit.energy, fit.forces, fit.stress')
+    group_weights = {}
+    for group, weights in p['group_weights'].items():
+        unknown = set(weights) - set(FIT_TERMS)
+        if unknown:
+            raise ParameterError(f'unknown term(s) {sorted(unknown)} in group_weights.{group}')
+        group_weights[group] = {
+            t: _number(w, f'group_weights.{group}.{t}', minimum=0.0) for t, w in weights.items()
+        }
+    p['group_weights'] = group_weights
+
+    solver = str(p['solver']).upper()
+    if solver not in SOLVERS:
+        raise ParameterError(f'unknown solver {p["solver"]!r}; use one of {", ".join(SOLVERS)}')
+    p['solver'] = solver
+    options = p['solver_options']
+    unknown = set(options) - {'alpha', 'l1_ratio'}
+    if unknown:
+        raise ParameterError(f'unknown solver option(s) {sorted(unknown)}')
+    p['solver_options'] = {
+        'alpha': _number(options.get('alpha'), 'solver_options.alpha', minimum=0.0),
+        'l1_ratio': _number(options.get('l1_ratio'), 'solver_options.l1_ratio', minimum=0.0),
+    }
+    if p['solver_options']['l1_ratio'] > 1:
+        raise ParameterError('solver_options.l1_ratio must be in [0, 1]')
+    for key in ('quadratic', 'bzeroflag', 'zbl'):
+        p[key] = _flag(p[key], key)
+    p['zbl_inner'] = _number(p['zbl_inner'], 'zbl_inner', positive=True)
+    p['zbl_outer'] = _number(p['zbl_outer'], 'zbl_outer', positive=True)
+    if p['zbl'] and p['zbl_inner'] >= p['zbl_outer']:
+        raise ParameterError(f'zbl_inner ({p["zbl_inner"]}) must be smaller than zbl_outer ({p["zbl_outer"]})')
+    return p
+
+
+def pair_cutoff(parameters: dict) -> float:
+    """Largest pair cutoff of the SNAP descriptor, Å."""
+    radii = [values['radelem'] for values in parameters['elements'].values()]
+    return 2 * max(radii) * parameters['rcutfac']
+
+
+def zbl_pair_coeffs(parameters: dict) -> list[str]:
+    """``pair_coeff`` arguments (after ``pair_coeff``) for ZBL between every pair of elements."""
+    elements = list(parameters['elements'])
+    lines = []
+    for i, a in enumerate(elements, 1):
+        for j, b in enumerate(elements[i - 1 :], i):
+            lines.append(f'{i} {j} zbl {atomic_numbers[a]} {atomic_numbers[b]}')
+    return lines
+
+
+def fitsnap_input(parameters: dict, groups: list[dict], potential: str, data_path: str = 'JSON') -> str:
+    """The FitSNAP input file for normalized ``parameters``.
+
+    ``groups``: FitSNAP groups, each ``{'name', 'train' (bool), 'energy', 'forces', 'stress'}``
+    with the weights to use (already multiplied by structure weights).
+    """
+    p = parameters
+    elements = list(p['elements'])
+    fit = p['fit']
+    solver = p['solver']
+    lines = [
+        '[BISPECTRUM]',
+        f'numTypes = {len(elements)}',
+        f'twojmax = {" ".join([str(p["twojmax"])] * len(elements))}',
+        f'rcutfac = {p["rcutfac"]!r}',
+        f'rfac0 = {p["rfac0"]!r}',
+        f'rmin0 = {p["rmin0"]!r}',
+        'wj = ' + ' '.join(repr(p['elements'][e]['wj']) for e in elements),
+        'radelem = ' + ' '.join(repr(p['elements'][e]['radelem']) for e in elements),
+        'type = ' + ' '.join(elements),
+        'wselfallflag = 0',
+        'chemflag = 0',
+        f'bzeroflag = {int(p["bzeroflag"])}',
+        f'quadraticflag = {int(p["quadratic"])}',
+        '',
+        '[CALCULATOR]',
+        'calculator = LAMMPSSNAP',
+        f'energy = {int(fit["energy"] is not None)}',
+        f'force = {int(fit["forces"] is not None)}',
+        f'stress = {int(fit["stress"] is not None)}',
+        '',
+        '[ESHIFT]',
+        *[f'{e} = {p["elements"][e]["energy_shift"]!r}' for e in elements],
+        '',
+        '[SOLVER]',
+        f'solver = {solver}',
+        'compute_testerrs = 1',
+        'detailed_errors = 1',
+        '',
+    ]
+    if solver in ('LASSO', 'RIDGE'):
+        lines += [f'[{solver}]', f'alpha = {p["solver_options"]["alpha"]!r}', '']
+    if solver == 'RIDGE':
+        lines.insert(-1, 'local_solver = 0')
+    if solver == 'ELASTIC':
+        options = p['solver_options']
+        lines += ['[ELASTIC]', f'alpha = {options["alpha"]!r}', f'l1_ratio = {options["l1_ratio"]!r}', '']
+    lines += [
+        '[SCRAPER]',
+        'scraper = JSON',
+        '',
+        '[PATH]',
+        f'dataPath = {data_path}',
+        '',
+        '[OUTFILE]',
+        'metrics = fitsnap_metrics.md',
+        f'potential = {potential}',
+        '',
+        '[REFERENCE]',
+        'units = metal',
+        'atom_style = atomic',
+    ]
+    if p['zbl']:
+        lines.append(f'pair_style = hybrid/overlay zero 10.0 zbl {p["zbl_inner"]!r} {p["zbl_outer"]!r}')
+        lines.append('pair_coeff1 = * * zero')
+        lines += [f'pair_coeff{k} = {line}' for k, line in enumerate(zbl_pair_coeffs(p), 2)]
+    else:
+        lines += ['pair_style = zero 10.0', 'pair_coeff = * *']
+    lines += [
+        '',
+        '[GROUPS]',
+        'group_sections = name training_size testing_size eweight fweight vweight',
+        'group_types = str float float float float float',
+        'smartweights = 0',
+        'random_sampling = 0',
+    ]
+    for group in groups:
+        size = '1.0 0.0' if group['train'] else '0.0 1.0'
+        weights = ' '.join(repr(float(group[t])) for t in FIT_TERMS)
+        lines.append(f'{group["name"]} = {size} {weights}')
+    lines += ['', '[EXTRAS]', 'dump_dataframe = 1', '', '[MEMORY]', 'override = 0', '']
+    return '\n'.join(lines)

@@ -1,0 +1,6 @@
+"""Potential nodes: the files LAMMPS reads, the lines that load them, an ASE calculator."""
+
+from .base import PotentialData, PotentialError
+from .snap import SnapPotentialData
+
+__all__ = ('PotentialData', 'PotentialError', 'SnapPotentialData')

@@ -1,0 +1,133 @@
+"""``PotentialData``: files of a fitted potential plus the exact LAMMPS lines that load them."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from aiida.orm import Data
+from ase.data import atomic_masses, atomic_numbers
+
+__all__ = ('PotentialData', 'PotentialError')
+
+
+class PotentialError(ValueError):
+    """A potential that LAMMPS could not load (bad or missing file, wrong keys)."""
+
+
+class PotentialData(Data):
+    """Base of the SNAP, ACE and NNP potential nodes.
+
+    Files live in the node repository; attributes hold the elements (in LAMMPS type
+    order), the cutoff, the ``pair_style`` line and ``pair_coeff`` lines in which
+    ``{file:NAME}`` stands for the path of file NAME, the LAMMPS package needed, and an md5
+    of the files for deduplication. ``store()`` refuses a node whose files are missing.
+    """
+
+    KEY_POTENTIAL_TYPE = 'potential_type'
+    KEY_ELEMENTS = 'elements'
+    KEY_CUTOFF = 'cutoff'
+    KEY_PAIR_STYLE = 'pair_style'
+    KEY_PAIR_COEFFS = 'pair_coeffs'
+    KEY_FILES = 'files'
+    KEY_MD5 = 'md5'
+    KEY_LAMMPS_PACKAGES = 'lammps_packages'
+    POTENTIAL_TYPE = None
+    MOD_FILENAME = 'potential.mod'
+
+    def _set_potential(self, files: dict[str, bytes], elements, cutoff, pair_style, pair_coeffs, packages) -> None:
+        if not elements:
+            raise PotentialError('a potential needs at least one element')
+        for element in elements:
+            if element not in atomic_numbers:
+                raise PotentialError(f'unknown element {element!r}')
+        digest = hashlib.md5()
+        for name in sorted(files):
+            self.base.repository.put_object_from_bytes(files[name], name)
+            digest.update(name.encode() + files[name])
+        attributes = {
+            self.KEY_POTENTIAL_TYPE: self.POTENTIAL_TYPE,
+            self.KEY_ELEMENTS: list(elements),
+            self.KEY_CUTOFF: float(cutoff),
+            self.KEY_PAIR_STYLE: pair_style,
+            self.KEY_PAIR_COEFFS: list(pair_coeffs),
+            self.KEY_FILES: sorted(files),
+            self.KEY_MD5: digest.hexdigest(),
+            self.KEY_LAMMPS_PACKAGES: list(packages),
+        }
+        for key, value in attributes.items():
+            self.base.attributes.set(key, value)
+
+    # --- what users read ----------------------------------------------------------------
+    elements = property(lambda self: self.base.attributes.get(self.KEY_ELEMENTS), doc='Elements, LAMMPS type order.')
+    cutoff = property(lambda self: self.base.attributes.get(self.KEY_CUTOFF), doc='Largest cutoff, Å.')
+    md5 = property(lambda self: self.base.attributes.get(self.KEY_MD5), doc='md5 of the files.')
+    filenames = property(lambda self: self.base.attributes.get(self.KEY_FILES), doc='Files of the potential.')
+
+    def get_file_content(self, name: str) -> bytes:
+        return self.base.repository.get_object_content(name, mode='rb')
+
+    def lammps_lines(self, directory: str | Path | None = None) -> list[str]:
+        """``pair_style`` and ``pair_coeff`` lines, files referred to inside ``directory``
+        (relative names when None)."""
+        def path(name):
+            return str(Path(directory) / name) if directory is not None else name
+
+        lines = [f'pair_style {self.base.attributes.get(self.KEY_PAIR_STYLE)}']
+        for coeff in self.base.attributes.get(self.KEY_PAIR_COEFFS):
+            for name in self.filenames:
+                coeff = coeff.replace('{file:' + name + '}', path(name))
+            lines.append(f'pair_coeff {coeff}')
+        return lines
+
+    def mass_lines(self) -> list[str]:
+        return [f'mass {i} {atomic_masses[atomic_numbers[e]]:.6f}' for i, e in enumerate(self.elements, 1)]
+
+    def write_lammps(self, directory, relative: bool = False) -> Path:
+        """Write the files and ``potential.mod`` (masses, pair_style, pair_coeff) into ``directory``.
+
+        ``include potential.mod`` in a LAMMPS input (after the box exists) loads the
+        potential. Paths inside are absolute unless ``relative``.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in self.filenames:
+            (directory / name).write_bytes(self.get_file_content(name))
+        location = None if relative else directory.resolve()
+        header = [
+            f'# {type(self).__name__} {self.uuid} written by aiida-mlpgen',
+            f'# elements (LAMMPS types 1..{len(self.elements)}): {" ".join(self.elements)}',
+        ]
+        text = '\n'.join(header + self.mass_lines() + self.lammps_lines(location)) + '\n'
+        target = directory / self.MOD_FILENAME
+        target.write_text(text)
+        return target
+
+    def get_ase_calculator(self, **kwargs):
+        """An ASE calculator running this potential in the LAMMPS Python module (in-process)."""
+        from aiida_mlpgen.common.mpi import preload_libmpi
+
+        preload_libmpi()
+        from ase.calculators.lammpslib import LAMMPSlib
+
+        folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
+        self.write_lammps(folder.name)
+        commands = self.lammps_lines(Path(folder.name).resolve())
+        calculator = LAMMPSlib(
+            lmpcmds=commands,
+            atom_types={e: i for i, e in enumerate(self.elements, 1)},
+            keep_alive=True,
+            log_file=None,
+            **kwargs,
+        )
+        calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
+        return calculator
+
+    def _validate(self) -> bool:
+        super()._validate()
+        present = set(self.base.repository.list_object_names())
+        missing = set(self.filenames or []) - present
+        if missing or not self.filenames:
+            raise PotentialError(f'potential files missing from the node: {sorted(missing) or "none stored"}')
+        return True
