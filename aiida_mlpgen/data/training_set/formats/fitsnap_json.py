@@ -100,24 +100,32 @@ def write(frames: Frames, directory: Path) -> list[Path]:
     counters: dict = {}
     for frame in frames.to_frames():
         counters[frame.group] = counters.get(frame.group, 0) + 1
-        folder = directory / _safe(frame.group)
-        folder.mkdir(parents=True, exist_ok=True)
-        record = {
-            'Positions': frame.positions.tolist(),
-            'Lattice': frame.cell.tolist(),
-            'AtomTypes': [_symbol(z) for z in frame.numbers],
-            'NumAtoms': len(frame.numbers),
-            'Energy': frame.energy,
-        }
-        if frame.forces is not None:
-            record['Forces'] = frame.forces.tolist()
-        if frame.stress is not None:
-            record['Stress'] = stress_to(frame.stress, 'bar', 'pressure').tolist()
-        dataset = {'Data': [record], 'Label': f'{frame.group} exported by aiida-mlpgen', **STYLES}
-        target = folder / f'{_safe(frame.group)}_{counters[frame.group]}.json'
-        target.write_text('# exported by aiida-mlpgen\n' + json.dumps({'Dataset': dataset}))
-        written.append(target)
+        target = directory / _safe(frame.group) / f'{_safe(frame.group)}_{counters[frame.group]}.json'
+        written.append(write_file(target, frame))
     return written
+
+
+def write_file(target: Path, frame: Frame, stress_placeholder: bool = False) -> Path:
+    """One FitSNAP JSON file for ``frame``. Without a stress, ``stress_placeholder`` writes
+    zeros (FitSNAP reads a stress from every file; give such files a zero stress weight)."""
+    record = {
+        'Positions': frame.positions.tolist(),
+        'Lattice': frame.cell.tolist(),
+        'AtomTypes': [_symbol(z) for z in frame.numbers],
+        'NumAtoms': len(frame.numbers),
+        'Energy': frame.energy,
+    }
+    if frame.forces is not None:
+        record['Forces'] = frame.forces.tolist()
+    if frame.stress is not None:
+        record['Stress'] = stress_to(frame.stress, 'bar', 'pressure').tolist()
+    elif stress_placeholder:
+        record['Stress'] = [[0.0] * 3 for _ in range(3)]
+    dataset = {'Data': [record], 'Label': f'{frame.group} exported by aiida-mlpgen', **STYLES}
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text('# exported by aiida-mlpgen\n' + json.dumps({'Dataset': dataset}))
+    return target
 
 
 def _symbol(number) -> str:

@@ -1,0 +1,117 @@
+"""``FitsnapCalculation``: a SNAP fit by FitSNAP (fitsnap3), on any AiiDA computer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from aiida import orm
+from aiida.common import CalcInfo, CodeInfo
+
+from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
+
+from .base import MlpFitCalculation
+from .parameters import snap as snap_parameters
+
+
+class FitsnapCalculation(MlpFitCalculation):
+    """Fit a (quadratic) SNAP potential with FitSNAP.
+
+    The training set is written as FitSNAP JSON files, one FitSNAP group per (group,
+    split, weight, stress present) combination so that structure weights, the validation
+    split and missing stresses map onto FitSNAP's group weights. The code runs
+    ``<executable> fitsnap.in`` (``mlpgen-fitsnap`` here; real FitSNAP elsewhere, except
+    the ELASTIC solver); MPI ranks come from ``metadata.options.resources``.
+    """
+
+    INPUT_FILE = 'fitsnap.in'
+    OUTPUT_FILE = 'fitsnap.out'
+    DATA_FOLDER = 'JSON'
+    GROUPS_FILE = 'mlpgen_groups.json'
+    POTENTIAL_PREFIX = 'mlpgen_pot'
+    DATAFRAME_FILE = 'FitSNAP.df'
+    METRICS_FILE = 'fitsnap_metrics.md'
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.inputs['metadata']['options']['parser_name'].default = 'mlpgen.fitsnap'
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.inputs['metadata']['options']['output_filename'].default = cls.OUTPUT_FILE
+        spec.inputs.validator = cls.validate_inputs
+        spec.outputs['potential'].valid_type = orm.Data
+
+    @staticmethod
+    def validate_inputs(inputs, _):
+        """Check the parameters against the training set before anything runs."""
+        training_set = inputs.get('training_set')
+        if training_set is None:
+            return None
+        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        try:
+            snap_parameters.normalize(parameters, training_set.elements)
+        except snap_parameters.ParameterError as error:
+            return f'invalid SNAP parameters: {error}'
+        if training_set.split_counts.get('validation', 0) == training_set.n_structures:
+            return 'every structure of the training set is tagged validation: nothing to fit'
+        return None
+
+    def prepare_for_submission(self, folder):
+        training_set = self.inputs.training_set
+        parameters = snap_parameters.normalize(
+            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, training_set.elements
+        )
+        frames = training_set.get_frame_list()
+        fit = parameters['fit']
+        groups, table, keys = [], {}, {}
+        data = folder.get_subfolder(self.DATA_FOLDER, create=True)
+        for index, frame in enumerate(frames):
+            train = frame.split != 'validation'
+            key = (frame.group, train, frame.weight, frame.stress is not None)
+            if key not in keys:
+                name = f'g{len(keys):03d}'
+                keys[key] = name
+                override = parameters['group_weights'].get(frame.group, {})
+                weights = {
+                    term: frame.weight * float(override.get(term, fit[term] or 0.0))
+                    for term in snap_parameters.FIT_TERMS
+                }
+                if frame.stress is None:
+                    weights['stress'] = 0.0
+                groups.append({'name': name, 'train': train, **weights})
+                table[name] = {'group': frame.group, 'train': train, 'weight': frame.weight,
+                               'has_stress': frame.stress is not None}
+            write_file(data.abspath + f'/{keys[key]}/s{index:06d}.json', frame, stress_placeholder=True)
+        with folder.open(self.INPUT_FILE, 'w') as handle:
+            handle.write(snap_parameters.fitsnap_input(parameters, groups, self.POTENTIAL_PREFIX, self.DATA_FOLDER))
+        with folder.open(self.GROUPS_FILE, 'w') as handle:
+            json.dump({'groups': table, 'parameters': parameters,
+                       'energy_shift_per_atom': _shift_per_atom(frames, parameters)}, handle)
+
+        codeinfo = CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = [self.INPUT_FILE]
+        codeinfo.stdout_name = self.OUTPUT_FILE
+        codeinfo.withmpi = self.inputs.metadata.options.withmpi
+
+        calcinfo = CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.retrieve_list = [
+            self.OUTPUT_FILE,
+            self.GROUPS_FILE,
+            self.METRICS_FILE,
+            self.DATAFRAME_FILE,
+            f'{self.POTENTIAL_PREFIX}.snapcoeff',
+            f'{self.POTENTIAL_PREFIX}.snapparam',
+        ]
+        # The data is in the TrainingSetData node already: do not store it twice.
+        calcinfo.provenance_exclude_list = [self.DATA_FOLDER]
+        return calcinfo
+
+
+def _shift_per_atom(frames, parameters) -> list[float]:
+    shifts = {e: v['energy_shift'] for e, v in parameters['elements'].items()}
+    from ase.data import chemical_symbols
+
+    return [float(np.mean([shifts[chemical_symbols[z]] for z in f.numbers])) for f in frames]

@@ -1,0 +1,1 @@
+"""Fit parameters of each potential type: defaults, validation, input files."""

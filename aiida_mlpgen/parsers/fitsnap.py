@@ -1,0 +1,141 @@
+"""``FitsnapParser``: FitSNAP's outputs -> SNAP potential, metrics, predictions, report, plots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from ase.calculators.lammps import Prism
+
+from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation as Calc
+from aiida_mlpgen.data.potentials import PotentialError, SnapPotentialData
+from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
+
+from .base import MlpFitParser
+
+#: FitSNAP stress rows are in bar (pressure sign), Voigt order xx yy zz yz xz xy; metrics use GPa.
+BAR_TO_GPA = 1e-4
+EV_A3_TO_GPA = 160.21766208
+VOIGT = np.array([(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)])
+
+
+class FitsnapParser(MlpFitParser):
+    POTENTIAL_TYPE = 'snap'
+
+    def parse_fit(self, retrieved):
+        names = set(retrieved.base.repository.list_object_names())
+        output = retrieved.base.repository.get_object_content(Calc.OUTPUT_FILE) if Calc.OUTPUT_FILE in names else ''
+        coeff_name, param_name = f'{Calc.POTENTIAL_PREFIX}.snapcoeff', f'{Calc.POTENTIAL_PREFIX}.snapparam'
+        if 'Traceback (most recent call last)' in output or 'Error' in output.split('\n')[-1:]:
+            lines = [line for line in output.splitlines() if line.strip()]
+            return self.exit_codes.ERROR_CODE_FAILED.format(error=lines[-1] if lines else 'no output')
+        missing = [n for n in (coeff_name, param_name, Calc.DATAFRAME_FILE, Calc.GROUPS_FILE) if n not in names]
+        if missing:
+            return self.exit_codes.ERROR_OUTPUT_MISSING.format(files=', '.join(missing))
+        coeff_text = retrieved.base.repository.get_object_content(coeff_name)
+        param_text = retrieved.base.repository.get_object_content(param_name)
+        try:
+            coefficients = parse_snapcoeff(coeff_text, coeff_name)
+            with retrieved.base.repository.open(Calc.DATAFRAME_FILE, 'rb') as handle:
+                frame = pd.read_pickle(handle)
+            setup = json.loads(retrieved.base.repository.get_object_content(Calc.GROUPS_FILE))
+        except (PotentialError, ValueError, OSError) as error:
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
+        values = np.concatenate([v['coefficients'] for v in coefficients['elements'].values()])
+        if not np.isfinite(values).all():
+            return self.exit_codes.ERROR_NAN_COEFFICIENTS
+        parameters = setup['parameters']
+        zbl = (parameters['zbl_inner'], parameters['zbl_outer']) if parameters['zbl'] else None
+        potential = SnapPotentialData(coeff_text, param_text, zbl=zbl)
+        predictions = self._predictions(frame, setup)
+        header = {
+            'training set': f'TrainingSetData<{self.node.inputs.training_set.pk}> '
+                            f'({self.node.inputs.training_set.n_structures} structures)',
+            'elements': ' '.join(potential.elements),
+            'twojmax / rcutfac': f'{parameters["twojmax"]} / {parameters["rcutfac"]}',
+            'quadratic / ZBL': f'{parameters["quadratic"]} / {zbl or "off"}',
+            'solver': parameters['solver'],
+            'fit weights (energy, forces, stress)': ', '.join(str(parameters['fit'][t]) for t in
+                                                             ('energy', 'forces', 'stress')),
+            'coefficients': len(values),
+        }
+        return potential, predictions, header, self._singular(frame, len(values))
+
+    def _predictions(self, frame: pd.DataFrame, setup: dict) -> dict:
+        """Reference vs predicted, per quantity, in the frame of the training set.
+
+        The reference is the fit's target (DFT plus any energy shift); the prediction adds
+        the fit's residual (FitSNAP predicted minus target, rotated back from LAMMPS's frame)
+        to it, so reference potentials such as ZBL count in both.
+        """
+        groups = setup['groups']
+        shifts = np.asarray(setup['energy_shift_per_atom'])
+        training = self.node.inputs.training_set.get_frames()
+        config = frame['Configs'].map(lambda name: int(str(name).split('/')[-1][1:7])).to_numpy()
+        fitsnap_group = frame['Groups'].to_numpy()
+        residual = frame['preds'].to_numpy(float) - frame['truths'].to_numpy(float)
+        testing = frame['Testing'].to_numpy(bool)
+        row_type = frame['Row_Type'].to_numpy()
+        starts = np.concatenate([[0], np.cumsum(training.n_atoms)[:-1]])
+        rotations = {c: Prism(training.cells[c]).rot_mat for c in np.unique(config)}
+
+        def entry(mask, reference, delta):
+            return {
+                'reference': np.asarray(reference, float),
+                'predicted': np.asarray(reference, float) + delta,
+                'validation': testing[mask],
+                'group': np.array([groups[g]['group'] for g in fitsnap_group[mask]]),
+                'structure': config[mask],
+            }
+
+        result = {}
+        mask = row_type == 'Energy'
+        if mask.any():
+            index = config[mask]
+            result['energy'] = entry(mask, training.energies_per_atom()[index] + shifts[index], residual[mask])
+        mask = row_type == 'Force'
+        if mask.any():
+            rows = np.flatnonzero(mask)
+            delta = residual[rows].reshape(-1, 3)
+            owner = config[rows].reshape(-1, 3)[:, 0]
+            for c in np.unique(owner):
+                delta[owner == c] = delta[owner == c] @ rotations[c].T
+            atom = frame['Atom_I'].to_numpy(int)[rows].reshape(-1, 3)[:, 0]
+            reference = training.forces[starts[owner] + atom]
+            result['forces'] = entry(mask, reference.ravel(), delta.ravel())
+        with_stress = np.array([groups[g]['has_stress'] for g in fitsnap_group])
+        mask = (row_type == 'Stress') & with_stress
+        if mask.any():
+            rows = np.flatnonzero(mask)
+            owner = config[rows].reshape(-1, 6)[:, 0]
+            delta = np.empty((len(owner), 6))
+            for k, (c, voigt) in enumerate(zip(owner, residual[rows].reshape(-1, 6), strict=True)):
+                tensor = -_voigt_to_tensor(voigt) * BAR_TO_GPA  # pressure sign, bar -> tension, GPa
+                rotated = rotations[c] @ tensor @ rotations[c].T
+                delta[k] = rotated[VOIGT[:, 0], VOIGT[:, 1]]
+            reference = training.stress[owner][:, VOIGT[:, 0], VOIGT[:, 1]] * EV_A3_TO_GPA
+            result['stress'] = entry(mask, reference.ravel(), delta.ravel())
+        return result
+
+    def _singular(self, frame: pd.DataFrame, n_coefficients: int):
+        training = ~frame['Testing'].to_numpy(bool)
+        weights = frame['weights'].to_numpy(float)[training]
+        used = weights > 0
+        columns = [c for c in frame.columns if isinstance(c, int | np.integer)]
+        design = frame[columns].to_numpy(float)[training][used] * weights[used, None]
+        if design.shape[0] < design.shape[1]:
+            return self.exit_codes.ERROR_SINGULAR_FIT.format(
+                detail=f'{design.shape[0]} weighted training rows for {design.shape[1]} coefficients')
+        singular = np.linalg.svd(design, compute_uv=False)
+        if singular[-1] <= singular[0] * 1e-14:
+            return self.exit_codes.ERROR_SINGULAR_FIT.format(
+                detail=f'rank-deficient design matrix (condition number {singular[0] / max(singular[-1], 1e-300):.3g})')
+        return None
+
+
+def _voigt_to_tensor(voigt) -> np.ndarray:
+    tensor = np.zeros((3, 3))
+    tensor[VOIGT[:, 0], VOIGT[:, 1]] = voigt
+    tensor[VOIGT[:, 1], VOIGT[:, 0]] = voigt
+    return tensor

@@ -1,0 +1,117 @@
+"""The PNG plots of every fit (SPEC.md, outputs): parity, difference and error histograms.
+
+For each of energies and forces: ``<Q>_DFT_vs_MLP.png`` (train black crosses, validation
+red, least-squares line and its equation), ``<Q>_Difference_DFT_vs_MLP.png``,
+``<Q>_Error_Distribution_TrainingSet.png`` and ``<Q>_Error_Distribution_ValidationSet.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LABELS = {
+    'energy': ('Energies', 'energy per atom', 'eV/atom', 1000.0, 'meV/atom'),
+    'forces': ('Forces', 'force component', 'eV/Å', 1.0, 'eV/Å'),
+}
+
+
+def _figure():
+    figure, axes = plt.subplots(figsize=(6.4, 5.2), dpi=120)
+    axes.grid(True, alpha=0.3)
+    return figure, axes
+
+
+def _save(figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def parity(values: dict, quantity: str, path: Path) -> Path:
+    title, what, unit, _, _ = LABELS[quantity]
+    reference, predicted = np.asarray(values['reference']), np.asarray(values['predicted'])
+    validation = np.asarray(values['validation'], bool)
+    figure, axes = _figure()
+    axes.scatter(reference[~validation], predicted[~validation], marker='x', s=14, c='black', lw=0.8,
+                 label=f'training ({(~validation).sum()})')
+    if validation.any():
+        axes.scatter(reference[validation], predicted[validation], marker='x', s=14, c='red', lw=0.8,
+                     label=f'validation ({validation.sum()})')
+    low, high = float(min(reference.min(), predicted.min())), float(max(reference.max(), predicted.max()))
+    pad = 0.03 * (high - low or 1.0)
+    axes.plot([low - pad, high + pad], [low - pad, high + pad], color='0.5', lw=1, ls='--', label='ideal y = x')
+    slope, intercept = np.polyfit(reference, predicted, 1)
+    axes.plot([low - pad, high + pad], [slope * (low - pad) + intercept, slope * (high + pad) + intercept],
+              color='tab:blue', lw=1.2, label=f'fit y = {slope:.4f}·x {intercept:+.4g}')
+    axes.set_xlim(low - pad, high + pad)
+    axes.set_ylim(low - pad, high + pad)
+    axes.set_aspect('equal')
+    axes.set_xlabel(f'DFT {what} ({unit})')
+    axes.set_ylabel(f'MLP {what} ({unit})')
+    axes.set_title(f'{title}: MLP vs DFT')
+    axes.legend(loc='upper left', fontsize=9)
+    return _save(figure, path)
+
+
+def difference(values: dict, quantity: str, path: Path) -> Path:
+    title, what, unit, scale, scaled_unit = LABELS[quantity]
+    reference = np.asarray(values['reference'])
+    error = (np.asarray(values['predicted']) - reference) * scale
+    validation = np.asarray(values['validation'], bool)
+    figure, axes = _figure()
+    axes.axhline(0, color='0.5', lw=1, ls='--')
+    axes.scatter(reference[~validation], error[~validation], marker='x', s=14, c='black', lw=0.8, label='training')
+    if validation.any():
+        axes.scatter(reference[validation], error[validation], marker='x', s=14, c='red', lw=0.8, label='validation')
+    axes.set_xlabel(f'DFT {what} ({unit})')
+    axes.set_ylabel(f'MLP − DFT ({scaled_unit})')
+    axes.set_title(f'{title}: difference MLP − DFT')
+    axes.legend(loc='best', fontsize=9)
+    return _save(figure, path)
+
+
+def distribution(values: dict, quantity: str, validation_set: bool, path: Path) -> Path:
+    title, what, _, scale, scaled_unit = LABELS[quantity]
+    mask = np.asarray(values['validation'], bool)
+    mask = mask if validation_set else ~mask
+    error = (np.asarray(values['predicted']) - np.asarray(values['reference']))[mask] * scale
+    name = 'validation set' if validation_set else 'training set'
+    figure, axes = _figure()
+    if error.size:
+        bound = float(np.max(np.abs(error))) or 1.0
+        axes.hist(error, bins=min(60, max(10, error.size // 5)), range=(-bound, bound),
+                  color='red' if validation_set else '0.2', alpha=0.85)
+        rmse = float(np.sqrt(np.mean(error**2)))
+        axes.axvline(0, color='tab:blue', lw=1)
+        axes.text(0.02, 0.96, f'n = {error.size}\nRMSE = {rmse:.4g} {scaled_unit}\nMAE = {np.mean(np.abs(error)):.4g}',
+                  transform=axes.transAxes, va='top', fontsize=9,
+                  bbox={'facecolor': 'white', 'alpha': 0.8, 'edgecolor': '0.8'})
+    else:
+        axes.text(0.5, 0.5, f'no {name} structures', ha='center', va='center', transform=axes.transAxes)
+    axes.set_xlabel(f'MLP − DFT {what} ({scaled_unit})')
+    axes.set_ylabel('count')
+    axes.set_title(f'{title}: error distribution, {name}')
+    return _save(figure, path)
+
+
+def write_plots(predictions: dict, directory) -> list[Path]:
+    """All plots for the quantities in ``predictions`` (energy, forces) into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for quantity, (title, *_) in LABELS.items():
+        values = predictions.get(quantity)
+        if values is None or not len(values['reference']):
+            continue
+        written.append(parity(values, quantity, directory / f'{title}_DFT_vs_MLP.png'))
+        written.append(difference(values, quantity, directory / f'{title}_Difference_DFT_vs_MLP.png'))
+        written.append(distribution(values, quantity, False, directory / f'{title}_Error_Distribution_TrainingSet.png'))
+        written.append(distribution(values, quantity, True, directory / f'{title}_Error_Distribution_ValidationSet.png'))
+    return written

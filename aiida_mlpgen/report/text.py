@@ -1,0 +1,58 @@
+"""The text report of a fit, like a job's main output file."""
+
+from __future__ import annotations
+
+from .metrics import QUANTITIES
+
+CITATIONS = {
+    'snap': [
+        'A. P. Thompson et al., J. Comput. Phys. 285, 316 (2015)',
+        'M. A. Wood and A. P. Thompson, J. Chem. Phys. 148, 241721 (2018)',
+        'M. A. Cusentino et al., J. Phys. Chem. A 124, 5456 (2020)',
+    ],
+    'ace': [
+        'R. Drautz, Phys. Rev. B 99, 014104 (2019)',
+        'Y. Lysogorskiy et al., npj Comput. Mater. 7, 97 (2021)',
+        'A. Bochkarev et al., Phys. Rev. Mater. 6, 013804 (2022)',
+    ],
+    'nnp': [
+        'A. Singraber et al., J. Chem. Theory Comput. 15, 3075 (2019)',
+        'A. Singraber et al., J. Chem. Theory Comput. 15, 1827 (2019)',
+    ],
+}
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return lines
+
+
+def _fmt(value) -> str:
+    return '-' if value is None else f'{value:.4g}'
+
+
+def report(potential_type: str, metrics: dict, potential_lines: list[str], location: str, header: dict) -> str:
+    """The report text: settings, deviation tables (train / validation, per group), LAMMPS lines."""
+    out = [f'aiida-mlpgen {potential_type.upper()} fit report', '=' * 40, '']
+    out += [f'{key}: {value}' for key, value in header.items()] + ['']
+    out.append('Deviations MLP - DFT (RMSE, MAE, max |error|; energies per atom)')
+    out.append('')
+    for quantity, unit in QUANTITIES.items():
+        if quantity not in metrics:
+            continue
+        for split, data in metrics[quantity].items():
+            rows = [[f'{quantity} [{unit}], {split}', 'n', 'RMSE', 'MAE', 'max', 'R2']]
+            overall = data['overall']
+            rows.append(['ALL', str(overall['n']), *(_fmt(overall[k]) for k in ('rmse', 'mae', 'max_abs', 'r2'))])
+            for group, s in data['groups'].items():
+                rows.append([f'  {group}', str(s['n']), *(_fmt(s[k]) for k in ('rmse', 'mae', 'max_abs', 'r2'))])
+            out += _table(rows) + ['']
+    out += ['Potential files: ' + location, 'LAMMPS lines (include potential.mod, written by `mlpgen report`):']
+    out += [f'    {line}' for line in potential_lines]
+    out += ['', 'Please cite:'] + [f'  - {c}' for c in CITATIONS.get(potential_type, [])]
+    out += ['', 'Extrapolation warning: the potential is reliable only inside the range of structures '
+            'and energies the training set covers.']
+    return '\n'.join(out) + '\n'
