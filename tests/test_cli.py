@@ -122,7 +122,41 @@ def test_demo_runs_end_to_end(mlpgen_cli):
     exported = mlpgen_cli.aiida_path.parent / 'mlpgen_demo_output'
     assert (exported / 'n2p2' / 'input.data').exists()
     assert (exported / 'pacemaker' / 'training_set.pckl.gzip').exists()
-    pk = re.search(r'verdi node graph generate (\d+)', out).group(1)
+    pk = re.search(r'<- TrainingSetData<(\d+)> <- split_training_set', out).group(1)
     assert re.search(rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> <- Mo_mlearn_slice', out)
+    assert re.search(rf'SnapPotentialData<\d+> <- FitsnapCalculation<\d+> <- TrainingSetData<{pk}>', out)
+    energy = re.search(r'energy \[eV/atom\], validation.*\n-+.*\nALL\s+(\d+)\s+(\S+)', out)
+    assert int(energy.group(1)) >= 3 and float(energy.group(2)) < 0.05  # held-out energy RMSE below 50 meV/atom
+    snap_dir = exported / 'snap'
+    assert len(list(snap_dir.glob('*.png'))) == 8
+    assert (snap_dir / 'lammps' / 'potential.mod').read_text().count('pair_coeff * * ') == 1
     shown = mlpgen_cli('node', 'show', pk, program='verdi').stdout
     assert 'TrainingSetData' in shown
+
+
+def test_fit_snap_rejects_bad_parameters_before_running(mlpgen_cli, mo_slice):
+    mlpgen_cli('import', mo_slice, '--label', 'mo')
+    for params, message in ((['-p', 'twojmax=5'], 'twojmax must be even'),
+                            (['-p', 'solver=CG'], 'unknown solver'),
+                            (['-p', 'elements.Ta.radelem=0.4'], "elements ['Ta'] are not in the training set"),
+                            (['-p', 'fit.energy=off', '-p', 'fit.forces=off', '-p', 'fit.stress=off'],
+                             'all fit terms are off'),
+                            (['-p', 'rcutfac'], 'is not key=value')):
+        result = mlpgen_cli('fit', 'snap', 'mo', *params, check=False)
+        assert result.returncode != 0
+        assert message in result.stderr, result.stderr
+    assert 'Total results: 0' in mlpgen_cli('process', 'list', '-a', program='verdi').stdout
+
+
+def test_potential_import_legacy_snap(mlpgen_cli):
+    from .conftest import SHARED
+
+    folder = SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'snap'
+    out = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff',
+                     folder / 'SNAPotential.snapparam').stdout
+    assert 'elements Mo, cutoff 4.600 Å' in out
+    assert 'pair_coeff * * potential.snapcoeff potential.snapparam Mo' in out
+    broken = mlpgen_cli.aiida_path / 'broken.snapparam'
+    broken.write_text('twojmax 6\n')
+    result = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff', broken, check=False)
+    assert result.returncode != 0 and "missing required key(s) ['rcutfac']" in result.stderr

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from .fit import write_report
 from .root import cmd_root
 from .utils import echo_table, summary_rows
 
@@ -16,9 +17,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
 @click.option('--output', type=click.Path(file_okay=False), default='mlpgen_demo_output', show_default=True,
               help='Folder for exported files.')
 def cmd_demo(data_path, output):
-    """Import real DFT data, split it, export it for the fitting codes, show the provenance."""
+    """Import real DFT data, split it, fit SNAP with FitSNAP, write report, plots and LAMMPS files."""
     from aiida import orm
+    from aiida.engine import run_get_node
 
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
@@ -45,14 +48,26 @@ def cmd_demo(data_path, output):
         written = split.export(Path(output) / fmt, fmt)
         click.echo(f'   {fmt:13s} {len(written)} file(s)')
 
-    click.secho('5. Fit', bold=True)
-    click.echo('   SNAP, ACE and NNP fitting: not yet available in this version.')
+    click.secho('5. Fit SNAP with FitSNAP (twojmax 6; weights energy 100, forces 1, stress 1e-4), in a CalcJob',
+                bold=True)
+    builder = FitsnapCalculation.get_builder()
+    builder.training_set = split
+    builder.parameters = orm.Dict({'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0,
+                                                                          'stress': 1e-4}})
+    builder.code = orm.load_code('fitsnap@localhost')
+    _, calc = run_get_node(builder)
+    if not calc.is_finished_ok:
+        raise click.ClickException(f'FitsnapCalculation<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
+    write_report(calc, Path(output) / 'snap')
+    click.echo('   ACE and NNP fitting: not yet available in this version.')
 
     click.secho('Provenance', bold=True)
+    potential = calc.outputs.potential
     creator = split.creator
     click.echo(
-        f'   TrainingSetData<{split.pk}> <- {creator.process_label}<{creator.pk}> '
-        f'<- TrainingSetData<{creator.inputs.training_set.pk}> <- {source.name}'
+        f'   SnapPotentialData<{potential.pk}> <- FitsnapCalculation<{calc.pk}> <- TrainingSetData<{split.pk}> '
+        f'<- {creator.process_label}<{creator.pk}> <- TrainingSetData<{creator.inputs.training_set.pk}> '
+        f'<- {source.name}'
     )
-    click.echo(f'   verdi node graph generate {split.pk}    # provenance graph (needs Graphviz `dot`)')
-    click.echo(f'   mlpgen show {split.pk}')
+    click.echo(f'   verdi process show {calc.pk}')
+    click.echo(f'   verdi node graph generate {potential.pk}    # provenance graph (needs Graphviz `dot`)')

@@ -56,7 +56,7 @@ def write_report(calc, directory: Path) -> None:
         (directory / name).write_bytes(plots.base.repository.get_object_content(name, mode='rb'))
     mod = calc.outputs.potential.write_lammps(directory / 'lammps')
     click.echo(text)
-    click.echo(f'Process {type(calc).__name__}<{calc.pk}>; potential node <{calc.outputs.potential.pk}>')
+    click.echo(f'Process {calc.process_label}<{calc.pk}>; potential {type(calc.outputs.potential).__name__}<{calc.outputs.potential.pk}>')
     click.echo(f'Report and plots: {directory.resolve()}')
     click.echo(f'LAMMPS: include {mod.resolve()}')
 

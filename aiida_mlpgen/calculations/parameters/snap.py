@@ -14,7 +14,8 @@ Keys (snake_case, dotted for nesting on the command line)::
     solver_options.alpha         regularisation strength (1e-8; LASSO, RIDGE, ELASTIC)
     solver_options.l1_ratio      ELASTIC mixing, 0 = ridge .. 1 = lasso (0.5)
     quadratic                    quadratic SNAP (false)
-    bzeroflag                    subtract the bispectrum of an isolated atom (true)
+    bzeroflag                    subtract the isolated-atom bispectrum; false fits a constant
+                                 energy per element, so total DFT energies need no shift (false)
     zbl, zbl_inner, zbl_outer    ZBL repulsion, inner/outer cutoff in Å (false, 4.0, 4.8)
 
 Structure weights of the training set multiply the energy, force and stress weights.
@@ -41,7 +42,7 @@ DEFAULTS = {
     'solver': 'SVD',
     'solver_options': {'alpha': 1e-8, 'l1_ratio': 0.5},
     'quadratic': False,
-    'bzeroflag': True,
+    'bzeroflag': False,
     'zbl': False,
     'zbl_inner': 4.0,
     'zbl_outer': 4.8,
