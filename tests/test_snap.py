@@ -203,3 +203,35 @@ def test_parameter_defaults_follow_the_spec():
     assert p['fit'] == {'energy': 1.0, 'forces': 0.01, 'stress': 1e-6}
     assert p['elements']['Ta'] == {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
     assert p['solver'] == 'SVD' and p['quadratic'] is False and p['zbl'] is False
+
+
+def test_ase_calculator_matches_lmp(ta_set, fitsnap_code, tmp_path):
+    results, _ = fit(ta_set, fitsnap_code, zbl=True, fit={'stress': 'off'})
+    potential = results['potential']
+    atoms = ta_set.to_ase()[5]
+    atoms.calc = potential.get_ase_calculator()
+    reference = evaluate_with_lmp(potential, [atoms.copy()], tmp_path, lmp=str(BIN / 'lmp'))
+    assert atoms.get_potential_energy() == pytest.approx(reference['energy'][0], abs=1e-8)
+    np.testing.assert_allclose(atoms.get_forces(), reference['forces'][0], atol=1e-8)
+    np.testing.assert_allclose(atoms.get_stress(voigt=False), reference['stress'][0], atol=1e-8)
+
+
+FAILING_CODES = {
+    # A stand-in for FitSNAP crashing: the real FitSNAP cannot be made to crash on demand.
+    'crash': ('echo "Traceback (most recent call last):"; echo "RuntimeError: LAMMPS failed"; exit 1', 310),
+    # A stand-in for a run killed before writing its outputs.
+    'silent': ('echo "started"; exit 0', 301),
+}
+
+
+@pytest.mark.parametrize('case', sorted(FAILING_CODES))
+def test_failures_end_in_named_exit_codes(case, ta_set, fitsnap_code, tmp_path):
+    body, status = FAILING_CODES[case]
+    script = tmp_path / f'{case}.sh'
+    script.write_text(f'#!/bin/bash\n{body}\n')
+    script.chmod(0o755)
+    code = orm.InstalledCode(label=f'fitsnap-{case}', computer=fitsnap_code.computer,
+                             filepath_executable=str(script)).store()
+    _, node = fit(ta_set, code)
+    assert node.exit_status == status, node.exit_message
+    assert 'potential' not in node.outputs

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from aiida import orm
+from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from aiida_mlpgen.report.metrics import compute_metrics
@@ -26,7 +27,7 @@ class MlpFitParser(Parser):
         except Exception:  # noqa: BLE001 - aiida raises NotExistent
             return self.exit_codes.ERROR_NO_RETRIEVED_FOLDER
         result = self.parse_fit(retrieved)
-        if not isinstance(result, tuple):
+        if isinstance(result, ExitCode):
             return result
         potential, predictions, header, exit_code = result
         metrics = compute_metrics(predictions)
