@@ -43,3 +43,11 @@ def test_fix_snapparam(tmp_path):
     assert fitsnap_compat.fix_snapparam(path)
     assert path.read_text() == 'rcutfac 4.6\ntwojmax 6\nbzeroflag 0\nquadraticflag 1\n# keep True here\n'
     assert not fitsnap_compat.fix_snapparam(path)
+
+
+def test_element_case_restored_in_pair_coeff(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'w').write_text('a file named like tungsten')
+    line = 'pair_coeff * * snap ref.snapcoeff ref.snapparam ta mo w'
+    assert fitsnap_compat.restore_element_case(line) == 'pair_coeff * * snap ref.snapcoeff ref.snapparam Ta Mo w'
+    assert fitsnap_compat.restore_element_case('pair_coeff 1 1 zbl 73 73') == 'pair_coeff 1 1 zbl 73 73'

@@ -235,3 +235,47 @@ def test_failures_end_in_named_exit_codes(case, ta_set, fitsnap_code, tmp_path):
     _, node = fit(ta_set, code)
     assert node.exit_status == status, node.exit_message
     assert 'potential' not in node.outputs
+
+
+def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
+    """A SNAP fitted on top of a reference SNAP (with ZBL): both are overlaid in LAMMPS and
+    LAMMPS reproduces the fit's predictions."""
+    base, _ = fit(ta_set, fitsnap_code, twojmax=2, zbl=True, fit={'stress': 'off'})
+    reference = base['potential']
+    results, node = run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code,
+                                 reference_potential=reference,
+                                 parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}))
+    assert node.is_finished_ok, node.exit_message
+    potential = results['potential']
+    lines = potential.lammps_lines()
+    assert lines[0].startswith('pair_style hybrid/overlay zbl ') and lines[0].endswith(' snap snap')
+    assert any(' snap 1 reference_potential.snapcoeff' in line for line in lines)
+    assert any(' snap 2 potential.snapcoeff' in line for line in lines)
+    frames = ta_set.get_frames()
+    atoms = [Atoms(numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions,
+                   cell=frames.cells[i], pbc=True) for i in (1, 11)]
+    lammps = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
+    structure = results['predictions'].get_array('energy_structure')
+    predicted = results['predictions'].get_array('energy_predicted')
+    for k, index in enumerate((1, 11)):
+        assert lammps['energy'][k] / len(atoms[k]) == pytest.approx(predicted[structure == index][0], abs=1e-6)
+    # the Δ fit improves on the reference alone
+    assert (results['metrics']['forces']['train']['overall']['rmse']
+            < base['metrics']['forces']['train']['overall']['rmse'])
+    # a reference for other elements is refused before anything runs
+    other = SnapPotentialData.from_files(*sorted(glob.glob(str(SHARED / 'reference_potentials/mlearn/Mo/snap/*'))))
+    with pytest.raises(ValueError, match='reference potential elements'):
+        run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code, reference_potential=other.store())
+
+
+def test_overlay_numbers_repeated_substyles():
+    from aiida_mlpgen.data.potentials.overlay import pair_lines
+
+    style, coeffs = pair_lines([
+        {'style': 'zbl 4.0 4.8', 'coeffs': ['1 1 73 73']},
+        {'style': 'snap', 'coeffs': ['* * a.snapcoeff a.snapparam Ta']},
+        {'style': 'snap', 'coeffs': ['* * b.snapcoeff b.snapparam Ta']},
+    ])
+    assert style == 'hybrid/overlay zbl 4.0 4.8 snap snap'
+    assert coeffs == ['1 1 zbl 73 73', '* * snap 1 a.snapcoeff a.snapparam Ta', '* * snap 2 b.snapcoeff b.snapparam Ta']
+    assert pair_lines([{'style': 'snap', 'coeffs': ['* * x y Mo']}]) == ('snap', ['* * x y Mo'])

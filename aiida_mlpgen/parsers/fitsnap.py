@@ -25,11 +25,15 @@ class FitsnapParser(MlpFitParser):
 
     def parse_fit(self, retrieved):
         names = set(retrieved.base.repository.list_object_names())
-        output = retrieved.base.repository.get_object_content(Calc.OUTPUT_FILE) if Calc.OUTPUT_FILE in names else ''
+        output = ''.join(
+            retrieved.base.repository.get_object_content(name)
+            for name in (Calc.OUTPUT_FILE, '_scheduler-stderr.txt')
+            if name in names
+        )
         coeff_name, param_name = f'{Calc.POTENTIAL_PREFIX}.snapcoeff', f'{Calc.POTENTIAL_PREFIX}.snapparam'
         if 'Traceback (most recent call last)' in output or 'Error' in output.split('\n')[-1:]:
-            lines = [line for line in output.splitlines() if line.strip()]
-            return self.exit_codes.ERROR_CODE_FAILED.format(error=lines[-1] if lines else 'no output')
+            errors = [line for line in output.splitlines() if 'Error' in line or 'ERROR' in line]
+            return self.exit_codes.ERROR_CODE_FAILED.format(error=errors[-1] if errors else 'see the output files')
         missing = [n for n in (coeff_name, param_name, Calc.DATAFRAME_FILE, Calc.GROUPS_FILE) if n not in names]
         if missing:
             return self.exit_codes.ERROR_OUTPUT_MISSING.format(files=', '.join(missing))
@@ -47,7 +51,8 @@ class FitsnapParser(MlpFitParser):
             return self.exit_codes.ERROR_NAN_COEFFICIENTS
         parameters = setup['parameters']
         zbl = (parameters['zbl_inner'], parameters['zbl_outer']) if parameters['zbl'] else None
-        potential = SnapPotentialData(coeff_text, param_text, zbl=zbl)
+        reference = getattr(self.node.inputs, 'reference_potential', None)
+        potential = SnapPotentialData(coeff_text, param_text, zbl=zbl, reference=reference)
         predictions = self._predictions(frame, setup)
         header = {
             'training set': f'TrainingSetData<{self.node.inputs.training_set.pk}> '
@@ -55,6 +60,7 @@ class FitsnapParser(MlpFitParser):
             'elements': ' '.join(potential.elements),
             'twojmax / rcutfac': f'{parameters["twojmax"]} / {parameters["rcutfac"]}',
             'quadratic / ZBL': f'{parameters["quadratic"]} / {zbl or "off"}',
+            'reference potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',
             'solver': parameters['solver'],
             'fit weights (energy, forces, stress)': ', '.join(str(parameters['fit'][t]) for t in
                                                              ('energy', 'forces', 'stress')),

@@ -26,7 +26,8 @@ from __future__ import annotations
 import copy
 import math
 
-from ase.data import atomic_numbers
+from aiida_mlpgen.data.potentials.overlay import pair_lines
+from aiida_mlpgen.data.potentials.snap import zbl_coeffs
 
 SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ELASTIC')
 FIT_TERMS = ('energy', 'forces', 'stress')
@@ -176,21 +177,15 @@ def pair_cutoff(parameters: dict) -> float:
     return 2 * max(radii) * parameters['rcutfac']
 
 
-def zbl_pair_coeffs(parameters: dict) -> list[str]:
-    """``pair_coeff`` arguments (after ``pair_coeff``) for ZBL between every pair of elements."""
-    elements = list(parameters['elements'])
-    lines = []
-    for i, a in enumerate(elements, 1):
-        for j, b in enumerate(elements[i - 1 :], i):
-            lines.append(f'{i} {j} zbl {atomic_numbers[a]} {atomic_numbers[b]}')
-    return lines
-
-
-def fitsnap_input(parameters: dict, groups: list[dict], potential: str, data_path: str = 'JSON') -> str:
+def fitsnap_input(
+    parameters: dict, groups: list[dict], potential: str, data_path: str = 'JSON', reference_terms=None
+) -> str:
     """The FitSNAP input file for normalized ``parameters``.
 
     ``groups``: FitSNAP groups, each ``{'name', 'train' (bool), 'energy', 'forces', 'stress'}``
-    with the weights to use (already multiplied by structure weights).
+    with the weights to use (already multiplied by structure weights). ``reference_terms``:
+    pair terms of a reference potential (see :mod:`aiida_mlpgen.data.potentials.overlay`),
+    subtracted before the fit together with ZBL.
     """
     p = parameters
     elements = list(p['elements'])
@@ -248,12 +243,13 @@ def fitsnap_input(parameters: dict, groups: list[dict], potential: str, data_pat
         'units = metal',
         'atom_style = atomic',
     ]
+    terms = [{'style': f'zero {max(10.0, pair_cutoff(p) + 1.0)!r}', 'coeffs': ['* *']}]
     if p['zbl']:
-        lines.append(f'pair_style = hybrid/overlay zero 10.0 zbl {p["zbl_inner"]!r} {p["zbl_outer"]!r}')
-        lines.append('pair_coeff1 = * * zero')
-        lines += [f'pair_coeff{k} = {line}' for k, line in enumerate(zbl_pair_coeffs(p), 2)]
-    else:
-        lines += ['pair_style = zero 10.0', 'pair_coeff = * *']
+        terms.append({'style': f'zbl {p["zbl_inner"]!r} {p["zbl_outer"]!r}', 'coeffs': zbl_coeffs(elements)})
+    terms += reference_terms or []
+    style, coeffs = pair_lines(terms)
+    lines.append(f'pair_style = {style}')
+    lines += [f'pair_coeff{k} = {coeff}' for k, coeff in enumerate(coeffs, 1)]
     lines += [
         '',
         '[GROUPS]',

@@ -9,6 +9,8 @@ from pathlib import Path
 from aiida.orm import Data
 from ase.data import atomic_masses, atomic_numbers
 
+from .overlay import pair_lines, renamed
+
 __all__ = ('PotentialData', 'PotentialError')
 
 
@@ -20,9 +22,10 @@ class PotentialData(Data):
     """Base of the SNAP, ACE and NNP potential nodes.
 
     Files live in the node repository; attributes hold the elements (in LAMMPS type
-    order), the cutoff, the ``pair_style`` line and ``pair_coeff`` lines in which
-    ``{file:NAME}`` stands for the path of file NAME, the LAMMPS package needed, and an md5
-    of the files for deduplication. ``store()`` refuses a node whose files are missing.
+    order), the cutoff, the pair terms (see :mod:`.overlay`; ``{file:NAME}`` in a
+    ``pair_coeff`` stands for the path of file NAME), the resulting ``pair_style`` and
+    ``pair_coeff`` lines, the LAMMPS packages needed, and an md5 of the files for
+    deduplication. ``store()`` refuses a node whose files are missing.
     """
 
     KEY_POTENTIAL_TYPE = 'potential_type'
@@ -30,18 +33,20 @@ class PotentialData(Data):
     KEY_CUTOFF = 'cutoff'
     KEY_PAIR_STYLE = 'pair_style'
     KEY_PAIR_COEFFS = 'pair_coeffs'
+    KEY_TERMS = 'terms'
     KEY_FILES = 'files'
     KEY_MD5 = 'md5'
     KEY_LAMMPS_PACKAGES = 'lammps_packages'
     POTENTIAL_TYPE = None
     MOD_FILENAME = 'potential.mod'
 
-    def _set_potential(self, files: dict[str, bytes], elements, cutoff, pair_style, pair_coeffs, packages) -> None:
+    def _set_potential(self, files: dict[str, bytes], elements, cutoff, terms: list[dict], packages) -> None:
         if not elements:
             raise PotentialError('a potential needs at least one element')
         for element in elements:
             if element not in atomic_numbers:
                 raise PotentialError(f'unknown element {element!r}')
+        pair_style, pair_coeffs = pair_lines(terms)
         digest = hashlib.md5()
         for name in sorted(files):
             self.base.repository.put_object_from_bytes(files[name], name)
@@ -52,6 +57,7 @@ class PotentialData(Data):
             self.KEY_CUTOFF: float(cutoff),
             self.KEY_PAIR_STYLE: pair_style,
             self.KEY_PAIR_COEFFS: list(pair_coeffs),
+            self.KEY_TERMS: [dict(term) for term in terms],
             self.KEY_FILES: sorted(files),
             self.KEY_MD5: digest.hexdigest(),
             self.KEY_LAMMPS_PACKAGES: list(packages),
@@ -64,6 +70,12 @@ class PotentialData(Data):
     cutoff = property(lambda self: self.base.attributes.get(self.KEY_CUTOFF), doc='Largest cutoff, Å.')
     md5 = property(lambda self: self.base.attributes.get(self.KEY_MD5), doc='md5 of the files.')
     filenames = property(lambda self: self.base.attributes.get(self.KEY_FILES), doc='Files of the potential.')
+
+    def overlay_parts(self, prefix: str = 'reference_') -> tuple[list[dict], dict[str, bytes], list[str]]:
+        """Terms, files (renamed with ``prefix``) and packages, to overlay this potential on another."""
+        files = {name: self.get_file_content(name) for name in self.filenames}
+        terms, files = renamed(self.base.attributes.get(self.KEY_TERMS), files, prefix)
+        return terms, files, list(self.base.attributes.get(self.KEY_LAMMPS_PACKAGES))
 
     def get_file_content(self, name: str) -> bytes:
         return self.base.repository.get_object_content(name, mode='rb')

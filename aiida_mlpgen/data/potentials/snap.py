@@ -8,7 +8,7 @@ from ase.data import atomic_numbers
 
 from .base import PotentialData, PotentialError
 
-__all__ = ('SnapPotentialData', 'parse_snapcoeff', 'clean_snapparam')
+__all__ = ('SnapPotentialData', 'clean_snapparam', 'parse_snapcoeff', 'zbl_coeffs')
 
 #: .snapparam keys of old LAMMPS versions that current LAMMPS rejects; dropped on import.
 LEGACY_KEYS = ('diagonalstyle',)
@@ -58,6 +58,15 @@ def clean_snapparam(text: str, where: str = 'snapparam') -> tuple[str, dict]:
     return '\n'.join(kept) + '\n', values
 
 
+def zbl_coeffs(elements: list[str]) -> list[str]:
+    """ZBL ``i j Zi Zj`` for every pair of element types."""
+    return [
+        f'{i} {j} {atomic_numbers[a]} {atomic_numbers[b]}'
+        for i, a in enumerate(elements, 1)
+        for j, b in enumerate(elements[i - 1 :], i)
+    ]
+
+
 class SnapPotentialData(PotentialData):
     """A SNAP or quadratic SNAP potential for LAMMPS ``pair_style snap`` (package ML-SNAP),
     with optional ZBL repulsion overlaid (``hybrid/overlay zbl rin rout snap``)."""
@@ -66,8 +75,10 @@ class SnapPotentialData(PotentialData):
     COEFF_FILENAME = 'potential.snapcoeff'
     PARAM_FILENAME = 'potential.snapparam'
 
-    def __init__(self, snapcoeff: str | None = None, snapparam: str | None = None, zbl=None, **kwargs):
-        """``snapcoeff``/``snapparam``: file contents. ``zbl``: None or (inner, outer) cutoffs, Å."""
+    def __init__(self, snapcoeff: str | None = None, snapparam: str | None = None, zbl=None, reference=None,
+                 **kwargs):
+        """``snapcoeff``/``snapparam``: file contents. ``zbl``: None or (inner, outer) cutoffs, Å.
+        ``reference``: a PotentialData overlaid on the SNAP part (Δ-learning), same elements."""
         if snapcoeff is None or snapparam is None:
             raise PotentialError('SnapPotentialData needs the .snapcoeff and .snapparam contents')
         coeff = parse_snapcoeff(snapcoeff)
@@ -75,33 +86,34 @@ class SnapPotentialData(PotentialData):
         super().__init__(**kwargs)
         elements = list(coeff['elements'])
         cutoff = float(values['rcutfac']) * 2 * max(v['radelem'] for v in coeff['elements'].values())
-        snap_coeff = f'* * {{file:{self.COEFF_FILENAME}}} {{file:{self.PARAM_FILENAME}}} {" ".join(elements)}'
+        files = {self.COEFF_FILENAME: snapcoeff.encode(), self.PARAM_FILENAME: param_text.encode()}
+        packages = ['ML-SNAP']
+        terms = []
         if zbl:
             inner, outer = (float(x) for x in zbl)
             if not 0 < inner < outer:
                 raise PotentialError(f'ZBL cutoffs must satisfy 0 < inner < outer, got {inner}, {outer}')
-            pair_style = f'hybrid/overlay zbl {inner!r} {outer!r} snap'
-            pair_coeffs = [
-                f'{i} {j} zbl {atomic_numbers[a]} {atomic_numbers[b]}'
-                for i, a in enumerate(elements, 1)
-                for j, b in enumerate(elements[i - 1 :], i)
-            ] + [snap_coeff.replace('* * ', '* * snap ', 1)]
-        else:
-            pair_style, pair_coeffs = 'snap', [snap_coeff]
-        self._set_potential(
-            {self.COEFF_FILENAME: snapcoeff.encode(), self.PARAM_FILENAME: param_text.encode()},
-            elements,
-            cutoff,
-            pair_style,
-            pair_coeffs,
-            ['ML-SNAP'],
-        )
+            terms.append({'style': f'zbl {inner!r} {outer!r}', 'coeffs': zbl_coeffs(elements)})
+        if reference is not None:
+            if list(reference.elements) != elements:
+                raise PotentialError(f'reference potential elements {reference.elements} differ from {elements}')
+            ref_terms, ref_files, ref_packages = reference.overlay_parts()
+            terms += ref_terms
+            files.update(ref_files)
+            packages += [p for p in ref_packages if p not in packages]
+            cutoff = max(cutoff, reference.cutoff)
+        terms.append({
+            'style': 'snap',
+            'coeffs': [f'* * {{file:{self.COEFF_FILENAME}}} {{file:{self.PARAM_FILENAME}}} {" ".join(elements)}'],
+        })
+        self._set_potential(files, elements, cutoff, terms, packages)
         self.base.attributes.set('twojmax', int(values['twojmax']))
         self.base.attributes.set('quadratic', values.get('quadraticflag', '0') == '1')
         self.base.attributes.set('n_coefficients', coeff['n_coeff'])
         self.base.attributes.set('zbl', list(zbl) if zbl else None)
+        self.base.attributes.set('reference_potential', reference.uuid if reference is not None else None)
 
     @classmethod
-    def from_files(cls, snapcoeff, snapparam, zbl=None, **kwargs) -> SnapPotentialData:
+    def from_files(cls, snapcoeff, snapparam, zbl=None, reference=None, **kwargs) -> SnapPotentialData:
         """From ``.snapcoeff`` and ``.snapparam`` files (legacy ``diagonalstyle`` is dropped)."""
-        return cls(Path(snapcoeff).read_text(), Path(snapparam).read_text(), zbl=zbl, **kwargs)
+        return cls(Path(snapcoeff).read_text(), Path(snapparam).read_text(), zbl=zbl, reference=reference, **kwargs)
