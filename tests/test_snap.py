@@ -221,6 +221,14 @@ FAILING_CODES = {
     'crash': ('echo "Traceback (most recent call last):"; echo "RuntimeError: LAMMPS failed"; exit 1', 310),
     # A stand-in for a run killed before writing its outputs.
     'silent': ('echo "started"; exit 0', 301),
+    # A stand-in for a diverged solver: FitSNAP's SVD does not produce NaN on real data.
+    'nan': ('printf "1 2\\nTa 0.5 1.0\\nnan\\n0.1\\n" > mlpgen_pot.snapcoeff; '
+            'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
+            'echo x > FitSNAP.df; echo {} > mlpgen_groups.json', 410),
+    # A stand-in for a corrupt output file.
+    'corrupt': ('printf "1 2\\nTa 0.5 1.0\\n0.2\\n0.1\\n" > mlpgen_pot.snapcoeff; '
+                'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
+                'echo garbage > FitSNAP.df; echo {} > mlpgen_groups.json', 302),
 }
 
 
@@ -279,3 +287,18 @@ def test_overlay_numbers_repeated_substyles():
     assert style == 'hybrid/overlay zbl 4.0 4.8 snap snap'
     assert coeffs == ['1 1 zbl 73 73', '* * snap 1 a.snapcoeff a.snapparam Ta', '* * snap 2 b.snapcoeff b.snapparam Ta']
     assert pair_lines([{'style': 'snap', 'coeffs': ['* * x y Mo']}]) == ('snap', ['* * x y Mo'])
+
+
+def test_energy_shift_moves_lammps_energies(ta_set, fitsnap_code, tmp_path):
+    """elements.Ta.energy_shift is added to every Ta atom's energy target, and so to what LAMMPS gives."""
+    plain, _ = fit(ta_set, fitsnap_code, fit={'stress': 'off'})
+    shifted, _ = fit(ta_set, fitsnap_code, fit={'stress': 'off'}, elements={'Ta': {'energy_shift': 2.5}})
+    atoms = [ta_set.to_ase()[3]]
+    for atom in atoms:
+        atom.calc = None
+    e_plain = evaluate_with_lmp(plain['potential'], atoms, tmp_path / 'a', lmp=str(BIN / 'lmp'))['energy'][0]
+    e_shift = evaluate_with_lmp(shifted['potential'], atoms, tmp_path / 'b', lmp=str(BIN / 'lmp'))['energy'][0]
+    assert (e_shift - e_plain) / len(atoms[0]) == pytest.approx(2.5, abs=1e-6)
+    predictions = shifted['predictions']
+    reference = predictions.get_array('energy_reference')[predictions.get_array('energy_structure') == 3]
+    assert reference[0] == pytest.approx(ta_set.get_frames().energies_per_atom()[3] + 2.5)

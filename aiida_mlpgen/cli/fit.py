@@ -38,12 +38,42 @@ def cmd_fit_snap(training_set, params, code, output):
     builder.code = orm.load_code(code)
     click.echo(f'Fitting SNAP to TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
     try:
-        _, calc = run_get_node(builder)
+        with Progress('FitSNAP running'):
+            _, calc = run_get_node(builder)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     if not calc.is_finished_ok:
         raise click.ClickException(f'FitsnapCalculation<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
     write_report(calc, Path(output or f'mlpgen_fit_{calc.pk}'))
+
+
+class Progress:
+    """An elapsed-time line on the terminal while a process runs in the foreground."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        import threading
+        import time
+
+        self._stop = threading.Event()
+        self._start = time.monotonic()
+
+        def tick():
+            while not self._stop.wait(1.0):
+                click.echo(f'\r  {self.label}: {time.monotonic() - self._start:5.0f} s', nl=False, err=True)
+
+        self._thread = threading.Thread(target=tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        import time
+
+        self._stop.set()
+        self._thread.join()
+        click.echo(f'\r  {self.label}: done in {time.monotonic() - self._start:.0f} s', err=True)
 
 
 def write_report(calc, directory: Path) -> None:

@@ -41,14 +41,17 @@ class FitsnapParser(MlpFitParser):
         param_text = retrieved.base.repository.get_object_content(param_name)
         try:
             coefficients = parse_snapcoeff(coeff_text, coeff_name)
-            with retrieved.base.repository.open(Calc.DATAFRAME_FILE, 'rb') as handle:
-                frame = pd.read_pickle(handle)
-            setup = json.loads(retrieved.base.repository.get_object_content(Calc.GROUPS_FILE))
-        except (PotentialError, ValueError, OSError) as error:
+        except PotentialError as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         values = np.concatenate([v['coefficients'] for v in coefficients['elements'].values()])
         if not np.isfinite(values).all():
             return self.exit_codes.ERROR_NAN_COEFFICIENTS
+        try:
+            with retrieved.base.repository.open(Calc.DATAFRAME_FILE, 'rb') as handle:
+                frame = pd.read_pickle(handle)
+            setup = json.loads(retrieved.base.repository.get_object_content(Calc.GROUPS_FILE))
+        except Exception as error:  # noqa: BLE001 - a broken pickle raises many types
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         parameters = setup['parameters']
         zbl = (parameters['zbl_inner'], parameters['zbl_outer']) if parameters['zbl'] else None
         reference = getattr(self.node.inputs, 'reference_potential', None)
