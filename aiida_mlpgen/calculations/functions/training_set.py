@@ -105,11 +105,8 @@ def training_set_from_aiida(**entries) -> TrainingSetData:
         stress = entries.get(f'stress_{key}')
         group = entries.get(f'group_{key}')
         frames.append(
-            Frame(
-                cell=np.asarray(atoms.cell[:], float),
-                pbc=tuple(bool(p) for p in atoms.pbc),
-                numbers=atoms.numbers.astype(np.int64),
-                positions=atoms.positions.copy(),
+            Frame.from_atoms(
+                atoms,
                 energy=None if energy is None else float(energy.value),
                 forces=None if forces is None else _array(forces, 'forces', where),
                 stress=None if stress is None else _array(stress, 'stress', where),

@@ -39,6 +39,17 @@ class Frame:
     def label(self) -> str:
         return self.source or '<in memory>'
 
+    @classmethod
+    def from_atoms(cls, atoms, **labels) -> Frame:
+        """A frame with the cell, periodicity, species and positions of ASE ``atoms``, and ``labels``."""
+        return cls(
+            cell=np.asarray(atoms.cell[:], float),
+            pbc=tuple(bool(p) for p in atoms.pbc),
+            numbers=atoms.numbers.astype(np.int64),
+            positions=atoms.positions.copy(),
+            **labels,
+        )
+
 
 _ARRAY_KEYS = (
     'cells',

@@ -68,11 +68,8 @@ def frames_from_atoms(
             stress = voigt_6_to_full_3x3_stress(stress) if stress.shape == (6,) else stress.reshape(3, 3)
         info = atoms.info
         frames.append(
-            Frame(
-                cell=np.asarray(atoms.cell[:], float),
-                pbc=tuple(bool(p) for p in atoms.pbc),
-                numbers=atoms.numbers.astype(np.int64),
-                positions=atoms.positions.copy(),
+            Frame.from_atoms(
+                atoms,
                 energy=results.get(energy_key),
                 forces=None if results.get('forces') is None else np.asarray(results['forces'], float),
                 stress=stress,

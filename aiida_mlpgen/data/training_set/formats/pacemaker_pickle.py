@@ -46,11 +46,8 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
         stress = getattr(row, 'stress', None)
         energy = row.energy
         frames.append(
-            Frame(
-                cell=np.asarray(atoms.cell[:], float),
-                pbc=tuple(bool(p) for p in atoms.pbc),
-                numbers=atoms.numbers.astype(np.int64),
-                positions=atoms.positions.copy(),
+            Frame.from_atoms(
+                atoms,
                 energy=None if energy is None or pd.isna(energy) else float(energy),
                 forces=None if forces is None else np.asarray(forces, float),
                 stress=_stress(stress),
