@@ -113,6 +113,9 @@ def ensure_localhost(report: SetupReport):
         ).store()
         computer.set_minimum_job_poll_interval(1)
         computer.set_default_mpiprocs_per_machine(1)
+        mpiexec = find_executable('mpiexec')
+        if mpiexec is not None:  # the mpich wheel's launcher, found without PATH
+            computer.set_mpirun_command([str(mpiexec), '-n', '{tot_num_mpiprocs}'])
         report.add(f'computer {COMPUTER_LABEL}', True, 'core.local, core.direct')
     if not computer.is_user_configured(orm.User.collection.get_default()):
         computer.configure(safe_interval=0)

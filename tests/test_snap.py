@@ -37,6 +37,7 @@ def fitsnap_code():
                             scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
     computer.configure(safe_interval=0)
     computer.set_default_mpiprocs_per_machine(1)
+    computer.set_mpirun_command([str(BIN / 'mpiexec'), '-n', '{tot_num_mpiprocs}'])
     return orm.InstalledCode(label='fitsnap', computer=computer,
                              filepath_executable=str(BIN / 'mlpgen-fitsnap')).store()
 
@@ -302,3 +303,21 @@ def test_energy_shift_moves_lammps_energies(ta_set, fitsnap_code, tmp_path):
     predictions = shifted['predictions']
     reference = predictions.get_array('energy_reference')[predictions.get_array('energy_structure') == 3]
     assert reference[0] == pytest.approx(ta_set.get_frames().energies_per_atom()[3] + 2.5)
+
+
+def test_mpi_ranks_give_the_same_fit(ta_set, fitsnap_code):
+    """Two MPI ranks (metadata.options.resources) give FitSNAP's serial result."""
+    serial, _ = fit(ta_set, fitsnap_code, fit={'stress': 'off'})
+    results, node = run_get_node(
+        FitsnapCalculation, training_set=ta_set, code=fitsnap_code, parameters=orm.Dict({'fit': {'stress': 'off'}}),
+        metadata={'options': {'withmpi': True, 'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}},
+    )
+    assert node.is_finished_ok, node.exit_message
+    submit_script = node.base.repository.get_object_content('_aiidasubmit.sh')
+    assert "mpiexec' '-n' '2' " in submit_script
+    for quantity in ('energy', 'forces'):
+        assert results['metrics'][quantity]['train']['overall']['rmse'] == pytest.approx(
+            serial['metrics'][quantity]['train']['overall']['rmse'], rel=1e-8)
+    # the input written to the (possibly remote) working directory names no local path
+    text = node.base.repository.get_object_content('fitsnap.in')
+    assert '/tmp' not in text and '/work' not in text and 'dataPath = JSON' in text
