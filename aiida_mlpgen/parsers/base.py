@@ -12,7 +12,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from aiida_mlpgen.report.metrics import compute_metrics
-from aiida_mlpgen.report.plots import write_plots
+from aiida_mlpgen.report.plots import learning_curve, write_plots
 from aiida_mlpgen.report.text import report
 
 
@@ -29,7 +29,8 @@ class MlpFitParser(Parser):
         result = self.parse_fit(retrieved)
         if isinstance(result, ExitCode):
             return result
-        potential, predictions, header, exit_code = result
+        potential, predictions, header, exit_code = result[:4]
+        curve = result[4] if len(result) > 4 else None
         metrics = compute_metrics(predictions)
         self.out('potential', potential)
         self.out('metrics', orm.Dict(metrics))
@@ -39,11 +40,23 @@ class MlpFitParser(Parser):
         self.out('report', orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt'))
         with tempfile.TemporaryDirectory() as directory:
             write_plots(predictions, directory)
+            if curve is not None:
+                self.out('learning_curve', self._curve_node(curve))
+                learning_curve({f'{k} loss': v for k, v in curve.items()}, Path(directory) / 'learning-curve.png',
+                               best=_best_iteration(curve))
             plots = orm.FolderData()
             for path in sorted(Path(directory).iterdir()):
                 plots.base.repository.put_object_from_file(str(path), path.name)
         self.out('plots', plots)
         return exit_code
+
+    @staticmethod
+    def _curve_node(curve: dict) -> orm.ArrayData:
+        node = orm.ArrayData()
+        for label, (x, y) in curve.items():
+            node.set_array(f'{label}_iteration', np.asarray(x, int))
+            node.set_array(f'{label}_loss', np.asarray(y, float))
+        return node
 
     @staticmethod
     def _predictions_node(predictions: dict) -> orm.ArrayData:
@@ -53,3 +66,8 @@ class MlpFitParser(Parser):
                 array = np.asarray(array)
                 node.set_array(f'{quantity}_{key}', array.astype(str) if array.dtype.kind in 'OU' else array)
         return node
+
+
+def _best_iteration(curve: dict):
+    x, y = curve.get('validation', ([], []))
+    return int(np.asarray(x)[int(np.argmin(y))]) if len(x) else None

@@ -115,3 +115,26 @@ def write_plots(predictions: dict, directory) -> list[Path]:
         written.append(distribution(values, quantity, False, directory / f'{title}_Error_Distribution_TrainingSet.png'))
         written.append(distribution(values, quantity, True, directory / f'{title}_Error_Distribution_ValidationSet.png'))
     return written
+
+
+def learning_curve(curves: dict, path, ylabel: str = 'loss', best: int | None = None, title: str = 'Learning curve'):
+    """``curves``: {label: (iterations, values)}; log scale; an arrow at ``best`` (iteration)."""
+    figure, axes = _figure()
+    colors = {'training': 'black', 'validation': 'red'}
+    for label, (x, y) in curves.items():
+        if len(x):
+            axes.plot(x, y, marker='o' if len(x) < 40 else None, ms=3, lw=1.2,
+                      color=next((c for k, c in colors.items() if label.startswith(k)), None), label=label)
+    if best is not None:
+        for label, (x, y) in curves.items():
+            x, y = np.asarray(x), np.asarray(y)
+            if len(x) and best in x and label.startswith('validation'):
+                value = float(y[list(x).index(best)])
+                axes.annotate(f'best: {best}', xy=(best, value), xytext=(best, value * 3),
+                              arrowprops={'arrowstyle': '->', 'color': 'tab:blue'}, ha='center', color='tab:blue')
+    axes.set_yscale('log')
+    axes.set_xlabel('iteration')
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend(loc='upper right', fontsize=9)
+    return _save(figure, Path(path))

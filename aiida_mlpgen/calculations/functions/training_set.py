@@ -7,6 +7,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from aiida_mlpgen.data.training_set import Frame, TrainingSetData, TrainingSetError
+from aiida_mlpgen.data.training_set.frames import choose_validation
 
 __all__ = (
     'merge_training_sets',
@@ -35,15 +36,11 @@ def split_training_set(training_set: TrainingSetData, fraction: orm.Float, seed:
     if not 0.0 <= fraction_value < 1.0:
         raise TrainingSetError(f'validation fraction must be in [0, 1), got {fraction_value}')
     frames = training_set.get_frame_list()
-    rng = np.random.default_rng(int(seed.value))
-    groups = np.array([f.group for f in frames])
-    unassigned = np.array([f.split == 'unassigned' for f in frames])
-    for group in np.unique(groups):
-        members = np.flatnonzero((groups == group) & unassigned)
-        n_validation = int(round(fraction_value * len(members)))
-        chosen = set(rng.permutation(members)[:n_validation].tolist())
-        for index in members.tolist():
-            frames[index].split = 'validation' if index in chosen else 'train'
+    unassigned = [f.split == 'unassigned' for f in frames]
+    validation = set(choose_validation([f.group for f in frames], unassigned, fraction_value, seed.value).tolist())
+    for index, frame in enumerate(frames):
+        if unassigned[index]:
+            frame.split = 'validation' if index in validation else 'train'
     return _derived(training_set, frames)
 
 

@@ -1,6 +1,7 @@
 """Potential nodes: the files LAMMPS reads, the lines that load them, an ASE calculator."""
 
 from .base import PotentialData, PotentialError
+from .ace import AcePotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')

@@ -241,3 +241,15 @@ class Frames:
 def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
     # ``+ 0.0`` turns -0.0 into 0.0 so that the bytes do not depend on the sign of zero.
     return np.round(np.asarray(values, dtype=float), decimals) + 0.0
+
+
+def choose_validation(groups, unassigned, fraction: float, seed: int) -> np.ndarray:
+    """Indices of the ``unassigned`` structures to tag validation: ``round(fraction * n)`` of
+    each group, drawn with ``seed`` (stratified, reproducible)."""
+    rng = np.random.default_rng(int(seed))
+    groups, unassigned = np.asarray(groups), np.asarray(unassigned, bool)
+    chosen = []
+    for group in np.unique(groups):
+        members = np.flatnonzero((groups == group) & unassigned)
+        chosen.extend(rng.permutation(members)[: int(round(fraction * len(members)))].tolist())
+    return np.array(sorted(chosen), dtype=np.int64)

@@ -1,0 +1,156 @@
+"""``PacemakerCalculation``: an ACE fit by pacemaker (python-ace), on any AiiDA computer."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import yaml
+from aiida import orm
+from aiida.common import CalcInfo, CodeInfo
+from ase import Atoms
+from ase.data import chemical_symbols
+
+from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT, PACEMAKER_STOPPING_FILE
+from aiida_mlpgen.data.potentials import AcePotentialData
+from aiida_mlpgen.data.training_set.frames import choose_validation
+
+from .base import MlpFitCalculation
+from .parameters import ace as ace_parameters
+
+#: Scheduler lines that ask for one GPU, per AiiDA scheduler plugin.
+GPU_REQUESTS = {'core.slurm': '#SBATCH --gres=gpu:1', 'core.pbspro': '#PBS -l ngpus=1', 'core.sge': '#$ -l gpu=1'}
+
+
+class PacemakerCalculation(MlpFitCalculation):
+    """Fit an ACE potential with pacemaker.
+
+    The training set becomes pacemaker's pandas pickles (training and validation), with
+    ``energy_corrected`` = energy minus per-element reference energies (least squares,
+    or given). The code runs ``<executable> input.yaml`` — ``mlpgen-pacemaker`` adds
+    SPEC.md's stopping rule and writes ``output_potential.yace`` with the reference
+    energies as ``E0``. ``device: gpu`` selects pacemaker's ``tensorpot`` evaluator; the
+    job must then ask the scheduler for a GPU (:meth:`gpu_options`).
+    """
+
+    INPUT_FILE = 'input.yaml'
+    OUTPUT_FILE = 'pacemaker.out'
+    TRAIN_FILE = 'train.pckl.gzip'
+    TEST_FILE = 'test.pckl.gzip'
+    INITIAL_POTENTIAL = 'initial_potential.yaml'
+    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'test_metrics.txt',
+                'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE)
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('initial_potential', valid_type=AcePotentialData, required=False,
+                   help='Potential to refine or extend (upfit): the fit starts from its coefficients.')
+        spec.inputs['metadata']['options']['parser_name'].default = 'mlpgen.pacemaker'
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.inputs['metadata']['options']['output_filename'].default = cls.OUTPUT_FILE
+        spec.inputs.validator = cls.validate_inputs
+        spec.outputs['potential'].valid_type = AcePotentialData
+
+    @classmethod
+    def gpu_options(cls, computer: orm.Computer) -> dict:
+        """``metadata.options`` entries that request one GPU on ``computer``'s scheduler."""
+        line = GPU_REQUESTS.get(computer.scheduler_type)
+        return {'custom_scheduler_commands': line} if line else {}
+
+    @staticmethod
+    def validate_inputs(inputs, _):
+        training_set = inputs.get('training_set')
+        if training_set is None:
+            return None
+        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        try:
+            p = ace_parameters.normalize(parameters, training_set.elements)
+        except ace_parameters.ParameterError as error:
+            return f'invalid ACE parameters: {error}'
+        if not training_set.has_forces:
+            return 'pacemaker fits energies and forces: the training set has no forces'
+        initial = inputs.get('initial_potential')
+        if initial is not None and 'potential.yaml' not in initial.filenames:
+            return 'initial_potential has no pacemaker .yaml (B-basis) to start from'
+        if p['device'] == 'gpu':
+            code = inputs.get('code')
+            scheduler = code.computer.scheduler_type if code is not None else None
+            line = GPU_REQUESTS.get(scheduler)
+            commands = inputs.get('metadata', {}).get('options', {}).get('custom_scheduler_commands', '')
+            if line and line not in commands:
+                return f'device gpu on a {scheduler} computer needs "{line}" in metadata.options.' \
+                       'custom_scheduler_commands (PacemakerCalculation.gpu_options(computer) gives it)'
+        return None
+
+    def prepare_for_submission(self, folder):
+        training_set = self.inputs.training_set
+        elements = list(training_set.elements)
+        p = ace_parameters.normalize(
+            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, elements
+        )
+        frames = training_set.get_frame_list()
+        validation = np.array([f.split == 'validation' for f in frames])
+        if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
+            chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],
+                                       p['seed'])
+            validation[chosen] = True
+        reference = reference_energies(frames, elements, p['reference_energies'], ~validation)
+        tables = {self.TRAIN_FILE: [], self.TEST_FILE: []}
+        for index, frame in enumerate(frames):
+            counts = {e: int(np.sum(frame.numbers == chemical_symbols.index(e))) for e in elements}
+            shift = sum(reference[e] * n for e, n in counts.items())
+            tables[self.TEST_FILE if validation[index] else self.TRAIN_FILE].append({
+                'ase_atoms': Atoms(numbers=frame.numbers, positions=frame.positions, cell=frame.cell, pbc=frame.pbc),
+                'energy': frame.energy,
+                'energy_corrected': frame.energy - shift,
+                'forces': frame.forces,
+                'mlpgen_index': index,
+            })
+        import pandas as pd
+
+        for name, rows in tables.items():
+            if rows:
+                buffer = io.BytesIO()
+                pd.DataFrame(rows).to_pickle(buffer, compression={'method': 'gzip', 'mtime': 0})
+                folder.create_file_from_filelike(io.BytesIO(buffer.getvalue()), name, mode='wb')
+        config = ace_parameters.pacemaker_input(p, elements, self.TRAIN_FILE,
+                                                self.TEST_FILE if tables[self.TEST_FILE] else None)
+        local_copy_list = []
+        if 'initial_potential' in self.inputs:
+            config['potential']['initial_potential'] = self.INITIAL_POTENTIAL
+            local_copy_list.append((self.inputs.initial_potential.uuid, AcePotentialData.YAML_FILENAME,
+                                    self.INITIAL_POTENTIAL))
+        with folder.open(self.INPUT_FILE, 'w') as handle:
+            yaml.safe_dump(config, handle, sort_keys=False)
+        with folder.open(PACEMAKER_STOPPING_FILE, 'w') as handle:
+            json.dump({**ace_parameters.stopping_rule(p), 'display_step': p['display_step']}, handle)
+        with folder.open(PACEMAKER_REFERENCE_FILE, 'w') as handle:
+            json.dump({'elements': elements, 'energies': reference}, handle)
+
+        codeinfo = CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = [self.INPUT_FILE]
+        codeinfo.stdout_name = self.OUTPUT_FILE
+        codeinfo.withmpi = self.inputs.metadata.options.withmpi
+
+        calcinfo = CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.local_copy_list = local_copy_list
+        calcinfo.retrieve_list = [self.OUTPUT_FILE, *self.RETRIEVE]
+        calcinfo.provenance_exclude_list = [self.TRAIN_FILE, self.TEST_FILE]
+        return calcinfo
+
+
+def reference_energies(frames, elements: list[str], given, train_mask) -> dict:
+    """Per-element reference energies: ``given`` ({El: eV}), or the least-squares fit of the
+    training energies to the composition (``auto``)."""
+    if given != 'auto':
+        return {e: float(given[e]) for e in elements}
+    composition = np.array([[np.sum(f.numbers == chemical_symbols.index(e)) for e in elements] for f in frames])
+    energies = np.array([f.energy for f in frames])
+    mask = np.asarray(train_mask, bool)
+    solution = np.linalg.lstsq(composition[mask].astype(float), energies[mask], rcond=None)[0]
+    return {e: float(v) for e, v in zip(elements, solution, strict=True)}

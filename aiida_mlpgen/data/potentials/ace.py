@@ -1,0 +1,122 @@
+"""``AcePotentialData``: an ACE potential (pacemaker .yaml + .yace, optional active set .asi)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .base import PotentialData, PotentialError
+
+__all__ = ('AcePotentialData',)
+
+
+def _yaml_elements_cutoff(text: str, where: str) -> tuple[list[str], float]:
+    import yaml
+
+    header = re.search(r'^elements:\s*\[([^\]]*)\]', text, re.MULTILINE)
+    if header:  # .yace (C-tilde basis); its bond keys are lists, which YAML loaders refuse
+        elements = [e.strip() for e in header.group(1).split(',') if e.strip()]
+        cutoffs = [float(x) for x in re.findall(r'\brcut:\s*([0-9.eE+-]+)', text)]
+        if not elements:
+            raise PotentialError(f'{where}: no elements')
+        return elements, max(cutoffs) if cutoffs else 0.0
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PotentialError(f'{where}: not YAML ({error})') from error
+    if not isinstance(content, dict):
+        raise PotentialError(f'{where}: not an ACE potential')
+    if 'species' in content:  # pacemaker's B-basis .yaml
+        elements = []
+        for block in content['species']:
+            for symbol in str(block.get('speciesblock', '')).split():
+                if symbol not in elements:
+                    elements.append(symbol)
+        cutoffs = [block.get('rcutij', 0) for block in content['species']]
+    else:
+        raise PotentialError(f'{where}: neither a pacemaker .yaml (species) nor a .yace (elements)')
+    if not elements:
+        raise PotentialError(f'{where}: no elements')
+    return elements, float(max(cutoffs) if cutoffs else 0.0)
+
+
+class AcePotentialData(PotentialData):
+    """An ACE potential for LAMMPS ``pair_style pace`` (package ML-PACE) and for pyace.
+
+    Holds pacemaker's B-basis ``potential.yaml`` (for refitting/upfitting), the C-tilde
+    ``potential.yace`` LAMMPS and pyace evaluate (its ``E0`` holds the per-element
+    reference energies, so both give total energies) and, when computed, the active set
+    ``potential.asi`` for the extrapolation grade (``pair_style pace/extrapolation``).
+    """
+
+    POTENTIAL_TYPE = 'ace'
+    YAML_FILENAME = 'potential.yaml'
+    YACE_FILENAME = 'potential.yace'
+    ASI_FILENAME = 'potential.asi'
+
+    def __init__(self, yaml_text: str | None = None, yace_text: str | None = None, asi: bytes | None = None,
+                 reference_energies: dict | None = None, **kwargs):
+        if yace_text is None:
+            raise PotentialError('AcePotentialData needs the .yace content (and the .yaml to refit)')
+        elements, cutoff = _yaml_elements_cutoff(yace_text, 'potential.yace')
+        if yaml_text is not None:
+            yaml_elements, _ = _yaml_elements_cutoff(yaml_text, 'potential.yaml')
+            if sorted(yaml_elements) != sorted(elements):
+                raise PotentialError(f'.yaml elements {yaml_elements} differ from .yace elements {elements}')
+        super().__init__(**kwargs)
+        files = {self.YACE_FILENAME: yace_text.encode()}
+        if yaml_text is not None:
+            files[self.YAML_FILENAME] = yaml_text.encode()
+        style, coeff = 'pace', f'* * {{file:{self.YACE_FILENAME}}} {" ".join(elements)}'
+        if asi is not None:
+            files[self.ASI_FILENAME] = asi
+        terms = [{'style': style, 'coeffs': [coeff]}]
+        self._set_potential(files, elements, cutoff, terms, ['ML-PACE'])
+        self.base.attributes.set('reference_energies', dict(reference_energies or {}))
+        self.base.attributes.set('has_active_set', asi is not None)
+
+    @classmethod
+    def from_yaml(cls, path, yace=None, **kwargs) -> AcePotentialData:
+        """From a pacemaker ``.yaml`` (converted with ``pace_yaml2yace``) or a ``.yace`` alone."""
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix == '.yace':
+            return cls(None, text, **kwargs)
+        yace_path = Path(yace) if yace else None
+        if yace_path is None:
+            import subprocess
+            import sys
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as folder:
+                target = Path(folder) / 'potential.yace'
+                done = subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(path), '-o',
+                                       str(target)], capture_output=True, text=True)
+                if done.returncode != 0 or not target.exists():
+                    raise PotentialError(f'{path}: pace_yaml2yace failed: {done.stderr.strip()[-300:]}')
+                return cls(text, target.read_text(), **kwargs)
+        return cls(text, yace_path.read_text(), **kwargs)
+
+    def lammps_lines(self, directory=None, extrapolation: bool = False) -> list[str]:
+        """``pair_style pace`` lines; with ``extrapolation`` (needs the active set) ``pace/extrapolation``."""
+        lines = super().lammps_lines(directory)
+        if extrapolation:
+            if not self.base.attributes.get('has_active_set'):
+                raise PotentialError('no active set (.asi) stored: fit with the extrapolation grade on')
+            asi = str(Path(directory) / self.ASI_FILENAME) if directory is not None else self.ASI_FILENAME
+            lines = ['pair_style pace/extrapolation', re.sub(r'$', '', lines[1]).replace(
+                f'{self.YACE_FILENAME} ', f'{self.YACE_FILENAME} {asi} ', 1)]
+        return lines
+
+    def get_ase_calculator(self, **kwargs):
+        """pyace's ASE calculator on the stored ``.yace`` (total energies, reference energies included)."""
+        import tempfile
+
+        from pyace import PyACECalculator
+
+        folder = tempfile.TemporaryDirectory(prefix='mlpgen-ace-')
+        target = Path(folder.name) / self.YACE_FILENAME
+        target.write_bytes(self.get_file_content(self.YACE_FILENAME))
+        calculator = PyACECalculator(str(target), **kwargs)
+        calculator._mlpgen_files = folder
+        return calculator
