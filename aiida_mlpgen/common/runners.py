@@ -197,6 +197,35 @@ def pyace_validation_loss(cbasis, data, kappa: float) -> float:
     return (1 - kappa) * e_loss + kappa * f_loss
 
 
+def repredict(potential: Path, tables: dict) -> None:
+    """Recompute ``energy_pred``/``forces_pred`` of pacemaker's prediction tables with the final
+    potential. pacemaker predicts the validation set without the ZBL inner core it adds at
+    the end (``repulsion: auto``), so a validation structure with an atom pair closer than
+    the training set's would otherwise disagree with the stored potential."""
+    import numpy as np
+    import pandas as pd
+    from pyace import PyACECalculator
+
+    calculator = PyACECalculator(str(potential))
+    for name, source in tables.items():
+        if not source or not Path(name).exists() or not Path(source).exists():
+            continue
+        table = pd.read_pickle(name, compression='gzip')
+        structures = pd.read_pickle(source, compression='gzip')
+        if 'mlpgen_index' not in table or 'mlpgen_index' not in structures:
+            continue
+        by_index = dict(zip(structures['mlpgen_index'], structures['ase_atoms'], strict=True))
+        energies, forces = [], []
+        for atoms in (by_index[i] for i in table['mlpgen_index']):
+            atoms = atoms.copy()
+            atoms.calc = calculator
+            energies.append(float(atoms.get_potential_energy()))
+            forces.append(np.array(atoms.get_forces()))
+        table['energy_pred'] = energies
+        table['forces_pred'] = forces
+        table.to_pickle(name, compression={'method': 'gzip', 'mtime': 0})
+
+
 def set_reference_energies(yace: Path, elements: list[str], energies: dict) -> None:
     """Write per-element reference energies into the ``E0`` line of a ``.yace`` file, so
     that pyace and LAMMPS ``pair_style pace`` give total energies."""
@@ -239,6 +268,11 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         }))
     output = Path('output_potential.yaml')
     if output.exists():
+        import yaml
+
+        data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if argv else {}
+        repredict(output, {'train_pred.pckl.gzip': data.get('filename'),
+                           'test_pred.pckl.gzip': data.get('test_filename')})
         subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(output), '-o',
                         'output_potential.yace'], check=True)
         if Path(PACEMAKER_REFERENCE_FILE).exists():

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from ase.data import chemical_symbols
 
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation as Calc
 from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT
@@ -78,7 +79,10 @@ class PacemakerParser(MlpFitParser):
         frames = training.to_frames()
         index = table['mlpgen_index'].to_numpy(int)
         n_atoms = table['NUMBER_OF_ATOMS'].to_numpy(float)
-        shift = table['energy'].to_numpy(float) - table['energy_corrected'].to_numpy(float)
+        # pacemaker predicts the ACE part; the reference energies (E0 of the .yace) complete it.
+        # (pacemaker may recompute energy_corrected of the validation set, so use ours.)
+        energies = reference['energies']
+        shift = np.array([sum(energies[chemical_symbols[z]] for z in frames[i].numbers) for i in index])
         groups = np.array([frames[i].group for i in index])
         validation = table['validation'].to_numpy(bool)
         energy = {

@@ -80,6 +80,7 @@ class AcePotentialData(PotentialData):
         """From a pacemaker ``.yaml`` (converted with ``pace_yaml2yace``) or a ``.yace`` alone."""
         path = Path(path)
         text = path.read_text()
+        _yaml_elements_cutoff(text, str(path))  # a clear error before any conversion
         if path.suffix == '.yace':
             return cls(None, text, **kwargs)
         yace_path = Path(yace) if yace else None

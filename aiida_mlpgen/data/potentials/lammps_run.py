@@ -8,6 +8,7 @@ back, so results are in the frame of the input structures.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -21,6 +22,31 @@ from ase.units import bar
 _RESULT = re.compile(r'^MLPGEN (\d+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$', re.MULTILINE)
 
 
+@functools.cache
+def installed_packages(lmp: str) -> frozenset[str]:
+    """The packages a LAMMPS executable was built with (from ``lmp -h``)."""
+    done = subprocess.run([lmp, '-h'], capture_output=True, text=True, timeout=120)
+    text = done.stdout.split('Installed packages:', 1)
+    if len(text) < 2:
+        raise RuntimeError(f'{lmp} -h did not list installed packages')
+    block = text[1].lstrip('\n').split('\n\n', 1)[0]
+    return frozenset(block.split())
+
+
+def check_packages(potential, lmp: str) -> None:
+    """Raise PotentialError, naming them, when ``lmp`` lacks a package ``potential`` needs."""
+    from .base import PotentialError
+
+    needed = potential.base.attributes.get(potential.KEY_LAMMPS_PACKAGES) or []
+    missing = [package for package in needed if package not in installed_packages(lmp)]
+    if missing:
+        raise PotentialError(
+            f'{type(potential).__name__} needs the LAMMPS package(s) {", ".join(missing)}, which {lmp} was not '
+            f'built with. Evaluate it with get_ase_calculator(), or use a LAMMPS that has {", ".join(missing)} '
+            '(on a cluster, for example).'
+        )
+
+
 def evaluate_with_lmp(
     potential, structures: list[Atoms], directory, lmp: str = 'lmp', timeout: int = 1800
 ) -> dict[str, list]:
@@ -29,6 +55,7 @@ def evaluate_with_lmp(
     ``potential`` is a :class:`~aiida_mlpgen.data.potentials.PotentialData`; its files and
     ``potential.mod`` are written to ``directory``, which also keeps the LAMMPS input and log.
     """
+    check_packages(potential, lmp)
     directory = Path(directory)
     mod = potential.write_lammps(directory / 'potential')
     script = []

