@@ -160,3 +160,16 @@ def test_potential_import_legacy_snap(mlpgen_cli):
     broken.write_text('twojmax 6\n')
     result = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff', broken, check=False)
     assert result.returncode != 0 and "missing required key(s) ['rcutfac']" in result.stderr
+
+
+def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
+    mlpgen_cli('import', ta_small / 'Displaced_FCC', '--label', 'fcc')
+    out = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=5.0', '-p', 'number_of_functions=8', '-p', 'max_iterations=3',
+                     '-p', 'min_iterations=0', '-p', 'validation_fraction=0.2', '--output', 'ace_out').stdout
+    assert 'aiida-mlpgen ACE fit report' in out and 'pair_style pace' in out
+    folder = mlpgen_cli.aiida_path.parent / 'ace_out'
+    assert (folder / 'learning-curve.png').exists() and (folder / 'lammps' / 'potential.yace').exists()
+    imported = mlpgen_cli('potential', 'import', 'ace', folder / 'lammps' / 'potential.yaml').stdout
+    assert 'Imported AcePotentialData' in imported and 'elements Ta, cutoff 5.000 Å' in imported
+    bad = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=-1', check=False)
+    assert bad.returncode != 0 and 'cutoff must be > 0' in bad.stderr

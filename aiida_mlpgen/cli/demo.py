@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .fit import write_report
+from .fit import Progress, write_report
 from .root import cmd_root
 from .utils import echo_table, summary_rows
 
@@ -16,13 +16,16 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
               help='Training data to use instead of the shipped mlearn Mo slice.')
 @click.option('--output', type=click.Path(file_okay=False), default='mlpgen_demo_output', show_default=True,
               help='Folder for exported files.')
-def cmd_demo(data_path, output):
-    """Import real DFT data, split it, fit SNAP with FitSNAP, write report, plots and LAMMPS files."""
+@click.option('--type', 'potential_type', type=click.Choice(['snap', 'ace']), default='snap', show_default=True,
+              help='Potential type to fit.')
+def cmd_demo(data_path, output, potential_type):
+    """Import real DFT data, split it, fit SNAP (or ACE), write report, plots and LAMMPS files."""
     from aiida import orm
     from aiida.engine import run_get_node
 
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
+    from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
 
@@ -48,24 +51,32 @@ def cmd_demo(data_path, output):
         written = split.export(Path(output) / fmt, fmt)
         click.echo(f'   {fmt:13s} {len(written)} file(s)')
 
-    click.secho('5. Fit SNAP with FitSNAP (twojmax 6; weights energy 100, forces 1, stress 1e-4), in a CalcJob',
-                bold=True)
-    builder = FitsnapCalculation.get_builder()
+    if potential_type == 'snap':
+        click.secho('5. Fit SNAP with FitSNAP (twojmax 6; weights energy 100, forces 1, stress 1e-4), in a CalcJob',
+                    bold=True)
+        process, code, parameters = FitsnapCalculation, 'fitsnap@localhost', {
+            'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 1e-4}}
+    else:
+        click.secho('5. Fit ACE with pacemaker (CPU; 15 functions, cutoff 5 Å, 20 iterations), in a CalcJob',
+                    bold=True)
+        process, code, parameters = PacemakerCalculation, 'pacemaker@localhost', {
+            'cutoff': 5.0, 'number_of_functions': 15, 'min_iterations': 20, 'max_iterations': 20, 'display_step': 5}
+    builder = process.get_builder()
     builder.training_set = split
-    builder.parameters = orm.Dict({'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0,
-                                                                          'stress': 1e-4}})
-    builder.code = orm.load_code('fitsnap@localhost')
-    _, calc = run_get_node(builder)
+    builder.parameters = orm.Dict(parameters)
+    builder.code = orm.load_code(code)
+    with Progress(f'{potential_type.upper()} fit running'):
+        _, calc = run_get_node(builder)
     if not calc.is_finished_ok:
-        raise click.ClickException(f'FitsnapCalculation<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
-    write_report(calc, Path(output) / 'snap')
-    click.echo('   ACE and NNP fitting: not yet available in this version.')
+        raise click.ClickException(f'{calc.process_label}<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
+    write_report(calc, Path(output) / potential_type)
+    click.echo('   NNP fitting: not yet available in this version.')
 
     click.secho('Provenance', bold=True)
     potential = calc.outputs.potential
     creator = split.creator
     click.echo(
-        f'   SnapPotentialData<{potential.pk}> <- FitsnapCalculation<{calc.pk}> <- TrainingSetData<{split.pk}> '
+        f'   {type(potential).__name__}<{potential.pk}> <- {calc.process_label}<{calc.pk}> <- TrainingSetData<{split.pk}> '
         f'<- {creator.process_label}<{creator.pk}> <- TrainingSetData<{creator.inputs.training_set.pk}> '
         f'<- {source.name}'
     )

@@ -14,6 +14,29 @@ def cmd_fit():
     """Fit a potential to a training set on the embedded profile."""
 
 
+def _run_fit(process_class, label, node, params, code, output, extra=None):
+    """Run a fit on the embedded profile with a progress line; print and write its report."""
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    builder = process_class.get_builder()
+    builder.training_set = node
+    builder.parameters = orm.Dict(parse_params(params))
+    builder.code = orm.load_code(code)
+    for key, value in (extra or {}).items():
+        builder[key] = value
+    click.echo(f'Fitting {label} to TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
+    try:
+        with Progress(f'{label} fit running'):
+            _, calc = run_get_node(builder)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if not calc.is_finished_ok:
+        raise click.ClickException(f'{calc.process_label}<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
+    write_report(calc, Path(output or f'mlpgen_fit_{calc.pk}'))
+    return calc
+
+
 @cmd_fit.command('snap')
 @click.argument('training_set')
 @click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
@@ -24,27 +47,32 @@ def cmd_fit():
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
 def cmd_fit_snap(training_set, params, code, output):
     """Fit a SNAP potential to TRAINING_SET (PK, UUID or label) with FitSNAP."""
-    from aiida import orm
-    from aiida.engine import run_get_node
-
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    node = load_training_set(training_set)
-    builder = FitsnapCalculation.get_builder()
-    builder.training_set = node
-    builder.parameters = orm.Dict(parse_params(params))
-    builder.code = orm.load_code(code)
-    click.echo(f'Fitting SNAP to TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
-    try:
-        with Progress('FitSNAP running'):
-            _, calc = run_get_node(builder)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
-    if not calc.is_finished_ok:
-        raise click.ClickException(f'FitsnapCalculation<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
-    write_report(calc, Path(output or f'mlpgen_fit_{calc.pk}'))
+    _run_fit(FitsnapCalculation, 'SNAP', load_training_set(training_set), params, code, output)
+
+
+@cmd_fit.command('ace')
+@click.argument('training_set')
+@click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
+              help='ACE parameter (cutoff=5.0, number_of_functions=300, max_iterations=500, force_weight=0.3, '
+                   'weighting=energy, device=gpu, validation_fraction=0.1, ladder_step=100 ...).')
+@click.option('--code', default='pacemaker@localhost', show_default=True, help='pacemaker code label.')
+@click.option('--initial-potential', default=None, help='PK of an ACE potential to refine or extend (upfit).')
+@click.option('--output', type=click.Path(file_okay=False), default=None,
+              help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
+def cmd_fit_ace(training_set, params, code, initial_potential, output):
+    """Fit an ACE potential to TRAINING_SET (PK, UUID or label) with pacemaker."""
+    from aiida import orm
+
+    from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
+    from aiida_mlpgen.embedded import ensure_ready
+
+    ensure_ready()
+    extra = {'initial_potential': orm.load_node(initial_potential)} if initial_potential else {}
+    _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra)
 
 
 class Progress:

@@ -11,22 +11,26 @@ def cmd_potential():
 
 
 @cmd_potential.command('import')
-@click.argument('kind', type=click.Choice(['snap']))
-@click.argument('files', nargs=2, type=click.Path(exists=True, dir_okay=False))
-@click.option('--zbl', nargs=2, type=float, default=None, help='Overlay ZBL with inner and outer cutoff (Å).')
+@click.argument('kind', type=click.Choice(['snap', 'ace']))
+@click.argument('files', nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option('--zbl', nargs=2, type=float, default=None, help='SNAP: overlay ZBL with inner and outer cutoff (Å).')
 @click.option('-l', '--label', default=None, help='Label of the new node.')
 def cmd_potential_import(kind, files, zbl, label):
-    """Import a SNAP potential from its .snapcoeff and .snapparam FILES (legacy keys are dropped)."""
-    from aiida_mlpgen.data.potentials import PotentialError, SnapPotentialData
+    """Import a potential: snap COEFF PARAM (legacy keys are dropped) or ace YAML|YACE."""
+    from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError, SnapPotentialData
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
+    expected = {'snap': 2, 'ace': 1}[kind]
+    if len(files) != expected:
+        raise click.BadParameter(f'{kind} takes {expected} file(s), got {len(files)}', param_hint='FILES')
     try:
-        node = SnapPotentialData.from_files(*files, zbl=zbl)
+        node = SnapPotentialData.from_files(*files, zbl=zbl) if kind == 'snap' else AcePotentialData.from_yaml(files[0])
     except PotentialError as error:
         raise click.ClickException(str(error)) from error
     node.label = label or ''
     node.store()
-    click.echo(f'Imported SnapPotentialData<{node.pk}>: elements {" ".join(node.elements)}, cutoff {node.cutoff:.3f} Å')
+    click.echo(f'Imported {type(node).__name__}<{node.pk}>: elements {" ".join(node.elements)}, '
+               f'cutoff {node.cutoff:.3f} Å')
     for line in node.lammps_lines():
         click.echo(f'  {line}')
