@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 LABELS = {
     'energy': ('Energies', 'energy per atom', 'eV/atom', 1000.0, 'meV/atom'),
@@ -133,6 +134,7 @@ def learning_curve(curves: dict, path, ylabel: str = 'loss', best: int | None = 
                 axes.annotate(f'best: {best}', xy=(best, value), xytext=(best, value * 3),
                               arrowprops={'arrowstyle': '->', 'color': 'tab:blue'}, ha='center', color='tab:blue')
     axes.set_yscale('log')
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel('iteration')
     axes.set_ylabel(ylabel)
     axes.set_title(title)
