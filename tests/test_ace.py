@@ -196,3 +196,23 @@ def test_import_existing_yaml(base_fit, tmp_path):
     with pytest.raises(PotentialError, match='neither a pacemaker'):
         (tmp_path / 'bad.yaml').write_text('foo: 1\n')
         AcePotentialData.from_yaml(tmp_path / 'bad.yaml')
+
+
+def test_active_set_gives_extrapolation_grade(ta_ace_set, pace_code):
+    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
+                                 parameters=orm.Dict({**TINY, 'max_iterations': 2, 'active_set': True}))
+    assert node.is_finished_ok, node.exit_message
+    potential = results['potential']
+    assert potential.base.attributes.get('has_active_set') and 'potential.asi' in potential.filenames
+    assert potential.lammps_lines(extrapolation=True) == [
+        'pair_style pace/extrapolation', 'pair_coeff * * potential.yace potential.asi Ta']
+    atoms = ta_ace_set.to_ase()[2].copy()
+    atoms.calc = potential.get_ase_calculator(extrapolation=True)
+    atoms.get_potential_energy()
+    gamma = np.asarray(atoms.calc.results['gamma'])
+    assert gamma.shape == (len(atoms),) and gamma.max() <= 1.0 + 1e-6  # a training structure: interpolation
+    stretched = atoms.copy()
+    stretched.set_cell(atoms.cell * 0.8, scale_atoms=True)
+    stretched.calc = potential.get_ase_calculator(extrapolation=True)
+    stretched.get_potential_energy()
+    assert np.max(stretched.calc.results['gamma']) > 1.0  # 20 % compressed: outside the training domain

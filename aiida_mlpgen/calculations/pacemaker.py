@@ -39,7 +39,7 @@ class PacemakerCalculation(MlpFitCalculation):
     TRAIN_FILE = 'train.pckl.gzip'
     TEST_FILE = 'test.pckl.gzip'
     INITIAL_POTENTIAL = 'initial_potential.yaml'
-    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'log.txt', 'metrics.txt', 'test_metrics.txt',
+    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt', 'test_metrics.txt',
                 'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE)
 
     @classmethod

@@ -278,4 +278,8 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         if Path(PACEMAKER_REFERENCE_FILE).exists():
             reference = _json.loads(Path(PACEMAKER_REFERENCE_FILE).read_text())
             set_reference_energies(Path('output_potential.yace'), reference['elements'], reference['energies'])
+        if rule is not None and rule.settings.get('active_set') and data.get('filename'):
+            # the active set for the extrapolation grade gamma, from the training structures
+            subprocess.run([str(Path(sys.executable).parent / 'pace_activeset'), '-d', data['filename'],
+                            str(output)], check=True)
     return 0

@@ -42,9 +42,12 @@ class PacemakerParser(MlpFitParser):
             return self.exit_codes.ERROR_NAN_LOSS
         reference = json.loads(self._text(retrieved, PACEMAKER_REFERENCE_FILE))
         try:
+            asi = None
+            if 'output_potential.asi' in names:
+                asi = retrieved.base.repository.get_object_content('output_potential.asi', mode='rb')
             potential = AcePotentialData(self._text(retrieved, 'output_potential.yaml'),
                                          self._text(retrieved, 'output_potential.yace'),
-                                         reference_energies=reference['energies'])
+                                         asi=asi, reference_energies=reference['energies'])
         except PotentialError as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         predictions = self._predictions(retrieved, names, reference)

@@ -19,6 +19,8 @@ Keys::
     reference_energies                      auto (least squares per element) or {El: eV}
     seed                                    random seed (42)
     display_step                            iterations between validation evaluations (10)
+    active_set                              compute the active set (.asi) for the extrapolation
+                                            grade gamma with pace_activeset (false)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DEFAULTS = {
     'reference_energies': 'auto',
     'seed': 42,
     'display_step': 10,
+    'active_set': False,
 }
 WEIGHTINGS = ('uniform', 'energy')
 DEVICES = ('cpu', 'gpu')
@@ -105,6 +108,8 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     p['batch_size'] = _number(p['batch_size'], 'batch_size', low=1, integer=True)
     p['display_step'] = _number(p['display_step'], 'display_step', low=1, integer=True)
     p['seed'] = _number(p['seed'], 'seed', low=0, integer=True)
+    if not isinstance(p['active_set'], bool):
+        raise ParameterError(f'active_set must be true or false, got {p["active_set"]!r}')
     if p['inner_cutoff'] != 'auto':
         p['inner_cutoff'] = _number(p['inner_cutoff'], 'inner_cutoff', low=0, low_open=True)
         if p['inner_cutoff'] >= p['cutoff']:
@@ -181,4 +186,5 @@ def stopping_rule(p: dict) -> dict:
         'max_iterations': p['max_iterations'],
         'min_relative_train_loss_change': p['min_relative_train_loss_change'],
         'min_relative_validation_loss_change': p['min_relative_validation_loss_change'],
+        'active_set': p['active_set'],
     }

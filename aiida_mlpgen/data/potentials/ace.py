@@ -99,18 +99,23 @@ class AcePotentialData(PotentialData):
         return cls(text, yace_path.read_text(), **kwargs)
 
     def lammps_lines(self, directory=None, extrapolation: bool = False) -> list[str]:
-        """``pair_style pace`` lines; with ``extrapolation`` (needs the active set) ``pace/extrapolation``."""
-        lines = super().lammps_lines(directory)
-        if extrapolation:
-            if not self.base.attributes.get('has_active_set'):
-                raise PotentialError('no active set (.asi) stored: fit with the extrapolation grade on')
-            asi = str(Path(directory) / self.ASI_FILENAME) if directory is not None else self.ASI_FILENAME
-            lines = ['pair_style pace/extrapolation', re.sub(r'$', '', lines[1]).replace(
-                f'{self.YACE_FILENAME} ', f'{self.YACE_FILENAME} {asi} ', 1)]
-        return lines
+        """``pair_style pace`` lines; with ``extrapolation`` (needs the active set) ``pace/extrapolation``,
+        which computes the extrapolation grade gamma of every atom."""
+        if not extrapolation:
+            return super().lammps_lines(directory)
+        if not self.base.attributes.get('has_active_set'):
+            raise PotentialError('no active set (.asi) stored: fit with active_set=true or run pace_activeset')
 
-    def get_ase_calculator(self, **kwargs):
-        """pyace's ASE calculator on the stored ``.yace`` (total energies, reference energies included)."""
+        def path(name):
+            return str(Path(directory) / name) if directory is not None else name
+
+        return ['pair_style pace/extrapolation',
+                f'pair_coeff * * {path(self.YACE_FILENAME)} {path(self.ASI_FILENAME)} {" ".join(self.elements)}']
+
+    def get_ase_calculator(self, extrapolation: bool = False, **kwargs):
+        """pyace's ASE calculator on the stored ``.yace`` (total energies, reference energies
+        included); with ``extrapolation`` it also gives the grade gamma per atom
+        (``calculator.results['gamma']``) from the stored active set."""
         import tempfile
 
         from pyace import PyACECalculator
@@ -118,6 +123,12 @@ class AcePotentialData(PotentialData):
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-ace-')
         target = Path(folder.name) / self.YACE_FILENAME
         target.write_bytes(self.get_file_content(self.YACE_FILENAME))
+        if extrapolation and not self.base.attributes.get('has_active_set'):
+            raise PotentialError('no active set (.asi) stored: fit with active_set=true')
         calculator = PyACECalculator(str(target), **kwargs)
+        if extrapolation:
+            asi = Path(folder.name) / self.ASI_FILENAME
+            asi.write_bytes(self.get_file_content(self.ASI_FILENAME))
+            calculator.set_active_set(str(asi))
         calculator._mlpgen_files = folder
         return calculator
