@@ -113,22 +113,54 @@ class AcePotentialData(PotentialData):
                 f'pair_coeff * * {path(self.YACE_FILENAME)} {path(self.ASI_FILENAME)} {" ".join(self.elements)}']
 
     def get_ase_calculator(self, extrapolation: bool = False, **kwargs):
-        """pyace's ASE calculator on the stored ``.yace`` (total energies, reference energies
-        included); with ``extrapolation`` it also gives the grade gamma per atom
-        (``calculator.results['gamma']``) from the stored active set."""
+        """pyace's ASE calculator giving total energies (reference energies included).
+
+        By default it evaluates the stored ``.yace``. With ``extrapolation`` it evaluates the
+        B-basis ``.yaml`` with the stored active set (pyace needs both for the grade) and
+        adds the reference energies itself; ``calculator.results['gamma']`` then holds the
+        extrapolation grade of every atom (above 1: outside the training domain).
+        """
         import tempfile
 
         from pyace import PyACECalculator
 
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-ace-')
-        target = Path(folder.name) / self.YACE_FILENAME
-        target.write_bytes(self.get_file_content(self.YACE_FILENAME))
-        if extrapolation and not self.base.attributes.get('has_active_set'):
-            raise PotentialError('no active set (.asi) stored: fit with active_set=true')
-        calculator = PyACECalculator(str(target), **kwargs)
-        if extrapolation:
+        if not extrapolation:
+            target = Path(folder.name) / self.YACE_FILENAME
+            target.write_bytes(self.get_file_content(self.YACE_FILENAME))
+            calculator = PyACECalculator(str(target), **kwargs)
+        else:
+            if not self.base.attributes.get('has_active_set'):
+                raise PotentialError('no active set (.asi) stored: fit with active_set=true')
+            basis = Path(folder.name) / self.YAML_FILENAME
+            basis.write_bytes(self.get_file_content(self.YAML_FILENAME))
             asi = Path(folder.name) / self.ASI_FILENAME
             asi.write_bytes(self.get_file_content(self.ASI_FILENAME))
+            calculator = _with_reference_energies(PyACECalculator)(
+                str(basis), reference_energies=self.base.attributes.get('reference_energies') or {}, **kwargs)
             calculator.set_active_set(str(asi))
-        calculator._mlpgen_files = folder
+        calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator
+
+
+def _with_reference_energies(base):
+    """A subclass of the pyace calculator ``base`` that adds per-element reference energies."""
+
+    class WithReferenceEnergies(base):
+        def __init__(self, basis_set, reference_energies, **kwargs):
+            super().__init__(basis_set, **kwargs)
+            self._reference = dict(reference_energies)
+
+        def calculate(self, atoms=None, properties=('energy', 'forces', 'stress'), system_changes=None, **kw):
+            if system_changes is None:
+                super().calculate(atoms, properties, **kw)
+            else:
+                super().calculate(atoms, properties, system_changes, **kw)
+            per_atom = [self._reference.get(symbol, 0.0) for symbol in self.atoms.get_chemical_symbols()]
+            for key in ('energy', 'free_energy'):
+                if key in self.results:
+                    self.results[key] = self.results[key] + sum(per_atom)
+            if 'energies' in self.results:
+                self.results['energies'] = self.results['energies'] + per_atom
+
+    return WithReferenceEnergies
