@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import yaml
 from aiida import orm
 from aiida.common import CalcInfo, CodeInfo
-from ase import Atoms
 from ase.data import chemical_symbols
 
 from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT, PACEMAKER_STOPPING_FILE
 from aiida_mlpgen.data.potentials import AcePotentialData
+from aiida_mlpgen.data.training_set.formats.ase_files import write_extxyz
 from aiida_mlpgen.data.training_set.frames import choose_validation
 
 from .base import MlpFitCalculation
@@ -26,9 +25,9 @@ GPU_REQUESTS = {'core.slurm': '#SBATCH --gres=gpu:1', 'core.pbspro': '#PBS -l ng
 class PacemakerCalculation(MlpFitCalculation):
     """Fit an ACE potential with pacemaker.
 
-    The training set becomes pacemaker's pandas pickles (training and validation), with
-    ``energy_corrected`` = energy minus per-element reference energies (least squares,
-    or given). The code runs ``<executable> input.yaml`` — ``mlpgen-pacemaker`` adds
+    The training set becomes pacemaker's training and validation data (built into its
+    pandas pickles on the machine that runs the fit), with ``energy_corrected`` = energy
+    minus per-element reference energies (least squares, or given). The code runs ``<executable> input.yaml`` — ``mlpgen-pacemaker`` adds
     SPEC.md's stopping rule and writes ``output_potential.yace`` with the reference
     energies as ``E0``. ``device: gpu`` selects pacemaker's ``tensorpot`` evaluator; the
     job must then ask the scheduler for a GPU (:meth:`gpu_options`).
@@ -98,26 +97,25 @@ class PacemakerCalculation(MlpFitCalculation):
                                        p['seed'])
             validation[chosen] = True
         reference = reference_energies(frames, elements, p['reference_energies'], ~validation)
-        tables = {self.TRAIN_FILE: [], self.TEST_FILE: []}
-        for index, frame in enumerate(frames):
-            counts = {e: int(np.sum(frame.numbers == chemical_symbols.index(e))) for e in elements}
-            shift = sum(reference[e] * n for e, n in counts.items())
-            tables[self.TEST_FILE if validation[index] else self.TRAIN_FILE].append({
-                'ase_atoms': Atoms(numbers=frame.numbers, positions=frame.positions, cell=frame.cell, pbc=frame.pbc),
-                'energy': frame.energy,
-                'energy_corrected': frame.energy - shift,
-                'forces': frame.forces,
-                'mlpgen_index': index,
-            })
-        import pandas as pd
-
-        for name, rows in tables.items():
-            if rows:
-                buffer = io.BytesIO()
-                pd.DataFrame(rows).to_pickle(buffer, compression={'method': 'gzip', 'mtime': 0})
-                folder.create_file_from_filelike(io.BytesIO(buffer.getvalue()), name, mode='wb')
+        # The structures travel as extended XYZ plus a JSON side file; mlpgen-pacemaker builds
+        # pacemaker's pickles with the pandas of the machine that runs it (pickles written by
+        # pandas 3 do not load under pandas 2, which tensorpotential needs).
+        packed = training_set.get_frames()
+        written = {}
+        for pickle_name, mask in ((self.TRAIN_FILE, ~validation), (self.TEST_FILE, validation)):
+            indices = np.flatnonzero(mask)
+            if not len(indices):
+                continue
+            stem = pickle_name.split('.')[0]
+            write_extxyz(packed.subset(indices), folder.get_abs_path(f'{stem}.xyz'))
+            corrected = [
+                frames[i].energy - sum(reference[chemical_symbols[z]] for z in frames[i].numbers) for i in indices
+            ]
+            with folder.open(f'{stem}.json', 'w') as handle:
+                json.dump({'mlpgen_index': indices.tolist(), 'energy_corrected': corrected}, handle)
+            written[pickle_name] = stem
         config = ace_parameters.pacemaker_input(p, elements, self.TRAIN_FILE,
-                                                self.TEST_FILE if tables[self.TEST_FILE] else None)
+                                                self.TEST_FILE if self.TEST_FILE in written else None)
         local_copy_list = []
         if 'initial_potential' in self.inputs:
             config['potential']['initial_potential'] = self.INITIAL_POTENTIAL
@@ -140,7 +138,7 @@ class PacemakerCalculation(MlpFitCalculation):
         calcinfo.codes_info = [codeinfo]
         calcinfo.local_copy_list = local_copy_list
         calcinfo.retrieve_list = [self.OUTPUT_FILE, *self.RETRIEVE]
-        calcinfo.provenance_exclude_list = [self.TRAIN_FILE, self.TEST_FILE]
+        calcinfo.provenance_exclude_list = [f'{stem}.{ext}' for stem in written.values() for ext in ('xyz', 'json')]
         return calcinfo
 
 

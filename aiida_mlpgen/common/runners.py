@@ -197,6 +197,30 @@ def pyace_validation_loss(cbasis, data, kappa: float) -> float:
     return (1 - kappa) * e_loss + kappa * f_loss
 
 
+def build_pacemaker_pickle(name: str) -> None:
+    """``train.pckl.gzip`` from ``train.xyz`` + ``train.json`` (written by PacemakerCalculation),
+    with this machine's pandas; nothing to do when the pickle exists or no XYZ is there."""
+    import json as _json
+
+    import ase.io
+    import pandas as pd
+
+    stem = name.split('.')[0]
+    xyz, side = Path(f'{stem}.xyz'), Path(f'{stem}.json')
+    if Path(name).exists() or not xyz.exists():
+        return
+    extra = _json.loads(side.read_text())
+    rows = []
+    for atoms, index, corrected in zip(ase.io.read(xyz, index=':', format='extxyz'), extra['mlpgen_index'],
+                                       extra['energy_corrected'], strict=True):
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = None
+        atoms.info.clear()
+        rows.append({'ase_atoms': atoms, 'energy': energy, 'energy_corrected': corrected, 'forces': forces,
+                     'mlpgen_index': index})
+    pd.DataFrame(rows).to_pickle(name, compression={'method': 'gzip', 'mtime': 0})
+
+
 def repredict(potential: Path, tables: dict) -> None:
     """Recompute ``energy_pred``/``forces_pred`` of pacemaker's prediction tables with the final
     potential. pacemaker predicts the validation set without the ZBL inner core it adds at
@@ -253,6 +277,12 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
     from pyace.generalfit import GeneralACEFit, TestLossChangeTooSmallException
     from pyace.pyacefit import PyACEFit
 
+    import yaml
+
+    data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if argv else {}
+    for name in (data.get('filename'), data.get('test_filename')):
+        if name:
+            build_pacemaker_pickle(name)
     rule = None
     if Path(PACEMAKER_STOPPING_FILE).exists():
         rule = AceStoppingRule(_json.loads(Path(PACEMAKER_STOPPING_FILE).read_text()))
@@ -268,9 +298,6 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         }))
     output = Path('output_potential.yaml')
     if output.exists():
-        import yaml
-
-        data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if argv else {}
         repredict(output, {'train_pred.pckl.gzip': data.get('filename'),
                            'test_pred.pckl.gzip': data.get('test_filename')})
         subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(output), '-o',
