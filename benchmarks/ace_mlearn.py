@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument('--min-iterations', type=int, default=None)
     parser.add_argument('--cutoff', type=float, default=5.0)
     parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--evaluator', choices=['pyace', 'tensorpot'], default='pyace')
+    parser.add_argument('--executable', default=None,
+                        help='mlpgen-pacemaker to run (e.g. the one of a tensorpot environment)')
     args = parser.parse_args()
     os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
 
@@ -36,23 +39,28 @@ def main() -> None:
     from aiida_mlpgen.embedded import setup
 
     setup()
+    code = orm.load_code('pacemaker@localhost')
+    if args.executable:
+        code = orm.InstalledCode(label='pacemaker-bench', computer=code.computer,
+                                 filepath_executable=args.executable).store()
     data = TrainingSetData.from_file(args.shared / 'datasets' / 'mlearn' / args.element / 'training.json').store()
     split = split_training_set(data, orm.Float(0.1), orm.Int(args.seed))
     parameters = {'cutoff': args.cutoff, 'number_of_functions': args.functions, 'max_iterations': args.max_iterations,
-                  'min_iterations': args.min_iterations if args.min_iterations is not None else args.max_iterations}
+                  'min_iterations': args.min_iterations if args.min_iterations is not None else args.max_iterations,
+                  'evaluator': args.evaluator}
     start = time.perf_counter()
     results, node = run_get_node(PacemakerCalculation, training_set=split, parameters=orm.Dict(parameters),
-                                 code=orm.load_code('pacemaker@localhost'))
+                                 code=code)
     wall = time.perf_counter() - start
     assert node.is_finished_ok, node.exit_message
     metrics = results['metrics'].get_dict()
     iterations = int(results['learning_curve'].get_array('training_iteration')[-1])
-    print(f'| {args.element} | {args.functions} | {iterations} | {args.cutoff} | '
+    print(f'| {args.element} | {args.evaluator} | {args.functions} | {iterations} | {args.cutoff} | '
           f'{metrics["energy"]["validation"]["overall"]["mae"] * 1000:.2f} / '
           f'{metrics["energy"]["validation"]["overall"]["rmse"] * 1000:.2f} | '
           f'{metrics["forces"]["validation"]["overall"]["mae"]:.3f} / {metrics["forces"]["validation"]["overall"]["rmse"]:.3f} | '
           f'{metrics["energy"]["train"]["overall"]["rmse"] * 1000:.2f} | {wall:.0f} s | {wall / max(iterations, 1):.1f} s |')
-    print('columns: element | functions | iterations | cutoff Å | validation energy MAE / RMSE meV/atom | '
+    print('columns: element | evaluator | functions | iterations | cutoff Å | validation energy MAE / RMSE meV/atom | '
           'validation force MAE / RMSE eV/Å | train energy RMSE meV/atom | wall time | per iteration')
 
 

@@ -92,3 +92,20 @@ def mlpgen_cli(tmp_path):
     run.env = env
     run.aiida_path = aiida_path
     return run
+
+
+def local_code(label: str, executable) -> 'orm.InstalledCode':
+    """An InstalledCode for ``executable`` on a localhost computer of the test profile
+    (core.local, core.direct, the mpich wheel's mpiexec), created once."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        computer = orm.Computer.collection.get(label='test-localhost')
+    except NotExistent:
+        computer = orm.Computer(label='test-localhost', hostname='localhost', transport_type='core.local',
+                                scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
+        computer.configure(safe_interval=0)
+        computer.set_default_mpiprocs_per_machine(1)
+        computer.set_mpirun_command([str(Path(sys.executable).parent / 'mpiexec'), '-n', '{tot_num_mpiprocs}'])
+    return orm.InstalledCode(label=label, computer=computer, filepath_executable=str(executable)).store()

@@ -17,6 +17,8 @@ from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
+from .conftest import local_code
+
 BIN = Path(sys.executable).parent
 #: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
 TINY = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,
@@ -25,12 +27,7 @@ TINY = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iter
 
 @pytest.fixture(scope='module')
 def pace_code():
-    computer = orm.Computer(label='ace-localhost', hostname='localhost', transport_type='core.local',
-                            scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
-    computer.configure(safe_interval=0)
-    computer.set_default_mpiprocs_per_machine(1)
-    return orm.InstalledCode(label='pacemaker', computer=computer,
-                             filepath_executable=str(BIN / 'mlpgen-pacemaker')).store()
+    return local_code('pacemaker', BIN / 'mlpgen-pacemaker')
 
 
 @pytest.fixture(scope='module')

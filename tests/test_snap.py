@@ -18,7 +18,7 @@ from aiida_mlpgen.data.potentials import SnapPotentialData
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
 
-from .conftest import SHARED
+from .conftest import SHARED, local_code
 
 BIN = Path(sys.executable).parent
 TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
@@ -33,13 +33,7 @@ TA_GROUP_WEIGHTS = {
 
 @pytest.fixture(scope='module')
 def fitsnap_code():
-    computer = orm.Computer(label='test-localhost', hostname='localhost', transport_type='core.local',
-                            scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
-    computer.configure(safe_interval=0)
-    computer.set_default_mpiprocs_per_machine(1)
-    computer.set_mpirun_command([str(BIN / 'mpiexec'), '-n', '{tot_num_mpiprocs}'])
-    return orm.InstalledCode(label='fitsnap', computer=computer,
-                             filepath_executable=str(BIN / 'mlpgen-fitsnap')).store()
+    return local_code('fitsnap', BIN / 'mlpgen-fitsnap')
 
 
 @pytest.fixture

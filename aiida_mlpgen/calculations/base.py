@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
 
 from aiida_mlpgen.data.training_set import TrainingSetData
@@ -12,9 +13,19 @@ class MlpFitCalculation(CalcJob):
     """Base of the FitSNAP, pacemaker and NNP CalcJobs: a training set and parameters in,
     a potential, metrics, predictions, a report and plots out."""
 
+    #: Entry point of the parser, and the module with ``normalize(parameters, elements)``.
+    PARSER_NAME: str = None
+    PARAMETERS = None
+    TYPE_NAME: str = None
+
     @classmethod
     def define(cls, spec):
         super().define(spec)
+        options = spec.inputs['metadata']['options']
+        options['parser_name'].default = cls.PARSER_NAME
+        options['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        options['withmpi'].default = False
+        options['output_filename'].default = cls.OUTPUT_FILE
         spec.input('training_set', valid_type=TrainingSetData,
                    help='DFT training data; validation-tagged structures are held out of the fit.')
         spec.input('parameters', valid_type=orm.Dict, required=False,
@@ -38,3 +49,33 @@ class MlpFitCalculation(CalcJob):
         spec.exit_code(411, 'ERROR_NAN_LOSS', message='The loss became NaN or infinite during the fit.')
         spec.exit_code(420, 'ERROR_SINGULAR_FIT',
                        message='The fit is singular: {detail}. Add data, lower twojmax or use RIDGE/ELASTIC.')
+
+    INPUT_FILE: str = None
+    OUTPUT_FILE: str = None
+
+    @classmethod
+    def normalized_parameters(cls, inputs):
+        """``(training_set, parameters, error)``: parameters completed with defaults, or the
+        message of what is wrong with them (for the input validators)."""
+        training_set = inputs.get('training_set')
+        if training_set is None:
+            return None, None, None
+        given = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        try:
+            return training_set, cls.PARAMETERS.normalize(given, training_set.elements), None
+        except cls.PARAMETERS.ParameterError as error:
+            return training_set, None, f'invalid {cls.TYPE_NAME} parameters: {error}'
+
+    def _calcinfo(self, retrieve: list[str], local_copy_list=(), exclude=()) -> CalcInfo:
+        """One run of the code on ``INPUT_FILE`` (stdout to ``OUTPUT_FILE``), MPI as the options say."""
+        codeinfo = CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = [self.INPUT_FILE]
+        codeinfo.stdout_name = self.OUTPUT_FILE
+        codeinfo.withmpi = self.inputs.metadata.options.withmpi
+        calcinfo = CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.local_copy_list = list(local_copy_list)
+        calcinfo.retrieve_list = [self.OUTPUT_FILE, *retrieve]
+        calcinfo.provenance_exclude_list = list(exclude)
+        return calcinfo

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 from aiida import orm
-from aiida.common import CalcInfo, CodeInfo
 
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
@@ -33,31 +32,25 @@ class FitsnapCalculation(MlpFitCalculation):
     DATAFRAME_FILE = 'FitSNAP.df'
     METRICS_FILE = 'fitsnap_metrics.md'
     REFERENCE_PREFIX = 'reference_'
+    PARSER_NAME = 'mlpgen.fitsnap'
+    PARAMETERS = snap_parameters
+    TYPE_NAME = 'SNAP'
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.inputs['metadata']['options']['parser_name'].default = 'mlpgen.fitsnap'
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-        spec.inputs['metadata']['options']['withmpi'].default = False
-        spec.inputs['metadata']['options']['output_filename'].default = cls.OUTPUT_FILE
         spec.input('reference_potential', valid_type=PotentialData, required=False,
                    help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
                         'its elements must be those of the training set, in the same order.')
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = orm.Data
 
-    @staticmethod
-    def validate_inputs(inputs, _):
+    @classmethod
+    def validate_inputs(cls, inputs, _):
         """Check the parameters against the training set before anything runs."""
-        training_set = inputs.get('training_set')
-        if training_set is None:
-            return None
-        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
-        try:
-            snap_parameters.normalize(parameters, training_set.elements)
-        except snap_parameters.ParameterError as error:
-            return f'invalid SNAP parameters: {error}'
+        training_set, _, error = cls.normalized_parameters(inputs)
+        if training_set is None or error:
+            return error
         reference = inputs.get('reference_potential')
         if reference is not None and list(reference.elements) != list(training_set.elements):
             return f'reference potential elements {reference.elements} differ from the training set\'s {training_set.elements}'
@@ -106,26 +99,10 @@ class FitsnapCalculation(MlpFitCalculation):
             json.dump({'groups': table, 'parameters': parameters,
                        'energy_shift_per_atom': _shift_per_atom(frames, parameters)}, handle)
 
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = [self.INPUT_FILE]
-        codeinfo.stdout_name = self.OUTPUT_FILE
-        codeinfo.withmpi = self.inputs.metadata.options.withmpi
-
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = local_copy_list
-        calcinfo.retrieve_list = [
-            self.OUTPUT_FILE,
-            self.GROUPS_FILE,
-            self.METRICS_FILE,
-            self.DATAFRAME_FILE,
-            f'{self.POTENTIAL_PREFIX}.snapcoeff',
-            f'{self.POTENTIAL_PREFIX}.snapparam',
-        ]
+        retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE,
+                    f'{self.POTENTIAL_PREFIX}.snapcoeff', f'{self.POTENTIAL_PREFIX}.snapparam']
         # The data is in the TrainingSetData node already: do not store it twice.
-        calcinfo.provenance_exclude_list = [self.DATA_FOLDER]
-        return calcinfo
+        return self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])
 
 
 def _resolve(coeff: str, files) -> str:

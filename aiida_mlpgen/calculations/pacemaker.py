@@ -7,7 +7,6 @@ import json
 import numpy as np
 import yaml
 from aiida import orm
-from aiida.common import CalcInfo, CodeInfo
 from ase.data import chemical_symbols
 
 from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT, PACEMAKER_STOPPING_FILE
@@ -38,6 +37,9 @@ class PacemakerCalculation(MlpFitCalculation):
     TRAIN_FILE = 'train.pckl.gzip'
     TEST_FILE = 'test.pckl.gzip'
     INITIAL_POTENTIAL = 'initial_potential.yaml'
+    PARSER_NAME = 'mlpgen.pacemaker'
+    PARAMETERS = ace_parameters
+    TYPE_NAME = 'ACE'
     RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt', 'test_metrics.txt',
                 'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE)
 
@@ -46,10 +48,6 @@ class PacemakerCalculation(MlpFitCalculation):
         super().define(spec)
         spec.input('initial_potential', valid_type=AcePotentialData, required=False,
                    help='Potential to refine or extend (upfit): the fit starts from its coefficients.')
-        spec.inputs['metadata']['options']['parser_name'].default = 'mlpgen.pacemaker'
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-        spec.inputs['metadata']['options']['withmpi'].default = False
-        spec.inputs['metadata']['options']['output_filename'].default = cls.OUTPUT_FILE
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = AcePotentialData
 
@@ -59,16 +57,11 @@ class PacemakerCalculation(MlpFitCalculation):
         line = GPU_REQUESTS.get(computer.scheduler_type)
         return {'custom_scheduler_commands': line} if line else {}
 
-    @staticmethod
-    def validate_inputs(inputs, _):
-        training_set = inputs.get('training_set')
-        if training_set is None:
-            return None
-        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
-        try:
-            p = ace_parameters.normalize(parameters, training_set.elements)
-        except ace_parameters.ParameterError as error:
-            return f'invalid ACE parameters: {error}'
+    @classmethod
+    def validate_inputs(cls, inputs, _):
+        training_set, p, error = cls.normalized_parameters(inputs)
+        if training_set is None or error:
+            return error
         if not training_set.has_forces:
             return 'pacemaker fits energies and forces: the training set has no forces'
         initial = inputs.get('initial_potential')
@@ -128,18 +121,8 @@ class PacemakerCalculation(MlpFitCalculation):
         with folder.open(PACEMAKER_REFERENCE_FILE, 'w') as handle:
             json.dump({'elements': elements, 'energies': reference}, handle)
 
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = [self.INPUT_FILE]
-        codeinfo.stdout_name = self.OUTPUT_FILE
-        codeinfo.withmpi = self.inputs.metadata.options.withmpi
-
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = local_copy_list
-        calcinfo.retrieve_list = [self.OUTPUT_FILE, *self.RETRIEVE]
-        calcinfo.provenance_exclude_list = [f'{stem}.{ext}' for stem in written.values() for ext in ('xyz', 'json')]
-        return calcinfo
+        exclude = [f'{stem}.{ext}' for stem in written.values() for ext in ('xyz', 'json')]
+        return self._calcinfo(list(self.RETRIEVE), local_copy_list, exclude)
 
 
 def reference_energies(frames, elements: list[str], given, train_mask) -> dict:

@@ -29,7 +29,10 @@ Keys::
 from __future__ import annotations
 
 import copy
-import math
+
+from .checks import ParameterError, choice, number
+
+__all__ = ('ParameterError', 'normalize', 'pacemaker_input', 'stopping_rule')
 
 DEFAULTS = {
     'cutoff': 6.0,
@@ -62,70 +65,41 @@ ENERGY_WEIGHTING = {
 }
 
 
-class ParameterError(ValueError):
-    """Parameters that cannot make a fit; raised before anything runs."""
-
-
-def _number(value, name, low=None, high=None, low_open=False, high_open=False, integer=False):
-    if isinstance(value, bool):
-        raise ParameterError(f'{name} must be a number, got {value!r}')
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f'{name} must be a number, got {value!r}') from None
-    if not math.isfinite(number):
-        raise ParameterError(f'{name} must be finite, got {value!r}')
-    if integer and not number.is_integer():
-        raise ParameterError(f'{name} must be an integer, got {value!r}')
-    if low is not None and (number < low or (low_open and number == low)):
-        raise ParameterError(f'{name} must be {">" if low_open else ">="} {low}, got {value!r}')
-    if high is not None and (number > high or (high_open and number == high)):
-        raise ParameterError(f'{name} must be {"<" if high_open else "<="} {high}, got {value!r}')
-    return int(number) if integer else number
-
-
-def _choice(value, name, choices):
-    text = str(value).strip().lower()
-    if text not in choices:
-        raise ParameterError(f'unknown {name} {value!r}; use one of {", ".join(choices)}')
-    return text
-
-
 def normalize(parameters: dict, elements: list[str]) -> dict:
     """Complete ``parameters`` with defaults and check them for a set with ``elements``."""
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown ACE parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
     p = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(parameters)}
-    p['cutoff'] = _number(p['cutoff'], 'cutoff', low=0, low_open=True)
-    p['number_of_functions'] = _number(p['number_of_functions'], 'number_of_functions', low=1, integer=True)
+    p['cutoff'] = number(p['cutoff'], 'cutoff', low=0, low_open=True)
+    p['number_of_functions'] = number(p['number_of_functions'], 'number_of_functions', low=1, integer=True)
     for key in ('min_relative_train_loss_change', 'min_relative_validation_loss_change'):
-        p[key] = _number(p[key], key, low=0)
-    p['min_iterations'] = _number(p['min_iterations'], 'min_iterations', low=0, integer=True)
-    p['max_iterations'] = _number(p['max_iterations'], 'max_iterations', low=1, integer=True)
+        p[key] = number(p[key], key, low=0)
+    p['min_iterations'] = number(p['min_iterations'], 'min_iterations', low=0, integer=True)
+    p['max_iterations'] = number(p['max_iterations'], 'max_iterations', low=1, integer=True)
     if p['min_iterations'] > p['max_iterations']:
         raise ParameterError(f'min_iterations ({p["min_iterations"]}) > max_iterations ({p["max_iterations"]})')
-    p['force_weight'] = _number(p['force_weight'], 'force_weight', low=0, high=1)
-    p['validation_fraction'] = _number(p['validation_fraction'], 'validation_fraction', low=0, high=1, high_open=True)
-    p['weighting'] = _choice(p['weighting'], 'weighting', WEIGHTINGS)
-    p['device'] = _choice(p['device'], 'device', DEVICES)
-    p['batch_size'] = _number(p['batch_size'], 'batch_size', low=1, integer=True)
-    p['display_step'] = _number(p['display_step'], 'display_step', low=1, integer=True)
-    p['seed'] = _number(p['seed'], 'seed', low=0, integer=True)
+    p['force_weight'] = number(p['force_weight'], 'force_weight', low=0, high=1)
+    p['validation_fraction'] = number(p['validation_fraction'], 'validation_fraction', low=0, high=1, high_open=True)
+    p['weighting'] = choice(p['weighting'], 'weighting', WEIGHTINGS)
+    p['device'] = choice(p['device'], 'device', DEVICES)
+    p['batch_size'] = number(p['batch_size'], 'batch_size', low=1, integer=True)
+    p['display_step'] = number(p['display_step'], 'display_step', low=1, integer=True)
+    p['seed'] = number(p['seed'], 'seed', low=0, integer=True)
     if p['evaluator'] is None:
         p['evaluator'] = 'tensorpot' if p['device'] == 'gpu' else 'pyace'
-    p['evaluator'] = _choice(p['evaluator'], 'evaluator', ('pyace', 'tensorpot'))
+    p['evaluator'] = choice(p['evaluator'], 'evaluator', ('pyace', 'tensorpot'))
     if p['device'] == 'gpu' and p['evaluator'] != 'tensorpot':
         raise ParameterError('device gpu needs the tensorpot evaluator')
     if not isinstance(p['active_set'], bool):
         raise ParameterError(f'active_set must be true or false, got {p["active_set"]!r}')
     if p['inner_cutoff'] != 'auto':
-        p['inner_cutoff'] = _number(p['inner_cutoff'], 'inner_cutoff', low=0, low_open=True)
+        p['inner_cutoff'] = number(p['inner_cutoff'], 'inner_cutoff', low=0, low_open=True)
         if p['inner_cutoff'] >= p['cutoff']:
             raise ParameterError(f'inner_cutoff ({p["inner_cutoff"]}) must be below cutoff ({p["cutoff"]})')
     if p['ladder_step'] is not None:
-        p['ladder_step'] = _number(p['ladder_step'], 'ladder_step', low=1, integer=True)
-    p['ladder_type'] = _choice(p['ladder_type'], 'ladder_type', LADDER_TYPES)
+        p['ladder_step'] = number(p['ladder_step'], 'ladder_step', low=1, integer=True)
+    p['ladder_type'] = choice(p['ladder_type'], 'ladder_type', LADDER_TYPES)
     reference = p['reference_energies']
     if reference != 'auto':
         if not isinstance(reference, dict):
@@ -134,7 +108,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         extra = set(reference) - set(elements)
         if missing or extra:
             raise ParameterError(f'reference_energies must name exactly the elements {elements}')
-        p['reference_energies'] = {e: _number(v, f'reference_energies.{e}') for e, v in reference.items()}
+        p['reference_energies'] = {e: number(v, f'reference_energies.{e}') for e, v in reference.items()}
     return p
 
 

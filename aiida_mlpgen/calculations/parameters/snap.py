@@ -24,10 +24,11 @@ Structure weights of the training set multiply the energy, force and stress weig
 from __future__ import annotations
 
 import copy
-import math
 
 from aiida_mlpgen.data.potentials.overlay import pair_lines
 from aiida_mlpgen.data.potentials.snap import zbl_coeffs
+
+from .checks import ParameterError, flag, number
 
 SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ELASTIC')
 FIT_TERMS = ('energy', 'forces', 'stress')
@@ -51,10 +52,6 @@ DEFAULTS = {
 ELEMENT_DEFAULTS = {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
 
 
-class ParameterError(ValueError):
-    """Parameters that cannot make a fit; raised before anything runs."""
-
-
 def _merge(base: dict, overrides: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in overrides.items():
@@ -65,36 +62,11 @@ def _merge(base: dict, overrides: dict) -> dict:
     return merged
 
 
-def _number(value, name, positive=False, minimum=None) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f'{name} must be a number, got {value!r}') from None
-    if not math.isfinite(number):
-        raise ParameterError(f'{name} must be finite, got {value!r}')
-    if positive and number <= 0:
-        raise ParameterError(f'{name} must be > 0, got {value!r}')
-    if minimum is not None and number < minimum:
-        raise ParameterError(f'{name} must be >= {minimum}, got {value!r}')
-    return number
-
-
-def _flag(value, name) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ('true', '1', 'yes', 'on'):
-        return True
-    if text in ('false', '0', 'no', 'off'):
-        return False
-    raise ParameterError(f'{name} must be true or false, got {value!r}')
-
-
 def _weight(value, name):
     """A fit weight, or None for "off"."""
     if value is None or (isinstance(value, str) and value.strip().lower() == 'off') or value is False:
         return None
-    return _number(value, name, minimum=0.0)
+    return number(value, name, low=0.0)
 
 
 def normalize(parameters: dict, elements: list[str]) -> dict:
@@ -104,16 +76,16 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         raise ParameterError(f'unknown SNAP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
     p = _merge(DEFAULTS, parameters)
     twojmax = p['twojmax']
-    if isinstance(twojmax, bool) or not float(_number(twojmax, 'twojmax', positive=True)).is_integer():
+    if isinstance(twojmax, bool) or not float(number(twojmax, 'twojmax', low=0, low_open=True)).is_integer():
         raise ParameterError(f'twojmax must be a positive even integer, got {twojmax!r}')
     if int(float(twojmax)) % 2:
         raise ParameterError(f'twojmax must be even (band limit 2J), got {twojmax!r}')
     p['twojmax'] = int(float(twojmax))
-    p['rcutfac'] = _number(p['rcutfac'], 'rcutfac', positive=True)
-    p['rfac0'] = _number(p['rfac0'], 'rfac0', positive=True)
+    p['rcutfac'] = number(p['rcutfac'], 'rcutfac', low=0, low_open=True)
+    p['rfac0'] = number(p['rfac0'], 'rfac0', low=0, low_open=True)
     if p['rfac0'] > 1:
         raise ParameterError(f'rfac0 must be in (0, 1], got {p["rfac0"]}')
-    p['rmin0'] = _number(p['rmin0'], 'rmin0', minimum=0.0)
+    p['rmin0'] = number(p['rmin0'], 'rmin0', low=0.0)
 
     extra = set(p['elements']) - set(elements)
     if extra:
@@ -126,9 +98,9 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
             raise ParameterError(f'unknown option(s) {sorted(unknown)} for element {element}')
         values = {**ELEMENT_DEFAULTS, **given}
         per_element[element] = {
-            'radelem': _number(values['radelem'], f'elements.{element}.radelem', positive=True),
-            'wj': _number(values['wj'], f'elements.{element}.wj', positive=True),
-            'energy_shift': _number(values['energy_shift'], f'elements.{element}.energy_shift'),
+            'radelem': number(values['radelem'], f'elements.{element}.radelem', low=0, low_open=True),
+            'wj': number(values['wj'], f'elements.{element}.wj', low=0, low_open=True),
+            'energy_shift': number(values['energy_shift'], f'elements.{element}.energy_shift'),
         }
     p['elements'] = per_element
 
@@ -144,7 +116,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         if unknown:
             raise ParameterError(f'unknown term(s) {sorted(unknown)} in group_weights.{group}')
         group_weights[group] = {
-            t: _number(w, f'group_weights.{group}.{t}', minimum=0.0) for t, w in weights.items()
+            t: number(w, f'group_weights.{group}.{t}', low=0.0) for t, w in weights.items()
         }
     p['group_weights'] = group_weights
 
@@ -157,15 +129,15 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     if unknown:
         raise ParameterError(f'unknown solver option(s) {sorted(unknown)}')
     p['solver_options'] = {
-        'alpha': _number(options.get('alpha'), 'solver_options.alpha', minimum=0.0),
-        'l1_ratio': _number(options.get('l1_ratio'), 'solver_options.l1_ratio', minimum=0.0),
+        'alpha': number(options.get('alpha'), 'solver_options.alpha', low=0.0),
+        'l1_ratio': number(options.get('l1_ratio'), 'solver_options.l1_ratio', low=0.0),
     }
     if p['solver_options']['l1_ratio'] > 1:
         raise ParameterError('solver_options.l1_ratio must be in [0, 1]')
     for key in ('quadratic', 'bzeroflag', 'zbl'):
-        p[key] = _flag(p[key], key)
-    p['zbl_inner'] = _number(p['zbl_inner'], 'zbl_inner', positive=True)
-    p['zbl_outer'] = _number(p['zbl_outer'], 'zbl_outer', positive=True)
+        p[key] = flag(p[key], key)
+    p['zbl_inner'] = number(p['zbl_inner'], 'zbl_inner', low=0, low_open=True)
+    p['zbl_outer'] = number(p['zbl_outer'], 'zbl_outer', low=0, low_open=True)
     if p['zbl'] and p['zbl_inner'] >= p['zbl_outer']:
         raise ParameterError(f'zbl_inner ({p["zbl_inner"]}) must be smaller than zbl_outer ({p["zbl_outer"]})')
     return p

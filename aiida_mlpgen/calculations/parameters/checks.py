@@ -1,0 +1,46 @@
+"""Checks shared by the parameter modules: numbers with bounds, flags, choices."""
+
+from __future__ import annotations
+
+import math
+
+
+class ParameterError(ValueError):
+    """Parameters that cannot make a fit; raised before anything runs."""
+
+
+def number(value, name, low=None, high=None, low_open=False, high_open=False, integer=False):
+    """``value`` as a float (int with ``integer``) within the bounds, else ParameterError naming ``name``."""
+    if isinstance(value, bool):
+        raise ParameterError(f'{name} must be a number, got {value!r}')
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f'{name} must be a number, got {value!r}') from None
+    if not math.isfinite(result):
+        raise ParameterError(f'{name} must be finite, got {value!r}')
+    if integer and not result.is_integer():
+        raise ParameterError(f'{name} must be an integer, got {value!r}')
+    if low is not None and (result < low or (low_open and result == low)):
+        raise ParameterError(f'{name} must be {">" if low_open else ">="} {low}, got {value!r}')
+    if high is not None and (result > high or (high_open and result == high)):
+        raise ParameterError(f'{name} must be {"<" if high_open else "<="} {high}, got {value!r}')
+    return int(result) if integer else result
+
+
+def flag(value, name) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off'):
+        return False
+    raise ParameterError(f'{name} must be true or false, got {value!r}')
+
+
+def choice(value, name, choices) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ParameterError(f'unknown {name} {value!r}; use one of {", ".join(choices)}')
+    return text
