@@ -226,3 +226,26 @@ def test_active_set_gives_extrapolation_grade(ta_ace_set, pace_code):
     # 20 % compressed: far outside the training domain
     assert np.min(stretched.calc.results['gamma']) > 2.0 * np.median(gamma)
     assert np.max(stretched.calc.results['gamma']) > 3.0
+
+
+def test_pacemaker_input_options():
+    """Weighting, ladder fitting, manual inner cutoff and batch size reach pacemaker's input.yaml."""
+    p = ace_parameters.normalize({'weighting': 'energy', 'ladder_step': 50, 'ladder_type': 'body_order',
+                                  'inner_cutoff': 1.8, 'batch_size': 20, 'cutoff': 5.5, 'force_weight': 0.1,
+                                  'number_of_functions': 300, 'max_iterations': 900, 'seed': 7}, ['Mo', 'Si'])
+    config = ace_parameters.pacemaker_input(p, ['Mo', 'Si'], 'train.pckl.gzip', 'test.pckl.gzip')
+    assert config['fit']['weighting']['type'] == 'EnergyBasedWeightingPolicy'
+    assert config['fit']['weighting']['energy'] == 'convex_hull' and config['fit']['weighting']['seed'] == 7
+    assert (config['fit']['ladder_step'], config['fit']['ladder_type']) == (50, 'body_order')
+    assert 'repulsion' not in config['fit'] and config['potential']['bonds']['ALL']['r_in'] == 1.8
+    assert config['potential']['bonds']['ALL']['rcut'] == 5.5 and config['cutoff'] == 5.5
+    assert config['fit']['loss']['kappa'] == 0.1 and config['fit']['maxiter'] == 900
+    assert config['potential']['functions']['number_of_functions_per_element'] == 300
+    assert config['backend'] == {'evaluator': 'pyace', 'batch_size': 20, 'display_step': 10}
+    assert config['data'] == {'filename': 'train.pckl.gzip', 'test_filename': 'test.pckl.gzip'}
+    uniform = ace_parameters.pacemaker_input(ace_parameters.normalize({}, ['Mo']), ['Mo'], 't', None)
+    assert 'weighting' not in uniform['fit'] and uniform['fit']['repulsion'] == 'auto'
+    with pytest.raises(ace_parameters.ParameterError, match='inner_cutoff'):
+        ace_parameters.normalize({'inner_cutoff': 7.0}, ['Mo'])
+    with pytest.raises(ace_parameters.ParameterError, match='reference_energies must name exactly'):
+        ace_parameters.normalize({'reference_energies': {'Mo': -10.0}}, ['Mo', 'Si'])
