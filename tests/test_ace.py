@@ -249,3 +249,20 @@ def test_pacemaker_input_options():
         ace_parameters.normalize({'inner_cutoff': 7.0}, ['Mo'])
     with pytest.raises(ace_parameters.ParameterError, match='reference_energies must name exactly'):
         ace_parameters.normalize({'reference_energies': {'Mo': -10.0}}, ['Mo', 'Si'])
+
+
+@pytest.mark.parametrize('body,status', [
+    # stand-ins: a pacemaker that diverges or dies cannot be provoked reliably on tiny data
+    ('for f in output_potential.yaml output_potential.yace train_pred.pckl.gzip; do echo x > $f; done; '
+     'printf "ladder_step cycle_step iter_num loss\\n0 0 0 1.5\\n0 0 1 nan\\n" > metrics.txt', 411),
+    ('echo started', 301),
+    ('echo "Traceback (most recent call last):"; echo "ValueError: bad basis"; exit 1', 310),
+])
+def test_pacemaker_failures_end_in_named_exit_codes(body, status, ta_ace_set, tmp_path):
+    script = tmp_path / 'fake_pacemaker.sh'
+    script.write_text(f'#!/bin/bash\n{body}\n')
+    script.chmod(0o755)
+    _, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=local_code(f'pace-{status}', script),
+                           parameters=orm.Dict(TINY))
+    assert node.exit_status == status, node.exit_message
+    assert 'potential' not in node.outputs
