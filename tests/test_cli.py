@@ -171,5 +171,8 @@ def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
     assert (folder / 'learning-curve.png').exists() and (folder / 'lammps' / 'potential.yace').exists()
     imported = mlpgen_cli('potential', 'import', 'ace', folder / 'lammps' / 'potential.yaml').stdout
     assert 'Imported AcePotentialData' in imported and 'elements Ta, cutoff 5.000 Å' in imported
+    listing = mlpgen_cli('potential', 'list').stdout
+    assert re.search(r'AcePotentialData\s+Ta\s+5\.000\s+PacemakerCalculation<\d+>', listing)
+    assert re.search(r'AcePotentialData\s+Ta\s+5\.000\s+imported', listing)
     bad = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=-1', check=False)
     assert bad.returncode != 0 and 'cutoff must be > 0' in bad.stderr

@@ -34,3 +34,27 @@ def cmd_potential_import(kind, files, zbl, label):
                f'cutoff {node.cutoff:.3f} Å')
     for line in node.lammps_lines():
         click.echo(f'  {line}')
+
+
+@cmd_potential.command('list')
+def cmd_potential_list():
+    """List the potentials in the database, with the process that made each one."""
+    from aiida import orm
+
+    from aiida_mlpgen.data.potentials import PotentialData
+    from aiida_mlpgen.embedded import ensure_ready
+
+    from .utils import echo_table
+
+    ensure_ready()
+    query = orm.QueryBuilder().append(PotentialData, subclassing=True, tag='p').order_by({'p': 'id'})
+    rows = []
+    for (node,) in query.iterall():
+        creator = node.creator
+        rows.append((node.pk, type(node).__name__, ' '.join(node.elements), f'{node.cutoff:.3f}',
+                     f'{creator.process_label}<{creator.pk}>' if creator else 'imported',
+                     node.ctime.strftime('%Y-%m-%d %H:%M')))
+    if not rows:
+        click.echo('No potential yet: `mlpgen fit snap|ace ID` or `mlpgen potential import` adds one.')
+        return
+    echo_table(rows, ['PK', 'type', 'elements', 'cutoff (Å)', 'made by', 'created'])

@@ -6,7 +6,7 @@ import click
 def echo_table(rows, headers) -> None:
     from tabulate import tabulate
 
-    click.echo(tabulate(rows, headers=headers, tablefmt='simple'))
+    click.echo(tabulate(rows, headers=headers, tablefmt='simple', disable_numparse=True))
 
 
 def load_training_set(identifier: str):
