@@ -279,7 +279,8 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
 
     import yaml
 
-    data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if argv else {}
+    is_input = bool(argv) and not argv[0].startswith('-') and Path(argv[0]).is_file()
+    data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if is_input else {}
     for name in (data.get('filename'), data.get('test_filename')):
         if name:
             build_pacemaker_pickle(name)
