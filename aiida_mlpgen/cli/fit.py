@@ -1,5 +1,6 @@
 """``mlpgen fit snap`` and ``mlpgen report``."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -89,6 +90,8 @@ class Progress:
         self._start = time.monotonic()
 
         def tick():
+            if not sys.stderr.isatty():  # a log file gets the final line only
+                return
             while not self._stop.wait(1.0):
                 click.echo(f'\r  {self.label}: {time.monotonic() - self._start:5.0f} s', nl=False, err=True)
 
