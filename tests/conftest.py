@@ -94,7 +94,7 @@ def mlpgen_cli(tmp_path):
     return run
 
 
-def local_code(label: str, executable) -> 'orm.InstalledCode':
+def local_code(label: str, executable):
     """An InstalledCode for ``executable`` on a localhost computer of the test profile
     (core.local, core.direct, the mpich wheel's mpiexec), created once."""
     from aiida import orm

@@ -16,6 +16,7 @@ LAMMPS can run plain FitSNAP on the same input (except ELASTIC).
 from __future__ import annotations
 
 import configparser
+import json
 import sys
 from pathlib import Path
 
@@ -200,8 +201,6 @@ def pyace_validation_loss(cbasis, data, kappa: float) -> float:
 def build_pacemaker_pickle(name: str) -> None:
     """``train.pckl.gzip`` from ``train.xyz`` + ``train.json`` (written by PacemakerCalculation),
     with this machine's pandas; nothing to do when the pickle exists or no XYZ is there."""
-    import json as _json
-
     import ase.io
     import pandas as pd
 
@@ -209,7 +208,7 @@ def build_pacemaker_pickle(name: str) -> None:
     xyz, side = Path(f'{stem}.xyz'), Path(f'{stem}.json')
     if Path(name).exists() or not xyz.exists():
         return
-    extra = _json.loads(side.read_text())
+    extra = json.loads(side.read_text())
     rows = []
     for atoms, index, corrected in zip(ase.io.read(xyz, index=':', format='extxyz'), extra['mlpgen_index'],
                                        extra['energy_corrected'], strict=True):
@@ -253,23 +252,20 @@ def repredict(potential: Path, tables: dict) -> None:
 def set_reference_energies(yace: Path, elements: list[str], energies: dict) -> None:
     """Write per-element reference energies into the ``E0`` line of a ``.yace`` file, so
     that pyace and LAMMPS ``pair_style pace`` give total energies."""
-    import json as _json
-
     values = [float(energies.get(e, 0.0)) for e in elements]
     lines = yace.read_text().splitlines()
     for index, line in enumerate(lines):
         if line.startswith('E0:'):
-            lines[index] = 'E0: ' + _json.dumps(values)
+            lines[index] = 'E0: ' + json.dumps(values)
             break
     else:
-        lines.insert(1, 'E0: ' + _json.dumps(values))
+        lines.insert(1, 'E0: ' + json.dumps(values))
     yace.write_text('\n'.join(lines) + '\n')
 
 
 def pacemaker_main(argv: list[str] | None = None) -> int:
     """``mlpgen-pacemaker INPUT.yaml [pacemaker options]``: pacemaker plus SPEC.md's stopping rule,
     then ``output_potential.yace`` (with reference energies as E0)."""
-    import json as _json
     import subprocess
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -286,11 +282,11 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
             build_pacemaker_pickle(name)
     rule = None
     if Path(PACEMAKER_STOPPING_FILE).exists():
-        rule = AceStoppingRule(_json.loads(Path(PACEMAKER_STOPPING_FILE).read_text()))
+        rule = AceStoppingRule(json.loads(Path(PACEMAKER_STOPPING_FILE).read_text()))
         rule.install(GeneralACEFit, TestLossChangeTooSmallException, PyACEFit)
     pacemaker.main(argv)
     if rule is not None:
-        Path(PACEMAKER_STOP_REPORT).write_text(_json.dumps({
+        Path(PACEMAKER_STOP_REPORT).write_text(json.dumps({
             'stopped_at': rule.stopped_at,
             'train_loss': rule.train,
             'validation_loss': rule.validation,
@@ -304,7 +300,7 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(output), '-o',
                         'output_potential.yace'], check=True)
         if Path(PACEMAKER_REFERENCE_FILE).exists():
-            reference = _json.loads(Path(PACEMAKER_REFERENCE_FILE).read_text())
+            reference = json.loads(Path(PACEMAKER_REFERENCE_FILE).read_text())
             set_reference_energies(Path('output_potential.yace'), reference['elements'], reference['energies'])
         if rule is not None and rule.settings.get('active_set') and data.get('filename'):
             # the active set for the extrapolation grade gamma, from the training structures
