@@ -19,6 +19,11 @@ from ..frames import Frame, Frames
 from ._common import malformed, symbols_to_numbers
 
 
+#: n2p2 marks the structure's set on the begin line; our validation set is its test set.
+N2P2_SETS = {'set=train': 'train', 'set=test': 'validation'}
+_BEGIN = {name: 'begin ' + word for word, name in N2P2_SETS.items()}
+
+
 def read(
     path: Path, group: str | None = None, length_unit: str = 'angstrom', energy_unit: str = 'ev', **_
 ) -> list[Frame]:
@@ -37,7 +42,11 @@ def read(
             if keyword == 'begin':
                 if block is not None:
                     raise TrainingSetError(f'{path}:{number}: "begin" inside an open configuration (line {start})')
-                block, start = {'lattice': [], 'atoms': [], 'energy': None, 'comment': ''}, number
+                block, start = {'lattice': [], 'atoms': [], 'energy': None, 'comment': '', 'set': None}, number
+                for word in words[1:]:
+                    if word not in N2P2_SETS:
+                        raise TrainingSetError(f'{path}:{number}: unknown word {word!r} after "begin"')
+                    block['set'] = N2P2_SETS[word]
             elif block is None:
                 raise TrainingSetError(f'{path}:{number}: {keyword!r} outside a begin/end block')
             elif keyword == 'end':
@@ -92,7 +101,7 @@ def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
         stress=stress,
         group=group or tags.get('group', 'default'),
         weight=float(tags.get('weight', 1.0)),
-        split=tags.get('split', 'unassigned'),
+        split=block['set'] or tags.get('split', 'unassigned'),
         source=where,
     )
 
@@ -108,7 +117,7 @@ def write(frames: Frames, path: Path) -> list[Path]:
         comment = f'comment group={group} weight={frame.weight!r} split={frame.split}'
         if frame.stress is not None:
             comment += ' stress=' + ','.join(repr(x) for x in frame.stress.reshape(-1).tolist())
-        lines += ['begin', comment]
+        lines += [_BEGIN.get(frame.split, 'begin'), comment]
         if any(frame.pbc):
             lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell]
         forces = frame.forces if frame.forces is not None else np.zeros_like(frame.positions)

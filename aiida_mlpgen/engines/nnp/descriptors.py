@@ -1,0 +1,242 @@
+"""Symmetry-function values and their derivatives for one structure, vectorised with numpy.
+
+Every value depends only on neighbour vectors D_p = r_j(+image) - r_i of the centre atom i,
+so derivatives are kept per neighbour entry p: dG_i/dD_p (shape P × S × 3). Forces and the
+virial follow from them (see :mod:`.model`): dG_i/dr_j = Σ_{p:i→j} dG_i/dD_p and
+dG_i/dr_i = -Σ_{p:i→·} dG_i/dD_p. Python loops run over symmetry functions, never atoms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from ase.data import atomic_numbers
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from .cutoff import cutoff_function
+from .symfunctions import SymmetryFunction
+
+
+@dataclasses.dataclass
+class Setup:
+    """What a calculation needs from input.nn: sorted functions per element, cutoff kind."""
+
+    functions: dict[str, list[SymmetryFunction]]
+    cutoff_type: int = 1
+    cutoff_alpha: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings) -> Setup:
+        kind, alpha = settings.cutoff
+        return cls({e: settings.functions_of(e) for e in settings.elements}, kind, alpha)
+
+    @property
+    def elements(self) -> list[str]:
+        return list(self.functions)
+
+    @property
+    def max_cutoff(self) -> float:
+        return max(sf.rc for fs in self.functions.values() for sf in fs)
+
+
+@dataclasses.dataclass
+class ElementBlock:
+    atoms: np.ndarray  # (n,) indices of this element's atoms in the structure
+    values: np.ndarray  # (n, S) raw symmetry-function values
+    centre: np.ndarray  # (P,) local centre index (0..n-1) of each neighbour entry
+    neighbour: np.ndarray  # (P,) structure index of the neighbour atom
+    vectors: np.ndarray  # (P, 3) D_p
+    derivatives: np.ndarray | None  # (P, S, 3) dG/dD_p
+
+
+def neighbours(numbers, positions, cell, pbc, cutoff: float):
+    """Neighbour entries (i, j, |D|, D) within the cutoff, periodic images included, sorted by i."""
+    positions = np.asarray(positions, float)
+    cell = np.asarray(cell, float)
+    pbc = np.broadcast_to(np.asarray(pbc, bool), (3,))
+    repeats = np.zeros(3, int)
+    if pbc.any():
+        volume = abs(np.linalg.det(cell))
+        if volume <= 0:
+            raise ValueError('periodic structure with a zero-volume cell')
+        for k in range(3):
+            if pbc[k]:
+                spacing = volume / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3]))
+                repeats[k] = int(np.ceil(cutoff / spacing))
+        # wrap into the cell so that the image range above covers every neighbour
+        fractional = np.linalg.solve(cell.T, positions.T).T
+        fractional[:, pbc] -= np.floor(fractional[:, pbc])
+        positions = fractional @ cell
+    ranges = [np.arange(-m, m + 1) for m in repeats]
+    shifts = np.stack(np.meshgrid(*ranges, indexing='ij'), -1).reshape(-1, 3) @ cell if pbc.any() else np.zeros((1, 3))
+    images = (positions[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
+    pairs = cKDTree(positions).sparse_distance_matrix(cKDTree(images), cutoff, output_type='coo_matrix')
+    i, image = pairs.row, pairs.col
+    j = image % len(positions)
+    vectors = images[image] - positions[i]
+    d = np.linalg.norm(vectors, axis=1)
+    keep = d > 0.0
+    order = np.lexsort((image[keep], i[keep]))
+    return i[keep][order], j[keep][order], d[keep][order], vectors[keep][order]
+
+
+def compute(setup: Setup, numbers, positions, cell, pbc, derivatives: bool = True) -> dict[str, ElementBlock]:
+    numbers = np.asarray(numbers)
+    known = {atomic_numbers[e] for e in setup.elements}
+    strangers = sorted(set(numbers.tolist()) - known)
+    if strangers:
+        raise ValueError(f'structure has atomic numbers {strangers} that the potential does not know ({setup.elements})')
+    i, j, d, vectors = neighbours(numbers, positions, cell, pbc, setup.max_cutoff)
+    blocks = {}
+    for element, functions in setup.functions.items():
+        z = atomic_numbers[element]
+        atoms = np.flatnonzero(numbers == z)
+        local = np.full(len(numbers), -1)
+        local[atoms] = np.arange(len(atoms))
+        keep = numbers[i] == z
+        block = ElementBlock(
+            atoms=atoms,
+            values=np.zeros((len(atoms), len(functions))),
+            centre=local[i[keep]],
+            neighbour=j[keep],
+            vectors=vectors[keep],
+            derivatives=np.zeros((int(keep.sum()), len(functions), 3)) if derivatives else None,
+        )
+        _fill(block, d[keep], numbers[j[keep]], functions, setup)
+        blocks[element] = block
+    return blocks
+
+
+def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup) -> None:
+    cut = _CutoffCache(setup.cutoff_type, setup.cutoff_alpha)
+    n = len(block.atoms)
+    want = block.derivatives is not None
+    for s, sf in enumerate(functions):
+        if sf.angular:
+            continue
+        fc, dfc = cut(distances, sf.rc)
+        weight = neighbour_z.astype(float) if sf.type == 12 else (neighbour_z == atomic_numbers[sf.e1]).astype(float)
+        gauss = np.exp(-sf.eta * (distances - sf.rs) ** 2) * weight
+        block.values[:, s] = np.bincount(block.centre, gauss * fc, minlength=n)
+        if want:
+            slope = gauss * (dfc - 2.0 * sf.eta * (distances - sf.rs) * fc)
+            block.derivatives[:, s, :] = (slope / distances)[:, None] * block.vectors
+    angular = [(s, sf) for s, sf in enumerate(functions) if sf.angular]
+    if angular:
+        _fill_angular(block, distances, neighbour_z, angular, cut, want)
+
+
+def _triplets(centre: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs (a, b), a < b, of usable neighbour entries that share a centre."""
+    entries = np.flatnonzero(usable)
+    owners = centre[entries]
+    # position of each entry within its centre's run and the run's length
+    starts = np.r_[0, np.flatnonzero(np.diff(owners)) + 1]
+    lengths = np.diff(np.r_[starts, len(entries)])
+    run_start = np.repeat(starts, lengths)
+    rank = np.arange(len(entries)) - run_start
+    partners = np.repeat(lengths, lengths) - rank - 1
+    first = np.repeat(np.arange(len(entries)), partners)
+    offsets = np.arange(len(first)) - np.repeat(np.cumsum(partners) - partners, partners)
+    second = first + 1 + offsets
+    return entries[first], entries[second]
+
+
+def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int = 16) -> None:
+    """Angular values and derivatives.
+
+    Each triplet term t(D_a, D_b) has gradients that are combinations of D_a and D_b only
+    (D_c = D_b - D_a): dt/dD_a = P_a D_a + Q_a D_b, dt/dD_b = P_b D_a + Q_b D_b. Summed onto
+    neighbour entry p: D_p Σ(P_a over a=p, Q_b over b=p) + Σ Q_a D_b + Σ P_b D_a — scalar
+    coefficients per triplet and function, scattered by one sparse matrix.
+    """
+    n, n_entries = len(block.atoms), len(distances)
+    reach = max(sf.rc for _, sf in angular)
+    a, b = _triplets(block.centre, distances < reach)
+    if len(a) == 0:
+        return
+    va, vb = block.vectors[a], block.vectors[b]
+    rij, rik = distances[a], distances[b]
+    rjk = np.linalg.norm(vb - va, axis=1)
+    cos = np.einsum('ij,ij->i', va, vb) / (rij * rik)
+    za, zb = neighbour_z[a], neighbour_z[b]
+    owner = block.centre[a]
+    radial_parts = _RadialParts(rij, rik, rjk, cut)
+    triplets = len(a)
+    if want:
+        rows = np.concatenate([a, b])
+        scatter = sparse.csr_matrix(
+            (np.ones(2 * triplets), (rows, np.arange(2 * triplets))), shape=(n_entries, 2 * triplets)
+        )
+        partner = np.concatenate([vb, va])  # the other vector of each (entry, triplet) row
+    for first in range(0, len(angular), chunk):
+        part = angular[first : first + chunk]
+        own = np.zeros((2 * triplets, len(part))) if want else None
+        other = np.zeros((2 * triplets, len(part))) if want else None
+        for column, (s, sf) in enumerate(part):
+            if sf.type == 13:
+                weight = (za * zb).astype(float)
+            else:
+                z1, z2 = atomic_numbers[sf.e1], atomic_numbers[sf.e2]
+                weight = (((za == z1) & (zb == z2)) | ((za == z2) & (zb == z1))).astype(float)
+            r, r_ij, r_ik, r_jk = (x * weight for x in radial_parts(sf, sf.type in (3, 13)))
+            plam = 1.0 + sf.lam * cos
+            positive = plam > 0.0
+            base = np.where(positive, plam, 1.0)
+            power = np.where(positive, base ** (sf.zeta - 1.0), 0.0)
+            ang = power * base
+            block.values[:, s] += np.bincount(owner, ang * r, minlength=n)
+            if not want:
+                continue
+            dang_r = sf.zeta * sf.lam * power * r / (rij * rik)  # d t / d(D_a·D_b) from the angle
+            jk = ang * r_jk / rjk
+            own[:triplets, column] = ang * r_ij / rij - dang_r * cos * rik / rij + jk
+            other[:triplets, column] = dang_r - jk
+            own[triplets:, column] = ang * r_ik / rik - dang_r * cos * rij / rik + jk
+            other[triplets:, column] = dang_r - jk
+        if want:
+            columns = [s for s, _ in part]
+            diagonal = scatter @ own
+            block.derivatives[:, columns, :] += diagonal[:, :, None] * block.vectors[:, None, :]
+            for k in range(3):
+                block.derivatives[:, columns, k] += scatter @ (other * partner[:, k : k + 1])
+
+
+class _RadialParts:
+    """exp(-eta Σ (r - rs)^2) Π fc and its partial derivatives, cached per (eta, rs, rc, narrow)."""
+
+    def __init__(self, rij, rik, rjk, cut):
+        self.r, self.cut, self.cache = (rij, rik, rjk), cut, {}
+
+    def __call__(self, sf, narrow: bool):
+        key = (sf.eta, sf.rs, sf.rc, narrow, sf.zeta)
+        if key not in self.cache:
+            rij, rik, rjk = self.r
+            fij, dfij = self.cut(rij, sf.rc)
+            fik, dfik = self.cut(rik, sf.rc)
+            exponent = (rij - sf.rs) ** 2 + (rik - sf.rs) ** 2
+            if narrow:
+                fjk, dfjk = self.cut(rjk, sf.rc)
+                exponent = exponent + (rjk - sf.rs) ** 2
+            else:
+                fjk, dfjk = np.ones_like(rij), np.zeros_like(rij)
+            gauss = np.exp(-sf.eta * exponent) * 2.0 ** (1.0 - sf.zeta)
+            value = gauss * fij * fik * fjk
+            d_ij = gauss * (dfij - 2.0 * sf.eta * (rij - sf.rs) * fij) * fik * fjk
+            d_ik = gauss * fij * (dfik - 2.0 * sf.eta * (rik - sf.rs) * fik) * fjk
+            d_jk = gauss * fij * fik * (dfjk - 2.0 * sf.eta * (rjk - sf.rs) * fjk) if narrow else np.zeros_like(rij)
+            self.cache[key] = (value, d_ij, d_ik, d_jk)
+        return self.cache[key]
+
+
+class _CutoffCache:
+    def __init__(self, kind, alpha):
+        self.kind, self.alpha, self.cache = kind, alpha, {}
+
+    def __call__(self, r, rc):
+        key = (id(r), rc)
+        if key not in self.cache:
+            self.cache[key] = (r, cutoff_function(r, rc, self.kind, self.alpha))
+        return self.cache[key][1]
