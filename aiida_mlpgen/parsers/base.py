@@ -42,13 +42,16 @@ class MlpFitParser(Parser):
             write_plots(predictions, directory)
             if curve is not None:
                 self.out('learning_curve', self._curve_node(curve))
-                learning_curve({f'{k} loss': v for k, v in curve.items()}, Path(directory) / 'learning-curve.png',
-                               best=_best_iteration(curve))
+                self.plot_learning_curve(curve, directory)
             plots = orm.FolderData()
             for path in sorted(Path(directory).iterdir()):
                 plots.base.repository.put_object_from_file(str(path), path.name)
         self.out('plots', plots)
         return exit_code
+
+    def plot_learning_curve(self, curve: dict, directory) -> None:
+        learning_curve({f'{k} loss': v for k, v in curve.items()}, Path(directory) / 'learning-curve.png',
+                       best=_best_iteration(curve))
 
     @staticmethod
     def _curve_node(curve: dict) -> orm.ArrayData:

@@ -140,3 +140,32 @@ def learning_curve(curves: dict, path, ylabel: str = 'loss', best: int | None = 
     axes.set_title(title)
     axes.legend(loc='upper right', fontsize=9)
     return _save(figure, Path(path))
+
+
+def nnp_learning_curve(curve: dict, path, best: int | None = None):
+    """n2p2 learning curve: RMSE of energies (meV/atom) and forces (eV/Å), training (black)
+    and validation (red) per epoch, a black arrow at the optimum epoch ``best``."""
+    panels = [('RMSEpa_E', 1000.0, 'energy RMSE (meV/atom)')]
+    if 'RMSE_Ftrain_pu' in curve:
+        panels.append(('RMSE_F', 1.0, 'force RMSE (eV/Å)'))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+    epochs = np.asarray(curve['epoch'], int)
+    for ax, (prefix, scale, label) in zip(axes[0], panels):
+        for kind, color, name in (('train', 'black', 'training'), ('test', 'red', 'validation')):
+            values = np.asarray(curve.get(f'{prefix}{kind}_pu', []), float) * scale
+            if len(values) and np.isfinite(values).any():
+                ax.plot(epochs, values, marker='o', ms=3, lw=1.2, color=color, label=name)
+        if best is not None and best in epochs:
+            key = f'{prefix}test_pu' if np.isfinite(curve.get(f'{prefix}test_pu', [np.nan])).all() else f'{prefix}train_pu'
+            value = float(np.asarray(curve[key])[list(epochs).index(best)]) * scale
+            ax.annotate(f'optimum: epoch {best}', xy=(best, value), xytext=(best, value * 2.5),
+                        arrowprops={'arrowstyle': '->', 'color': 'black', 'lw': 1.5}, ha='center')
+        ax.set_yscale('log')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel('epoch')
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which='both')
+        ax.legend(loc='upper right', fontsize=9)
+    figure.suptitle('NNP learning curve')
+    figure.tight_layout()
+    return _save(figure, Path(path))

@@ -2,6 +2,7 @@
 
 from .base import PotentialData, PotentialError
 from .ace import AcePotentialData
+from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'NnpPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
