@@ -16,14 +16,15 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
               help='Training data to use instead of the shipped mlearn Mo slice.')
 @click.option('--output', type=click.Path(file_okay=False), default='mlpgen_demo_output', show_default=True,
               help='Folder for exported files.')
-@click.option('--type', 'potential_type', type=click.Choice(['snap', 'ace']), default='snap', show_default=True,
+@click.option('--type', 'potential_type', type=click.Choice(['snap', 'ace', 'nnp']), default='snap', show_default=True,
               help='Potential type to fit.')
 def cmd_demo(data_path, output, potential_type):
-    """Import real DFT data, split it, fit SNAP (or ACE), write report, plots and LAMMPS files."""
+    """Import real DFT data, split it, fit SNAP (or ACE, NNP), write report, plots and LAMMPS files."""
     from aiida import orm
     from aiida.engine import run_get_node
 
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
     from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
     from aiida_mlpgen.data import TrainingSetData
@@ -56,6 +57,11 @@ def cmd_demo(data_path, output, potential_type):
                     bold=True)
         process, code, parameters = FitsnapCalculation, 'fitsnap@localhost', {
             'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 1e-4}}
+    elif potential_type == 'nnp':
+        click.secho('5. Fit an NNP with our n2p2-compatible engine (default symmetry functions, 5 Å, 15-15 network, '
+                    '8 epochs), in a CalcJob', bold=True)
+        process, code, parameters = N2p2Calculation, 'nnp@localhost', {
+            'cutoff': 5.0, 'nodes_per_layer': 15, 'epochs': 8}
     else:
         click.secho('5. Fit ACE with pacemaker (CPU; 15 functions, cutoff 5 Å, 20 iterations), in a CalcJob',
                     bold=True)
@@ -70,7 +76,6 @@ def cmd_demo(data_path, output, potential_type):
     if not calc.is_finished_ok:
         raise click.ClickException(f'{calc.process_label}<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
     write_report(calc, Path(output) / potential_type)
-    click.echo('   NNP fitting: not yet available in this version.')
 
     click.secho('Provenance', bold=True)
     potential = calc.outputs.potential

@@ -1,4 +1,4 @@
-"""``mlpgen fit snap`` and ``mlpgen report``."""
+"""``mlpgen fit snap|ace|nnp`` and ``mlpgen report``."""
 
 import sys
 from pathlib import Path
@@ -74,6 +74,24 @@ def cmd_fit_ace(training_set, params, code, initial_potential, output):
     ensure_ready()
     extra = {'initial_potential': orm.load_node(initial_potential)} if initial_potential else {}
     _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra)
+
+
+@cmd_fit.command('nnp')
+@click.argument('training_set')
+@click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
+              help='NNP parameter (epochs=30, cutoff=5.5, nodes_per_layer=20, force_weight=1.0, '
+                   'force_update_fraction=0.03, weighted_symmetry_functions=true, seed=1 ...).')
+@click.option('--code', default='nnp@localhost', show_default=True,
+              help='NNP code label: mlpgen-nnp (our engine) or n2p2\'s nnp-train.')
+@click.option('--output', type=click.Path(file_okay=False), default=None,
+              help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
+def cmd_fit_nnp(training_set, params, code, output):
+    """Fit a neural-network potential (Behler–Parrinello, n2p2 format) to TRAINING_SET."""
+    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+    from aiida_mlpgen.embedded import ensure_ready
+
+    ensure_ready()
+    _run_fit(N2p2Calculation, 'NNP', load_training_set(training_set), params, code, output)
 
 
 class Progress:

@@ -11,21 +11,36 @@ def cmd_potential():
 
 
 @cmd_potential.command('import')
-@click.argument('kind', type=click.Choice(['snap', 'ace']))
-@click.argument('files', nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument('kind', type=click.Choice(['snap', 'ace', 'nnp']))
+@click.argument('files', nargs=-1, required=True, type=click.Path(exists=True))
 @click.option('--zbl', nargs=2, type=float, default=None, help='SNAP: overlay ZBL with inner and outer cutoff (Å).')
+@click.option('--cflength', type=float, default=1.0, show_default=True,
+              help='NNP: length conversion Å -> potential units (1.8897261 for Bohr).')
+@click.option('--cfenergy', type=float, default=1.0, show_default=True,
+              help='NNP: energy conversion eV -> potential units (0.0367493 for Hartree).')
+@click.option('--epoch', type=int, default=None, help='NNP: take the weights.ZZZ.EEEEEE.out of this epoch.')
 @click.option('-l', '--label', default=None, help='Label of the new node.')
-def cmd_potential_import(kind, files, zbl, label):
-    """Import a potential: snap COEFF PARAM (legacy keys are dropped) or ace YAML|YACE."""
-    from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError, SnapPotentialData
+def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
+    """Import a potential: snap COEFF PARAM (legacy keys are dropped), ace YAML|YACE, or
+    nnp DIR (n2p2: input.nn, scaling.data, weights.ZZZ.data)."""
+    from pathlib import Path
+
+    from aiida_mlpgen.data.potentials import AcePotentialData, NnpPotentialData, PotentialError, SnapPotentialData
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    expected = {'snap': 2, 'ace': 1}[kind]
+    expected = {'snap': 2, 'ace': 1, 'nnp': 1}[kind]
     if len(files) != expected:
-        raise click.BadParameter(f'{kind} takes {expected} file(s), got {len(files)}', param_hint='FILES')
+        raise click.BadParameter(f'{kind} takes {expected} path(s), got {len(files)}', param_hint='FILES')
+    if (kind == 'nnp') != Path(files[0]).is_dir():
+        raise click.BadParameter('nnp takes a directory, snap and ace take files', param_hint='FILES')
     try:
-        node = SnapPotentialData.from_files(*files, zbl=zbl) if kind == 'snap' else AcePotentialData.from_yaml(files[0])
+        if kind == 'snap':
+            node = SnapPotentialData.from_files(*files, zbl=zbl)
+        elif kind == 'ace':
+            node = AcePotentialData.from_yaml(files[0])
+        else:
+            node = NnpPotentialData.from_n2p2(files[0], cflength=cflength, cfenergy=cfenergy, epoch=epoch)
     except PotentialError as error:
         raise click.ClickException(str(error)) from error
     node.label = label or ''
@@ -55,6 +70,6 @@ def cmd_potential_list():
                      f'{creator.process_label}<{creator.pk}>' if creator else 'imported',
                      node.ctime.strftime('%Y-%m-%d %H:%M')))
     if not rows:
-        click.echo('No potential yet: `mlpgen fit snap|ace ID` or `mlpgen potential import` adds one.')
+        click.echo('No potential yet: `mlpgen fit snap|ace|nnp ID` or `mlpgen potential import` adds one.')
         return
     echo_table(rows, ['PK', 'type', 'elements', 'cutoff (Å)', 'made by', 'created'])

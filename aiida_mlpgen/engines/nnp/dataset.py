@@ -102,7 +102,7 @@ class Dataset:
             if hi > lo:
                 total = total + networks[e].forward(w[slices[k]], self._X_torch[e][lo:hi]).sum()
         (jac,) = torch.autograd.grad(total, w)
-        return float(total), jac.numpy()
+        return float(total.detach()), jac.numpy()
 
     def force_derivative(self, s: int, atom: int, component: int) -> dict:
         """Per element: (rows, dG_scaled/dr_atom,component for those rows)."""
@@ -139,6 +139,6 @@ class Dataset:
             (grad,) = torch.autograd.grad(out.sum(), x, create_graph=jacobian)
             force = force - (grad * torch.from_numpy(v)).sum()
         if not jacobian:
-            return float(force), None
+            return float(force.detach()), None
         (jac,) = torch.autograd.grad(force, w)
-        return float(force), jac.numpy()
+        return float(force.detach()), jac.numpy()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import torch
 from ase.data import atomic_numbers
-from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .cutoff import cutoff_function
@@ -144,13 +144,14 @@ def _triplets(centre: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.nd
     return entries[first], entries[second]
 
 
-def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int = 16) -> None:
+def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int = 24) -> None:
     """Angular values and derivatives.
 
     Each triplet term t(D_a, D_b) has gradients that are combinations of D_a and D_b only
-    (D_c = D_b - D_a): dt/dD_a = P_a D_a + Q_a D_b, dt/dD_b = P_b D_a + Q_b D_b. Summed onto
-    neighbour entry p: D_p Σ(P_a over a=p, Q_b over b=p) + Σ Q_a D_b + Σ P_b D_a — scalar
-    coefficients per triplet and function, scattered by one sparse matrix.
+    (D_c = D_b - D_a): dt/dD_a = P_a D_a + Q D_b, dt/dD_b = Q D_a + P_b D_b. Summed onto
+    neighbour entry p: D_p Σ(P_a over a=p, P_b over b=p) + Σ Q D_b + Σ Q D_a — scalar
+    coefficients per triplet and function, summed onto the entries (index_add). Radial factors
+    are shared by functions with equal (eta, rs, rc), angular powers by equal (lambda, zeta).
     """
     n, n_entries = len(block.atoms), len(distances)
     reach = max(sf.rc for _, sf in angular)
@@ -160,58 +161,103 @@ def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int 
     va, vb = block.vectors[a], block.vectors[b]
     rij, rik = distances[a], distances[b]
     rjk = np.linalg.norm(vb - va, axis=1)
-    cos = np.einsum('ij,ij->i', va, vb) / (rij * rik)
+    inv_ij_ik = 1.0 / (rij * rik)
+    cos = np.einsum('ij,ij->i', va, vb) * inv_ij_ik
     za, zb = neighbour_z[a], neighbour_z[b]
     owner = block.centre[a]
-    radial_parts = _RadialParts(rij, rik, rjk, cut)
+    parts = _RadialParts(rij, rik, rjk, cut, inv_ij_ik)
+    powers = _AngularPowers(cos)
     triplets = len(a)
     if want:
-        rows = np.concatenate([a, b])
-        scatter = sparse.csr_matrix(
-            (np.ones(2 * triplets), (rows, np.arange(2 * triplets))), shape=(n_entries, 2 * triplets)
-        )
+        rows = torch.from_numpy(np.concatenate([a, b]))
+
+        def scatter(values):  # sum the rows of values onto their neighbour entries
+            out = torch.zeros((n_entries, values.shape[1]), dtype=torch.float64)
+            return out.index_add_(0, rows, torch.from_numpy(values)).numpy()
+
         partner = np.concatenate([vb, va])  # the other vector of each (entry, triplet) row
+        ratio_a, ratio_b = cos * rik / rij, cos * rij / rik
+    weights = {}
     for first in range(0, len(angular), chunk):
         part = angular[first : first + chunk]
-        own = np.zeros((2 * triplets, len(part))) if want else None
-        other = np.zeros((2 * triplets, len(part))) if want else None
+        own = np.empty((2 * triplets, len(part))) if want else None
+        other = np.empty((triplets, len(part))) if want else None
         for column, (s, sf) in enumerate(part):
-            if sf.type == 13:
-                weight = (za * zb).astype(float)
-            else:
-                z1, z2 = atomic_numbers[sf.e1], atomic_numbers[sf.e2]
-                weight = (((za == z1) & (zb == z2)) | ((za == z2) & (zb == z1))).astype(float)
-            r, r_ij, r_ik, r_jk = (x * weight for x in radial_parts(sf, sf.type in (3, 13)))
-            plam = 1.0 + sf.lam * cos
-            positive = plam > 0.0
-            base = np.where(positive, plam, 1.0)
-            power = np.where(positive, base ** (sf.zeta - 1.0), 0.0)
-            ang = power * base
-            block.values[:, s] += np.bincount(owner, ang * r, minlength=n)
+            key = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
+            if key not in weights:
+                weights[key] = _pair_weight(key, za, zb)
+            r, r_ij, r_ik, r_jk, r_over = parts(sf, sf.type in (3, 13), weights[key], key)
+            power, ang = powers(sf.lam, sf.zeta)
+            norm = 2.0 ** (1.0 - sf.zeta)
+            block.values[:, s] += np.bincount(owner, ang * r, minlength=n) * norm
             if not want:
                 continue
-            dang_r = sf.zeta * sf.lam * power * r / (rij * rik)  # d t / d(D_a·D_b) from the angle
-            jk = ang * r_jk / rjk
-            own[:triplets, column] = ang * r_ij / rij - dang_r * cos * rik / rij + jk
-            other[:triplets, column] = dang_r - jk
-            own[triplets:, column] = ang * r_ik / rik - dang_r * cos * rij / rik + jk
-            other[triplets:, column] = dang_r - jk
+            dang = (sf.zeta * sf.lam * norm) * power * r_over
+            jk = norm * ang * r_jk
+            other[:, column] = dang - jk
+            own[:triplets, column] = norm * ang * r_ij - dang * ratio_a + jk
+            own[triplets:, column] = norm * ang * r_ik - dang * ratio_b + jk
         if want:
             columns = [s for s, _ in part]
-            diagonal = scatter @ own
+            diagonal = scatter(own)
             block.derivatives[:, columns, :] += diagonal[:, :, None] * block.vectors[:, None, :]
+            other2 = np.concatenate([other, other])
             for k in range(3):
-                block.derivatives[:, columns, k] += scatter @ (other * partner[:, k : k + 1])
+                block.derivatives[:, columns, k] += scatter(other2 * partner[:, k : k + 1])
+
+
+def _pair_weight(key, za, zb):
+    """Neighbour-pair weight: Z_j Z_k for weighted functions, else 1 where the pair's elements
+    match (None when every triplet matches, to skip the product)."""
+    if key == 'Z':
+        return (za * zb).astype(float)
+    z1, z2 = key
+    match = ((za == z1) & (zb == z2)) | ((za == z2) & (zb == z1))
+    return None if match.all() else match.astype(float)
+
+
+class _AngularPowers:
+    """(1 + λ cos)^(ζ-1) and (1 + λ cos)^ζ, zero where 1 + λ cos <= 0; integer ζ by squaring."""
+
+    def __init__(self, cos):
+        self.cos, self.cache = cos, {}
+
+    def __call__(self, lam, zeta):
+        key = (lam, zeta)
+        if key not in self.cache:
+            plam = 1.0 + lam * self.cos
+            positive = plam > 0.0
+            base = np.where(positive, plam, 0.0)
+            exponent = zeta - 1.0
+            if exponent.is_integer() and exponent >= 0:
+                power = _integer_power(base, int(exponent))
+            else:
+                power = np.where(positive, np.where(positive, base, 1.0) ** exponent, 0.0)
+            self.cache[key] = (power, power * base)
+        return self.cache[key]
+
+
+def _integer_power(x, k: int):
+    result = np.ones_like(x)
+    square = x
+    while k:
+        if k & 1:
+            result = result * square
+        k >>= 1
+        if k:
+            square = square * square
+    return result
 
 
 class _RadialParts:
-    """exp(-eta Σ (r - rs)^2) Π fc and its partial derivatives, cached per (eta, rs, rc, narrow)."""
+    """exp(-eta Σ (r - rs)^2) Π fc (weighted) and its partial derivatives divided by the
+    matching distance, cached per (eta, rs, rc, narrow, pair weight)."""
 
-    def __init__(self, rij, rik, rjk, cut):
-        self.r, self.cut, self.cache = (rij, rik, rjk), cut, {}
+    def __init__(self, rij, rik, rjk, cut, inv_ij_ik):
+        self.r, self.cut, self.inv, self.cache = (rij, rik, rjk), cut, inv_ij_ik, {}
 
-    def __call__(self, sf, narrow: bool):
-        key = (sf.eta, sf.rs, sf.rc, narrow, sf.zeta)
+    def __call__(self, sf, narrow: bool, weight, weight_key):
+        key = (sf.eta, sf.rs, sf.rc, narrow, weight_key)
         if key not in self.cache:
             rij, rik, rjk = self.r
             fij, dfij = self.cut(rij, sf.rc)
@@ -219,15 +265,21 @@ class _RadialParts:
             exponent = (rij - sf.rs) ** 2 + (rik - sf.rs) ** 2
             if narrow:
                 fjk, dfjk = self.cut(rjk, sf.rc)
-                exponent = exponent + (rjk - sf.rs) ** 2
+                exponent += (rjk - sf.rs) ** 2
             else:
-                fjk, dfjk = np.ones_like(rij), np.zeros_like(rij)
-            gauss = np.exp(-sf.eta * exponent) * 2.0 ** (1.0 - sf.zeta)
-            value = gauss * fij * fik * fjk
-            d_ij = gauss * (dfij - 2.0 * sf.eta * (rij - sf.rs) * fij) * fik * fjk
-            d_ik = gauss * fij * (dfik - 2.0 * sf.eta * (rik - sf.rs) * fik) * fjk
-            d_jk = gauss * fij * fik * (dfjk - 2.0 * sf.eta * (rjk - sf.rs) * fjk) if narrow else np.zeros_like(rij)
-            self.cache[key] = (value, d_ij, d_ik, d_jk)
+                fjk, dfjk = 1.0, 0.0
+            e = np.exp(-sf.eta * exponent)
+            if weight is not None:
+                e *= weight
+            e_ij_ik = e * fij * fik
+            value = e_ij_ik * fjk
+            d_ij = e * (dfij - 2.0 * sf.eta * (rij - sf.rs) * fij) * fik * fjk / rij
+            d_ik = e * fij * (dfik - 2.0 * sf.eta * (rik - sf.rs) * fik) * fjk / rik
+            if narrow:
+                d_jk = e_ij_ik * (dfjk - 2.0 * sf.eta * (rjk - sf.rs) * fjk) / rjk
+            else:
+                d_jk = np.zeros_like(rij)
+            self.cache[key] = (value, d_ij, d_ik, d_jk, value * self.inv)
         return self.cache[key]
 
 
