@@ -34,7 +34,8 @@ def test_codes_run_without_ld_library_path(mlpgen_cli):
         import subprocess
         from aiida import load_profile, orm
         load_profile()
-        for label, args in (('lammps', ['-h']), ('fitsnap', ['--version']), ('pacemaker', ['--help'])):
+        for label, args in (('lammps', ['-h']), ('fitsnap', ['--version']), ('pacemaker', ['--help']),
+                            ('nnp', ['--help'])):
             exe = str(orm.load_code(f'{label}@localhost').filepath_executable)
             done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
             print(label, done.returncode, (done.stdout + done.stderr).replace('\\n', ' ')[:300])
@@ -46,6 +47,7 @@ def test_codes_run_without_ld_library_path(mlpgen_cli):
     assert 'lammps 0' in out and 'Large-scale Atomic/Molecular Massively Parallel Simulator' in out
     assert 'fitsnap 0 fitsnap3 3.1.0.4' in out
     assert 'pacemaker 0' in out
+    assert 'nnp 0 usage: mlpgen-nnp' in out
     assert 'snap True pace False' in out
     assert 'LD_LIBRARY_PATH' not in mlpgen_cli.env
 
@@ -176,3 +178,21 @@ def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
     assert re.search(r'AcePotentialData\s+Ta\s+5\.000\s+imported', listing)
     bad = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=-1', check=False)
     assert bad.returncode != 0 and 'cutoff must be > 0' in bad.stderr
+
+
+def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
+    mlpgen_cli('import', ta_small / 'Displaced_FCC', '--label', 'fcc')
+    out = mlpgen_cli('fit', 'nnp', 'fcc', '-p', 'epochs=2', '-p', 'nodes_per_layer=6', '-p', 'cutoff=4.5',
+                     '-p', 'validation_fraction=0.2', '--output', 'nnp_out').stdout
+    assert 'aiida-mlpgen NNP fit report' in out and 'pair_style hdnnp 4.5 dir' in out
+    assert 'optimum epoch (lowest validation error)' in out
+    folder = mlpgen_cli.aiida_path.parent / 'nnp_out'
+    assert (folder / 'learning-curve.png').exists() and (folder / 'lammps' / 'weights.073.data').exists()
+    mod = (folder / 'lammps' / 'potential.mod').read_text()
+    assert f'dir {(folder / "lammps").resolve()} ' in mod and 'pair_coeff * * Ta' in mod
+    imported = mlpgen_cli('potential', 'import', 'nnp', folder / 'lammps').stdout
+    assert 'Imported NnpPotentialData' in imported and 'elements Ta, cutoff 4.500 Å' in imported
+    listing = mlpgen_cli('potential', 'list').stdout
+    assert re.search(r'NnpPotentialData\s+Ta\s+4\.500\s+N2p2Calculation<\d+>', listing)
+    bad = mlpgen_cli('fit', 'nnp', 'fcc', '-p', 'nodes_per_layer=0', check=False)
+    assert bad.returncode != 0 and 'nodes_per_layer must be >= 1' in bad.stderr

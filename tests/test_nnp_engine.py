@@ -239,19 +239,22 @@ def test_weights_round_trip_in_n2p2_layout(tmp_path):
     assert ours == published  # same a/b labels, indices, layers and neurons on every line
 
 
-def test_kalman_filter_solves_a_linear_problem():
+@pytest.mark.parametrize('table', [
+    {'kalman_type': 0, 'kalman_eta': 100.0, 'kalman_q0': 0.0, 'kalman_qmin': 0.0},
+    {'kalman_type': 1, 'kalman_lambda_short': 0.98, 'kalman_nue_short': 0.995, 'kalman_q0': 0.0, 'kalman_qmin': 0.0},
+], ids=['standard', 'fading-memory'])
+def test_kalman_filter_solves_a_linear_problem(table):
     rng = np.random.default_rng(0)
     truth = rng.normal(size=8)
     w = np.zeros(8)
 
     class S:  # noise-free observations: little measurement noise, no process noise
-        table = {'kalman_type': 0, 'kalman_eta': 100.0, 'kalman_q0': 0.0, 'kalman_qmin': 0.0}
 
         def value(self, key, default=None, kind=float):
-            return self.table.get(key, default)
+            return table.get(key, default)
 
         def has(self, key):
-            return key in self.table
+            return key in table
 
     kalman = KalmanFilter(w, S(), updates_per_epoch=100)
     for _ in range(300):

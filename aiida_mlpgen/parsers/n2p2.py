@@ -68,6 +68,9 @@ class N2p2Parser(MlpFitParser):
             'optimum epoch (lowest validation error)': epoch,
             'normalisation (mean E/atom, conv_energy, conv_length)': split.get('normalization'),
         }
+        seconds = epoch_seconds(texts.get(Calc.OUTPUT_FILE, ''))
+        if seconds:
+            header['wall time per epoch (s)'] = f'{np.mean(seconds):.2f} (mean of {len(seconds)})'
         self._curve = curve, epoch
         return potential, predictions, header, None, _curve_for_node(curve)
 
@@ -95,6 +98,17 @@ class N2p2Parser(MlpFitParser):
                 table['structure'].append(np.full(count, index))
         return {name: {k: np.concatenate(v) for k, v in table.items()} for name, table in
                 (('energy', energy), ('forces', forces))}
+
+
+def epoch_seconds(text: str) -> list[float]:
+    """Seconds per training epoch from mlpgen-nnp's log lines ``epoch N ... (T s)`` (epoch 0 is
+    the initial evaluation, not counted)."""
+    seconds = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == 'epoch' and words[1].isdigit() and int(words[1]) > 0 and line.endswith(' s)'):
+            seconds.append(float(line.rsplit('(', 1)[1].split()[0]))
+    return seconds
 
 
 def read_learning_curve(path) -> dict[str, np.ndarray]:

@@ -171,18 +171,18 @@ def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int 
     if want:
         rows = torch.from_numpy(np.concatenate([a, b]))
 
-        def scatter(values):  # sum the rows of values onto their neighbour entries
-            out = torch.zeros((n_entries, values.shape[1]), dtype=torch.float64)
-            return out.index_add_(0, rows, torch.from_numpy(values)).numpy()
+        def scatter(values):  # (functions, 2T) -> (entries, functions): sum onto neighbour entries
+            out = torch.zeros((values.shape[0], n_entries), dtype=torch.float64)
+            return out.index_add_(1, rows, torch.from_numpy(values)).numpy().T
 
-        partner = np.concatenate([vb, va])  # the other vector of each (entry, triplet) row
         ratio_a, ratio_b = cos * rik / rij, cos * rij / rik
     weights = {}
     for first in range(0, len(angular), chunk):
         part = angular[first : first + chunk]
-        own = np.empty((2 * triplets, len(part))) if want else None
-        other = np.empty((triplets, len(part))) if want else None
-        for column, (s, sf) in enumerate(part):
+        # one contiguous row per function: rows [a-entries | b-entries]
+        own = np.empty((len(part), 2 * triplets)) if want else None
+        other = np.empty((len(part), triplets)) if want else None
+        for row, (s, sf) in enumerate(part):
             key = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
             if key not in weights:
                 weights[key] = _pair_weight(key, za, zb)
@@ -194,16 +194,15 @@ def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int 
                 continue
             dang = (sf.zeta * sf.lam * norm) * power * r_over
             jk = norm * ang * r_jk
-            other[:, column] = dang - jk
-            own[:triplets, column] = norm * ang * r_ij - dang * ratio_a + jk
-            own[triplets:, column] = norm * ang * r_ik - dang * ratio_b + jk
+            np.subtract(dang, jk, out=other[row])
+            own[row, :triplets] = norm * ang * r_ij - dang * ratio_a + jk
+            own[row, triplets:] = norm * ang * r_ik - dang * ratio_b + jk
         if want:
             columns = [s for s, _ in part]
             diagonal = scatter(own)
             block.derivatives[:, columns, :] += diagonal[:, :, None] * block.vectors[:, None, :]
-            other2 = np.concatenate([other, other])
             for k in range(3):
-                block.derivatives[:, columns, k] += scatter(other2 * partner[:, k : k + 1])
+                block.derivatives[:, columns, k] += scatter(np.concatenate([other * vb[:, k], other * va[:, k]], axis=1))
 
 
 def _pair_weight(key, za, zb):

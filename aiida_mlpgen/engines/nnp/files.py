@@ -15,7 +15,7 @@ def header(title: list[str], columns: list[tuple[int, str, str]]) -> str:
     lines.append('#' * total if total > 80 else sep)
     sizes = [w - 2 if i == 0 else w for i, (w, _, _) in enumerate(columns)]
     lines.append('#' + ''.join(f' {i:>{n}}' for i, n in enumerate(sizes, 1)))
-    lines.append('#' + ''.join(f' {name[:n]:>{n}}' for (_, name, _), n in zip(columns, sizes)))
+    lines.append('#' + ''.join(f' {name[:n]:>{n}}' for (_, name, _), n in zip(columns, sizes, strict=True)))
     lines.append('#' * total if total > 80 else sep)
     return '\n'.join(lines) + '\n'
 

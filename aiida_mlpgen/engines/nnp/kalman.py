@@ -10,6 +10,7 @@ etatau are given per epoch and divided by the number of updates per epoch, as n2
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import blas
 
 
 class KalmanFilter:
@@ -33,11 +34,13 @@ class KalmanFilter:
         else:
             self.lam = settings.value('kalman_lambda_short', 0.96)
             self.nu = settings.value('kalman_nue_short', 0.995)
-        self.P = np.eye(len(weights)) / epsilon
+        # P is symmetric: only its lower triangle is kept current (BLAS symv/syr, in place)
+        self.P = np.asfortranarray(np.eye(len(weights)) / epsilon)
+        self._diagonal = self.P.ravel(order='K')[:: len(weights) + 1]
         self.updates = 0
 
     def update(self, error: float, jacobian: np.ndarray) -> None:
-        x = self.P @ jacobian
+        x = blas.dsymv(1.0, self.P, jacobian, lower=1)
         a = float(jacobian @ x)
         if self.kind == 0:
             if self.eta < self.etamax:
@@ -45,12 +48,14 @@ class KalmanFilter:
             a += 1.0 / self.eta
         else:
             a += self.lam
-        k = x / a
-        self.P -= np.outer(k, x)
+        # P <- P - K X^T with K = X / a, symmetric rank-one
+        updated = blas.dsyr(-1.0 / a, x, a=self.P, lower=1, overwrite_a=1)
+        if updated is not self.P:  # BLAS worked on a copy: keep the diagonal view on the live matrix
+            self.P, self._diagonal = updated, updated.ravel(order='K')[:: len(self.w) + 1]
         if self.kind == 1:
             self.P /= self.lam
-        self.P[np.diag_indices_from(self.P)] += self.q
-        self.w += k * error
+        self._diagonal += self.q
+        self.w += x * (error / a)
         if self.q > self.qmin:
             self.q *= np.exp(-self.qtau)
         if self.kind == 1:

@@ -38,7 +38,7 @@ class Network:
         self.layout, self.activations, self.normalize = list(layout), list(activations), normalize
         self.slices = []
         start = 0
-        for n_prev, n in zip(layout[:-1], layout[1:]):
+        for n_prev, n in zip(layout[:-1], layout[1:], strict=True):
             self.slices.append((start, start + n_prev * n, start + n_prev * n + n))
             start += n_prev * n + n
         self.n_weights = start
@@ -57,7 +57,8 @@ class Network:
     def initial_weights(self, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
         """n2p2's default: uniform in [low, high), tanh layers scaled à la Glorot–Bengio, biases 0."""
         w = rng.uniform(low, high, self.n_weights)
-        for (start, middle, end), act, n_prev, n in zip(self.slices, self.activations, self.layout[:-1], self.layout[1:]):
+        layers = zip(self.slices, self.activations, self.layout[:-1], self.layout[1:], strict=True)
+        for (start, middle, end), act, n_prev, n in layers:
             if act == 't':
                 w[start:middle] *= math.sqrt(6.0 / (n_prev + n))
             w[middle:end] = 0.0
@@ -105,9 +106,7 @@ class Network:
             '#' * 80,
         ]
         count = 0
-        for layer, ((start, middle, end), n_prev, n) in enumerate(
-            zip(self.slices, self.layout[:-1], self.layout[1:]), 1
-        ):
+        for layer, (n_prev, n) in enumerate(zip(self.layout[:-1], self.layout[1:], strict=True), 1):
             for j in range(n_prev):
                 for k in range(n):
                     lines.append(f'{w[count]:24.16E} a {count + 1:9d} {layer - 1:5d} {j + 1:5d} {layer:5d} {k + 1:5d}')

@@ -70,19 +70,23 @@ def functions(rows: list[dict], elements: list[str], weighted: bool = False) -> 
     for row in rows:
         kind = row['kind']
         rule = row.get('rule') or ('imbalzano' if kind == 'radial' else 'gastegger')
-        rs, eta = radial_grid(rule, row['mode'], int(row['n_points']), float(row['r_cutoff']), float(row.get('r_low', 0.0)))
+        n_points, r_low = int(row['n_points']), float(row.get('r_low', 0.0))
+        rs, eta = radial_grid(rule, row['mode'], n_points, float(row['r_cutoff']), r_low)
         rc = float(row['r_cutoff'])
         for centre in elements:
             if kind == 'radial':
-                for r, e in zip(rs, eta):
+                for r, e in zip(rs, eta, strict=True):
                     if weighted:
                         out.append(SymmetryFunction(centre, 12, e, r, rc))
                     else:
                         out += [SymmetryFunction(centre, 2, e, r, rc, e1=n) for n in elements]
                 continue
             zetas = [float(z) for z in row.get('zeta') or [1.0]]
-            pairs = [('', '')] if weighted and kind == 'narrow_angular' else itertools.combinations_with_replacement(elements, 2)
+            if weighted and kind == 'narrow_angular':
+                pairs = [('', '')]
+            else:
+                pairs = itertools.combinations_with_replacement(elements, 2)
             kind_number = 13 if weighted and kind == 'narrow_angular' else (3 if kind == 'narrow_angular' else 9)
-            for (e1, e2), (r, e), zeta, lam in itertools.product(list(pairs), zip(rs, eta), zetas, (-1.0, 1.0)):
+            for (e1, e2), (r, e), zeta, lam in itertools.product(list(pairs), zip(rs, eta, strict=True), zetas, (-1.0, 1.0)):
                 out.append(SymmetryFunction(centre, kind_number, e, r, rc, e1, e2, lam, zeta))
     return out

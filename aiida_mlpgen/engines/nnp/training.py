@@ -73,8 +73,8 @@ class Trainer:
             else:
                 test.append(frame.split == 'validation')
         test = np.array(test)
-        train_frames = [f for f, t in zip(frames, test) if not t]
-        test_frames = [f for f, t in zip(frames, test) if t]
+        train_frames = [f for f, t in zip(frames, test, strict=True) if not t]
+        test_frames = [f for f, t in zip(frames, test, strict=True) if t]
         if not train_frames:
             raise NnpInputError('no training structures left after the test split')
         from aiida_mlpgen.data.training_set.formats import n2p2_data
@@ -86,9 +86,10 @@ class Trainer:
         start = time.perf_counter()
         self.train = Dataset(train_frames, self.setup, self.scaler, self.units)
         self.test = Dataset(test_frames, self.setup, self.scaler, self.units) if test_frames else None
+        megabytes = (self.train.nbytes + (self.test.nbytes if self.test else 0)) / 1e6
         self.log(
             f'Descriptors of {len(frames)} structures ({len(train_frames)} train, {len(test_frames)} test) '
-            f'in {time.perf_counter() - start:.1f} s, {(self.train.nbytes + (self.test.nbytes if self.test else 0)) / 1e6:.0f} MB'
+            f'in {time.perf_counter() - start:.1f} s, {megabytes:.0f} MB'
         )
 
     def initial_weights(self) -> dict[str, np.ndarray]:
@@ -122,6 +123,14 @@ class Trainer:
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self) -> dict:
+        # The Kalman matrices are small: threaded BLAS only spins against torch's threads
+        # (an epoch is several times slower with OpenBLAS threads busy-waiting).
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api='blas'):
+            return self._run()
+
+    def _run(self) -> dict:
         s = self.settings
         self.load_data()
         weights = self.initial_weights()
@@ -147,15 +156,15 @@ class Trainer:
         trials = max(s.value('rmse_threshold_trials', 3, int), 1) if selection == 2 else 1
         every = {k: s.value(k, 0, int) for k in ('write_weights_epoch', 'write_trainpoints', 'write_trainforces')}
         self.log(f'{n_energy} energy and {n_force} force updates per epoch, {sum(sizes)} weights, {self.epochs} epochs')
-        curve = []
-        history = []
+        curve, history = [], []
+        rmse, predictions = {'energy': 1.0, 'force': 1.0}, None
         for epoch in range(self.epochs + 1):
             start = time.perf_counter()
             if epoch > 0:
                 schedule = np.array([1] * n_force + [0] * n_energy)
                 self.rng.shuffle(schedule)
-                energy_queue = self._candidates('energy', selection, train_errors)
-                force_queue = self._candidates('force', selection, train_errors)
+                energy_queue = self._candidates('energy', selection, predictions)
+                force_queue = self._candidates('force', selection, predictions)
                 wt = torch.from_numpy(flat)
                 counters = {'energy': 0, 'force': 0}
                 for kind in schedule:
@@ -165,7 +174,7 @@ class Trainer:
             rmse_train, (energy, forces) = self.errors(train, views)
             rmse_test, test_pred = self.errors(self.test, views)
             rmse = {'energy': rmse_train[('energy', 'RMSEpa')], 'force': rmse_train[('force', 'RMSE')]}
-            train_errors = (energy, forces)
+            predictions = (energy, forces)
             elapsed = time.perf_counter() - start
             curve.append(self._curve_line(epoch, rmse_train, rmse_test))
             history.append((epoch, rmse_train, rmse_test, elapsed))
@@ -248,7 +257,7 @@ class Trainer:
         if len(filters) == 1:
             filters[0].update(error, jac)
         else:
-            for k, (kalman, e) in enumerate(zip(filters, self.setup.elements)):
+            for k, kalman in enumerate(filters):
                 share = self._element_share(key, s, atom, k)
                 if share:
                     kalman.update(error * share, jac[slices[k]] * share)
@@ -286,7 +295,8 @@ class Trainer:
         return ' '.join(parts)
 
     def _write_learning_curve(self, lines) -> None:
-        text = {'RMSEpa': 'RMSE of {} {} per atom', 'RMSE': 'RMSE of {} {}', 'MAEpa': 'MAE of {} {} per atom', 'MAE': 'MAE of {} {}'}
+        text = {'RMSEpa': 'RMSE of {} {} per atom', 'RMSE': 'RMSE of {} {}', 'MAEpa': 'MAE of {} {} per atom',
+                'MAE': 'MAE of {} {}'}
         columns = [(10, 'epoch', 'Current epoch.')]
         plural = {'energy': 'energies', 'force': 'forces'}
         units = ['pu'] + (['iu'] if self.settings.normalization is not None else [])
@@ -297,21 +307,28 @@ class Trainer:
                 for m in metrics:
                     label = 'physical units' if unit == 'pu' else 'training units'
                     for set_name, word in (('train', 'training'), ('test', 'test')):
-                        columns.append((16, f'{m}_{tiny}{set_name}_{unit}', text[m].format(word, plural[key]) + f' ({label})'))
+                        description = text[m].format(word, plural[key]) + f' ({label})'
+                        columns.append((16, f'{m}_{tiny}{set_name}_{unit}', description))
         title = ['Learning curves for training properties:', ' * energies'] + ([' * forces'] if self.use_forces else [])
         (self.folder / 'learning-curve.out').write_text(files.header(title, columns) + '\n'.join(lines) + '\n')
 
     def _write_points(self, epoch, name, data, energy) -> None:
-        columns = [(10, 'index', 'Structure index.'), (16, 'Eref', 'Reference potential energy per atom (training units).'),
+        columns = [(10, 'index', 'Structure index.'),
+                   (16, 'Eref', 'Reference potential energy per atom (training units).'),
                    (16, 'Ennp', 'NNP potential energy per atom (training units).')]
-        rows = [f'{i:10d} {r:16.8E} {p:16.8E}' for i, (r, p) in enumerate(zip(data.energy / data.n_atoms, energy / data.n_atoms))]
-        (self.folder / f'{name}points.{epoch:06d}.out').write_text(files.header(['Energy comparison.'], columns) + '\n'.join(rows) + '\n')
+        pairs = zip(data.energy / data.n_atoms, energy / data.n_atoms, strict=True)
+        rows = [f'{i:10d} {r:16.8E} {p:16.8E}' for i, (r, p) in enumerate(pairs)]
+        text = files.header(['Energy comparison.'], columns) + '\n'.join(rows) + '\n'
+        (self.folder / f'{name}points.{epoch:06d}.out').write_text(text)
 
     def _write_forces(self, epoch, name, data, forces) -> None:
-        columns = [(10, 'index_s', 'Structure index.'), (10, 'index_a', 'Atom index (x, y, z components in consecutive lines).'),
+        columns = [(10, 'index_s', 'Structure index.'),
+                   (10, 'index_a', 'Atom index (x, y, z components in consecutive lines).'),
                    (16, 'Fref', 'Reference force (training units).'), (16, 'Fnnp', 'NNP force (training units).')]
         structure = np.repeat(data.structure_of_atom, 3)
         atom = np.repeat(np.arange(len(data.numbers)) - data.atom_start[data.structure_of_atom], 3)
         conv = self.units.conv_length
-        rows = [f'{s:10d} {a:10d} {r:16.8E} {p:16.8E}' for s, a, r, p in zip(structure, atom, data.forces.ravel() / conv, forces.ravel() / conv)]
-        (self.folder / f'{name}forces.{epoch:06d}.out').write_text(files.header(['Force comparison.'], columns) + '\n'.join(rows) + '\n')
+        values = zip(structure, atom, data.forces.ravel() / conv, forces.ravel() / conv, strict=True)
+        rows = [f'{s:10d} {a:10d} {r:16.8E} {p:16.8E}' for s, a, r, p in values]
+        text = files.header(['Force comparison.'], columns) + '\n'.join(rows) + '\n'
+        (self.folder / f'{name}forces.{epoch:06d}.out').write_text(text)
