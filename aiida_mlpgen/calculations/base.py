@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from aiida import orm
 from aiida.common import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
 
 from aiida_mlpgen.data.training_set import TrainingSetData
+from aiida_mlpgen.data.training_set.frames import choose_validation
 
 
 class MlpFitCalculation(CalcJob):
@@ -65,6 +67,22 @@ class MlpFitCalculation(CalcJob):
             return training_set, cls.PARAMETERS.normalize(given, training_set.elements), None
         except cls.PARAMETERS.ParameterError as error:
             return training_set, None, f'invalid {cls.TYPE_NAME} parameters: {error}'
+
+    def fit_parameters(self, elements) -> dict:
+        """The ``parameters`` input completed with defaults."""
+        given = self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}
+        return self.PARAMETERS.normalize(given, elements)
+
+    @staticmethod
+    def validation_mask(frames, p: dict) -> np.ndarray:
+        """The structures held out: the set's own split, else ``validation_fraction`` of each
+        group (stratified, ``seed``) when no structure carries a split."""
+        validation = np.array([f.split == 'validation' for f in frames])
+        if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
+            chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],
+                                       p['seed'])
+            validation[chosen] = True
+        return validation
 
     def _calcinfo(self, retrieve: list[str], local_copy_list=(), exclude=()) -> CalcInfo:
         """One run of the code on ``INPUT_FILE`` (stdout to ``OUTPUT_FILE``), MPI as the options say."""

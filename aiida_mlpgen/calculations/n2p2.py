@@ -10,7 +10,6 @@ import numpy as np
 
 from aiida_mlpgen.data.potentials import NnpPotentialData
 from aiida_mlpgen.data.training_set.formats import n2p2_data
-from aiida_mlpgen.data.training_set.frames import choose_validation
 
 from .base import MlpFitCalculation
 from .parameters import nnp as nnp_parameters
@@ -76,13 +75,8 @@ class N2p2Calculation(MlpFitCalculation):
     def prepare_for_submission(self, folder):
         training_set = self.inputs.training_set
         elements = list(training_set.elements)
-        p = nnp_parameters.normalize(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, elements)
-        frames = training_set.get_frame_list()
-        validation = np.array([f.split == 'validation' for f in frames])
-        if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
-            chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],
-                                       p['seed'])
-            validation[chosen] = True
+        p = self.fit_parameters(elements)
+        validation = self.validation_mask(training_set.get_frame_list(), p)
         packed = training_set.get_frames()
         split = np.where(validation, 2, 1).astype(np.int8)  # SPLIT_CODES: train 1, validation 2
         n2p2_data.write(packed.replace(split=split), folder.get_abs_path('input.data'))
@@ -96,7 +90,8 @@ class N2p2Calculation(MlpFitCalculation):
 
         def step(words):
             line = ' '.join(shlex.quote(str(w)) for w in words)
-            return f'{line} >> {self.PREPARE_OUTPUT} 2>&1 || {{ echo "ERROR: step failed: {words[0]}" >> {self.PREPARE_OUTPUT}; exit 3; }}'
+            failure = f'echo "ERROR: step failed: {words[0]}" >> {self.PREPARE_OUTPUT}; exit 3;'
+            return f'{line} >> {self.PREPARE_OUTPUT} 2>&1 || {{ {failure} }}'
 
         prepare = [
             '# n2p2 sequence: statistics, pruning of flat functions, statistics of the pruned set',

@@ -12,7 +12,6 @@ from ase.data import chemical_symbols
 from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT, PACEMAKER_STOPPING_FILE
 from aiida_mlpgen.data.potentials import AcePotentialData
 from aiida_mlpgen.data.training_set.formats.ase_files import write_extxyz
-from aiida_mlpgen.data.training_set.frames import choose_validation
 
 from .base import MlpFitCalculation
 from .parameters import ace as ace_parameters
@@ -80,15 +79,9 @@ class PacemakerCalculation(MlpFitCalculation):
     def prepare_for_submission(self, folder):
         training_set = self.inputs.training_set
         elements = list(training_set.elements)
-        p = ace_parameters.normalize(
-            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, elements
-        )
+        p = self.fit_parameters(elements)
         frames = training_set.get_frame_list()
-        validation = np.array([f.split == 'validation' for f in frames])
-        if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
-            chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],
-                                       p['seed'])
-            validation[chosen] = True
+        validation = self.validation_mask(frames, p)
         reference = reference_energies(frames, elements, p['reference_energies'], ~validation)
         # The structures travel as extended XYZ plus a JSON side file; mlpgen-pacemaker builds
         # pacemaker's pickles with the pandas of the machine that runs it (pickles written by

@@ -24,8 +24,8 @@ def cmd_demo(data_path, output, potential_type):
     from aiida.engine import run_get_node
 
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
+    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
     from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from pathlib import Path
 
@@ -48,6 +49,16 @@ class MlpFitParser(Parser):
                 plots.base.repository.put_object_from_file(str(path), path.name)
         self.out('plots', plots)
         return exit_code
+
+    def common_header(self, potential) -> dict:
+        """Report lines every fit shares: the training set, the elements, the parameters given."""
+        training_set = self.node.inputs.training_set
+        parameters = self.node.inputs.parameters.get_dict() if 'parameters' in self.node.inputs else {}
+        return {
+            'training set': f'TrainingSetData<{training_set.pk}> ({training_set.n_structures} structures)',
+            'elements': ' '.join(potential.elements),
+            'parameters': json.dumps(parameters, sort_keys=True) if parameters else 'defaults',
+        }
 
     def plot_learning_curve(self, curve: dict, directory) -> None:
         learning_curve({f'{k} loss': v for k, v in curve.items()}, Path(directory) / 'learning-curve.png',

@@ -58,9 +58,7 @@ class FitsnapParser(MlpFitParser):
         potential = SnapPotentialData(coeff_text, param_text, zbl=zbl, reference=reference)
         predictions = self._predictions(frame, setup)
         header = {
-            'training set': f'TrainingSetData<{self.node.inputs.training_set.pk}> '
-                            f'({self.node.inputs.training_set.n_structures} structures)',
-            'elements': ' '.join(potential.elements),
+            **{k: v for k, v in self.common_header(potential).items() if k != 'parameters'},
             'twojmax / rcutfac': f'{parameters["twojmax"]} / {parameters["rcutfac"]}',
             'quadratic / ZBL': f'{parameters["quadratic"]} / {zbl or "off"}',
             'reference potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',

@@ -56,12 +56,8 @@ class N2p2Parser(MlpFitParser):
                 return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         split = json.loads(retrieved.base.repository.get_object_content(Calc.SPLIT_FILE))
         predictions = self._predictions(potential, set(split['validation']))
-        parameters = self.node.inputs.parameters.get_dict() if 'parameters' in self.node.inputs else {}
         header = {
-            'training set': f'TrainingSetData<{self.node.inputs.training_set.pk}> '
-                            f'({self.node.inputs.training_set.n_structures} structures)',
-            'elements': ' '.join(potential.elements),
-            'parameters': json.dumps(parameters, sort_keys=True) or 'defaults',
+            **self.common_header(potential),
             'symmetry functions (after pruning)': ', '.join(
                 f'{e} {n}' for e, n in potential.base.attributes.get('symmetry_functions').items()),
             'epochs run': int(curve['epoch'][-1]),

@@ -56,12 +56,8 @@ class PacemakerParser(MlpFitParser):
         if stop.get('validation_loss'):
             x, y = zip(*stop['validation_loss'], strict=True)
             curve['validation'] = (np.array(x, int), np.array(y, float))
-        parameters = self.node.inputs.parameters.get_dict() if 'parameters' in self.node.inputs else {}
         header = {
-            'training set': f'TrainingSetData<{self.node.inputs.training_set.pk}> '
-                            f'({self.node.inputs.training_set.n_structures} structures)',
-            'elements': ' '.join(potential.elements),
-            'parameters': json.dumps(parameters, sort_keys=True) or 'defaults',
+            **self.common_header(potential),
             'iterations': int(train_curve[-1, 0]) if len(train_curve) else 0,
             'stopped by': stop.get('reason', 'pacemaker'),
             'reference energies (eV)': ', '.join(f'{e} {v:.6f}' for e, v in reference['energies'].items()),

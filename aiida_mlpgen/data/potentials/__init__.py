@@ -1,7 +1,7 @@
 """Potential nodes: the files LAMMPS reads, the lines that load them, an ASE calculator."""
 
-from .base import PotentialData, PotentialError
 from .ace import AcePotentialData
+from .base import PotentialData, PotentialError
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 

@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import descriptors, files
 from .scaling import Statistics, prune_range
 from .settings import NnpInputError, Settings
@@ -30,7 +28,8 @@ def scaling(folder: Path, bins: int) -> Statistics:
     values = {e: [] for e in setup.elements}
     start = time.perf_counter()
     for frame in frames:
-        for e, block in descriptors.compute(setup, frame.numbers, frame.positions, frame.cell, frame.pbc, False).items():
+        blocks = descriptors.compute(setup, frame.numbers, frame.positions, frame.cell, frame.pbc, False)
+        for e, block in blocks.items():
             values[e].append(block.values)
     stats = Statistics.from_values(values)
     stats.write(folder / 'scaling.data')
@@ -75,7 +74,7 @@ def predict(folder: Path) -> None:
         energies.append(f'{i:10d} {len(frame.numbers):6d} {frame.energy or 0.0:24.16E} {result.energy:24.16E}')
         forces += [
             f'{i:10d} {a:6d} {r:24.16E} {p:24.16E}'
-            for a, (r, p) in enumerate(zip(frame.forces.ravel(), result.forces.ravel()))
+            for a, (r, p) in enumerate(zip(frame.forces.ravel(), result.forces.ravel(), strict=True))
         ]
     n2p2_data.write(Frames.from_frames(out), folder / 'output.data')
     (folder / 'energy.comp').write_text('# index natoms Eref Ennp\n' + '\n'.join(energies) + '\n')

@@ -87,7 +87,9 @@ def compute(setup: Setup, numbers, positions, cell, pbc, derivatives: bool = Tru
     known = {atomic_numbers[e] for e in setup.elements}
     strangers = sorted(set(numbers.tolist()) - known)
     if strangers:
-        raise ValueError(f'structure has atomic numbers {strangers} that the potential does not know ({setup.elements})')
+        raise ValueError(
+            f'structure has atomic numbers {strangers} that the potential does not know ({setup.elements})'
+        )
     i, j, d, vectors = neighbours(numbers, positions, cell, pbc, setup.max_cutoff)
     blocks = {}
     for element, functions in setup.functions.items():
@@ -202,7 +204,8 @@ def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int 
             diagonal = scatter(own)
             block.derivatives[:, columns, :] += diagonal[:, :, None] * block.vectors[:, None, :]
             for k in range(3):
-                block.derivatives[:, columns, k] += scatter(np.concatenate([other * vb[:, k], other * va[:, k]], axis=1))
+                crossed = np.concatenate([other * vb[:, k], other * va[:, k]], axis=1)
+                block.derivatives[:, columns, k] += scatter(crossed)
 
 
 def _pair_weight(key, za, zb):

@@ -49,7 +49,8 @@ class Statistics:
     def write(self, path) -> None:
         rows = []
         for index, element in enumerate(_by_z(self.minimum), 1):
-            columns = zip(self.minimum[element], self.maximum[element], self.mean[element], self.sigma[element], strict=True)
+            tables = (self.minimum[element], self.maximum[element], self.mean[element], self.sigma[element])
+            columns = zip(*tables, strict=True)
             for s, (lo, hi, mean, sigma) in enumerate(columns, 1):
                 rows.append(f'{index:10d} {s:10d} {lo:24.16E} {hi:24.16E} {mean:24.16E} {sigma:24.16E}')
         Path(path).write_text(_HEADER + '\n'.join(rows) + '\n')
@@ -109,7 +110,8 @@ class Statistics:
                     f'#SFINFO sigma       {self.sigma[element][s]:15.8E}\n'
                     '# symfunc_l symfunc_r hist\n'
                 )
-                body = '\n'.join(f'{a:16.8E} {b:16.8E} {c:16.8E}' for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True))
+                rows = zip(edges[:-1], edges[1:], counts, strict=True)
+                body = '\n'.join(f'{a:16.8E} {b:16.8E} {c:16.8E}' for a, b, c in rows)
                 path.write_text(head + body + '\n')
                 written.append(path)
         return written

@@ -87,6 +87,7 @@ def functions(rows: list[dict], elements: list[str], weighted: bool = False) -> 
             else:
                 pairs = itertools.combinations_with_replacement(elements, 2)
             kind_number = 13 if weighted and kind == 'narrow_angular' else (3 if kind == 'narrow_angular' else 9)
-            for (e1, e2), (r, e), zeta, lam in itertools.product(list(pairs), zip(rs, eta, strict=True), zetas, (-1.0, 1.0)):
+            grid = list(zip(rs, eta, strict=True))
+            for (e1, e2), (r, e), zeta, lam in itertools.product(list(pairs), grid, zetas, (-1.0, 1.0)):
                 out.append(SymmetryFunction(centre, kind_number, e, r, rc, e1, e2, lam, zeta))
     return out
