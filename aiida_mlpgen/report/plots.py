@@ -169,3 +169,27 @@ def nnp_learning_curve(curve: dict, path, best: int | None = None):
     figure.suptitle('NNP learning curve')
     figure.tight_layout()
     return _save(figure, Path(path))
+
+
+def optimization_plot(trials, values, path, best: int | None = None):
+    """Objective per trial (failed trials left out), the running best, a star at ``best``."""
+    figure, axes = _figure()
+    trials, values = np.asarray(trials), np.asarray(values, float)
+    ok = np.isfinite(values) & (values < 1e5)
+    axes.plot(trials[ok], values[ok], 'o', ms=5, color='black', label='trial')
+    if ok.any():
+        running = np.minimum.accumulate(np.where(ok, values, np.inf))
+        axes.step(trials, running, where='post', color='red', lw=1.5, label='best so far')
+    if best is not None and best in trials[ok]:
+        value = values[list(trials).index(best)]
+        axes.plot([best], [value], '*', ms=16, color='red', label=f'best: trial {best}')
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel('trial')
+    axes.set_ylabel('objective (weighted validation error)')
+    axes.set_title('Hyperparameter optimisation')
+    axes.legend(loc='upper right', fontsize=9)
+    if hasattr(path, 'write'):
+        figure.savefig(path, format='png', dpi=120, bbox_inches='tight')
+        plt.close(figure)
+        return path
+    return _save(figure, Path(path))

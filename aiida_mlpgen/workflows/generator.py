@@ -1,0 +1,145 @@
+"""``MlpGeneratorWorkChain``: SPEC.md's generator stage — one entry point for ACE, SNAP and NNP.
+
+split (unless the set carries one) → optimise hyperparameters (optional) or fit → outputs
+(potential, metrics, report, plots, predictions; with optimisation also the trials table,
+the objective plot and the chosen parameters).
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain, if_
+
+from aiida_mlpgen.calculations.functions.training_set import split_training_set
+from aiida_mlpgen.data.potentials import PotentialData
+from aiida_mlpgen.data.training_set import TrainingSetData
+
+from .optimization import OptimizationWorkChain, search_space
+from .optimizer import OptimizationError, ReplayOptimizer
+from .protocols import protocol_parameters
+from .types import DEFAULT_CODES, FIT_TYPES, fit_class
+
+FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
+
+
+class MlpGeneratorWorkChain(WorkChain):
+    """Fit a machine-learned potential of any type to a training set, optionally optimised."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('training_set', valid_type=TrainingSetData, help='DFT training data.')
+        spec.input('potential_type', valid_type=orm.Str, help='ace, snap or nnp.')
+        spec.input('parameters', valid_type=orm.Dict, required=False,
+                   help='Parameters of the type (see its CalcJob); defaults when omitted.')
+        spec.input('validation_fraction', valid_type=orm.Float, default=lambda: orm.Float(0.1),
+                   help='Held out per group when the set has no split of its own.')
+        spec.input('seed', valid_type=orm.Int, default=lambda: orm.Int(42), help='Seed of the split.')
+        spec.input('code', valid_type=orm.AbstractCode, help='The fitting code of the type.')
+        spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of the fit(s).')
+        spec.input('optimize', valid_type=orm.Dict, required=False,
+                   help='Hyperparameter optimisation (OptimizationWorkChain.optimize); a plain fit when omitted.')
+        spec.input('delta_mode', valid_type=orm.Str, required=False,
+                   help='Δ-learning: "fit" (the set holds DFT minus a baseline; fit it as it is) or "include" '
+                        '(delta_potential is evaluated on every structure, the fit learns the rest, and the '
+                        'output potential is the overlay).')
+        spec.input('delta_potential', valid_type=PotentialData, required=False,
+                   help='The Δ-potential of delta_mode "include".')
+        spec.inputs.validator = cls.validate_inputs
+        spec.outline(
+            cls.split,
+            if_(cls.should_optimize)(cls.run_optimization).else_(cls.run_fit),
+            cls.results,
+        )
+        for name in FIT_OUTPUTS:
+            spec.output(name, help=f'The fit\'s {name}.')
+        spec.output('trials', valid_type=orm.Dict, required=False, help='Optimisation: every trial.')
+        spec.output('objective_plot', valid_type=orm.SinglefileData, required=False,
+                    help='Optimisation: objective vs trial.')
+        spec.output('parameters', valid_type=orm.Dict, required=False, help='Optimisation: the chosen parameters.')
+        spec.exit_code(402, 'ERROR_FIT_FAILED', message='The fit failed: {detail}.')
+
+    @classmethod
+    def validate_inputs(cls, inputs, _):
+        kind = inputs['potential_type'].value
+        if kind not in FIT_TYPES:
+            return f'potential_type must be one of {sorted(FIT_TYPES)}, got {kind!r}'
+        mode = inputs['delta_mode'].value if 'delta_mode' in inputs else None
+        if mode not in (None, 'fit', 'include'):
+            return f'delta_mode must be "fit" or "include", got {mode!r}'
+        if mode == 'include' and 'delta_potential' not in inputs:
+            return 'delta_mode "include" needs a delta_potential'
+        if 'delta_potential' in inputs and mode != 'include':
+            return 'a delta_potential is used with delta_mode "include" only'
+        if mode == 'include' and kind != 'snap':
+            return 'delta_mode "include" is available for SNAP (FitSNAP reference potential) in this version'
+        calc = fit_class(kind)
+        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        try:
+            calc.PARAMETERS.normalize(parameters, list(inputs['training_set'].elements))
+        except calc.PARAMETERS.ParameterError as error:
+            return f'invalid {kind} parameters: {error}'
+        if 'optimize' in inputs:
+            try:
+                settings, _, _, start = search_space(inputs['training_set'], kind, parameters,
+                                                     inputs['optimize'].get_dict())
+                ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
+            except (OptimizationError, ValueError) as error:
+                return f'optimize: {error}'
+        return None
+
+    @classmethod
+    def get_builder_from_protocol(cls, training_set, potential_type: str, protocol: str = 'moderate', code=None,
+                                  overrides: dict | None = None, optimize: dict | None = None):
+        """A builder with the protocol's parameters (:mod:`.protocols`), the embedded code of the
+        type unless ``code`` is given, and ``optimize`` settings when asked."""
+        builder = cls.get_builder()
+        builder.training_set = training_set
+        builder.potential_type = orm.Str(potential_type)
+        builder.parameters = orm.Dict(protocol_parameters(potential_type, protocol, overrides))
+        builder.code = code if code is not None else orm.load_code(DEFAULT_CODES[potential_type])
+        if optimize:
+            builder.optimize = orm.Dict(optimize)
+        return builder
+
+    def split(self):
+        training_set = self.inputs.training_set
+        if training_set.split_counts.get('validation') or self.inputs.validation_fraction.value == 0:
+            self.ctx.training_set = training_set
+        else:
+            self.ctx.training_set = split_training_set(training_set, self.inputs.validation_fraction,
+                                                       self.inputs.seed)
+
+    def should_optimize(self):
+        return 'optimize' in self.inputs
+
+    def _common(self) -> dict:
+        inputs = {'training_set': self.ctx.training_set, 'code': self.inputs.code}
+        if 'parameters' in self.inputs:
+            inputs['parameters'] = self.inputs.parameters
+        if 'delta_potential' in self.inputs:
+            inputs['reference_potential'] = self.inputs.delta_potential
+        return inputs
+
+    def run_optimization(self):
+        inputs = self._common()
+        inputs['potential_type'] = self.inputs.potential_type
+        inputs['optimize'] = self.inputs.optimize
+        if 'options' in self.inputs:
+            inputs['options'] = self.inputs.options
+        return ToContext(fit=self.submit(OptimizationWorkChain, **inputs))
+
+    def run_fit(self):
+        inputs = self._common()
+        if 'options' in self.inputs:
+            inputs['metadata'] = {'options': self.inputs.options.get_dict()}
+        return ToContext(fit=self.submit(fit_class(self.inputs.potential_type.value), **inputs))
+
+    def results(self):
+        node = self.ctx.fit
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_FIT_FAILED.format(
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+        for name in (*FIT_OUTPUTS, 'trials', 'objective_plot', 'parameters'):
+            if name in node.outputs:
+                self.out(name, node.outputs[name])

@@ -1,0 +1,237 @@
+"""``OptimizationWorkChain``: hyperparameters by Powell's derivative-free methods, every trial a fit.
+
+Trials are child fit CalcJobs (FitSNAP, pacemaker or the NNP trainer) on a training set
+that carries a validation split; the objective is their weighted validation error. The
+start and the 2n initial interpolation points run concurrently (at most ``max_in_flight``
+at a time), then nlopt proposes one point per step (see :mod:`.optimizer`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import WorkChain, append_, calcfunction, while_
+
+from aiida_mlpgen.data.training_set import TrainingSetData
+
+from . import optimizer as opt
+from .types import FIT_TYPES, fit_class
+
+DEFAULT_SETTINGS = {
+    'keys': ['rcutfac', 'radelem', 'wj'],
+    'bounds': {},
+    'budget': 30,
+    'max_in_flight': 4,
+    'algorithm': 'bobyqa',
+    'rhobeg': 0.15,
+    'objective': {'energy': 1.0, 'forces': 10.0},
+    'metric': 'rmse',
+    'reference': None,
+}
+PENALTY = 1e6  # objective of a failed trial
+
+
+def settings_of(optimize: dict) -> dict:
+    unknown = set(optimize) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise opt.OptimizationError(f'unknown optimize setting(s) {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}')
+    settings = {**DEFAULT_SETTINGS, **optimize}
+    if isinstance(settings['keys'], str):
+        settings['keys'] = [k.strip() for k in settings['keys'].split(',') if k.strip()]
+    if not settings['keys']:
+        raise opt.OptimizationError('optimize.keys: name at least one hyperparameter')
+    if int(settings['max_in_flight']) < 1:
+        raise opt.OptimizationError('optimize.max_in_flight must be >= 1')
+    if settings['metric'] not in ('rmse', 'mae'):
+        raise opt.OptimizationError('optimize.metric must be rmse or mae')
+    return settings
+
+
+def search_space(training_set: TrainingSetData, potential_type: str, parameters: dict, optimize: dict):
+    """(settings, normalized parameters, variables, start point in the unit cube)."""
+    settings = settings_of(optimize)
+    calc = fit_class(potential_type)
+    elements = list(training_set.elements)
+    normalized = calc.PARAMETERS.normalize(parameters, elements)
+    groups = sorted(training_set.base.attributes.get('groups', {}) or [])
+    keys = opt.expand_keys(settings['keys'], elements, groups)
+    if potential_type == 'snap':
+        for key in keys:  # per-element and per-group entries exist once set explicitly
+            if opt.get_key(normalized, key) is None and key.startswith('group_weights.'):
+                term = key.rsplit('.', 1)[1]
+                normalized = opt.set_key(normalized, key, normalized['fit'][term])
+    space = opt.build_space(keys, normalized, settings['bounds'])
+    start = [v.to_unit(opt.get_key(normalized, v.key)) for v in space]
+    return settings, normalized, space, start
+
+
+class OptimizationWorkChain(WorkChain):
+    """Minimise the validation error of a fit over chosen hyperparameters (nlopt BOBYQA/NEWUOA)."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('training_set', valid_type=TrainingSetData,
+                   help='Training data with a validation split (the objective is measured on it).')
+        spec.input('potential_type', valid_type=orm.Str, help='snap, ace or nnp.')
+        spec.input('parameters', valid_type=orm.Dict, required=False, help='Fit parameters; the start point.')
+        spec.input('optimize', valid_type=orm.Dict, required=False,
+                   help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group), '
+                        'bounds {key: [low, high]}, budget (fits, 30), max_in_flight (4), algorithm '
+                        '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
+                        '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by.')
+        spec.input('code', valid_type=orm.AbstractCode, help='The fitting code.')
+        spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every trial.')
+        spec.input('reference_potential', valid_type=orm.Data, required=False,
+                   help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).')
+        spec.inputs.validator = cls.validate_inputs
+        spec.outline(cls.setup, while_(cls.should_continue)(cls.submit_trials, cls.inspect_trials), cls.finalize)
+        spec.output('parameters', valid_type=orm.Dict, help='The best parameters found.')
+        spec.output('trials', valid_type=orm.Dict, help='Every trial: parameters, errors, objective, process pk.')
+        spec.output('objective_plot', valid_type=orm.SinglefileData, help='Objective vs trial (PNG).')
+        spec.output('potential', help='The best trial\'s potential.')
+        spec.output('metrics', valid_type=orm.Dict, help='The best trial\'s metrics.')
+        spec.output('report', valid_type=orm.SinglefileData, help='The best trial\'s report.')
+        spec.output('plots', valid_type=orm.FolderData, help='The best trial\'s plots.')
+        spec.output('predictions', valid_type=orm.ArrayData, help='The best trial\'s predictions.')
+        spec.exit_code(401, 'ERROR_ALL_TRIALS_FAILED', message='No trial finished: see the failed fit processes.')
+
+    @classmethod
+    def validate_inputs(cls, inputs, _):
+        potential_type = inputs['potential_type'].value
+        if potential_type not in FIT_TYPES:
+            return f'potential_type must be one of {sorted(FIT_TYPES)}, got {potential_type!r}'
+        training_set = inputs['training_set']
+        if not training_set.split_counts.get('validation'):
+            return 'the training set has no validation structures: split it first (split_training_set)'
+        try:
+            settings, _, space, start = search_space(
+                training_set, potential_type, inputs['parameters'].get_dict() if 'parameters' in inputs else {},
+                inputs['optimize'].get_dict() if 'optimize' in inputs else {})
+            opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
+        except (opt.OptimizationError, ValueError) as error:
+            return str(error)
+        return None
+
+    def setup(self):
+        settings, normalized, space, start = search_space(
+            self.inputs.training_set, self.inputs.potential_type.value,
+            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {},
+            self.inputs.optimize.get_dict() if 'optimize' in self.inputs else {})
+        self.ctx.settings = settings
+        self.ctx.start = start
+        self.ctx.design = self._optimizer().initial_design()
+        self.ctx.evaluated = []  # [point, objective]
+        self.ctx.rows = []
+        self.ctx.done = False
+        self.report(f'optimising {[v.key for v in space]} with {settings["algorithm"]}, budget {settings["budget"]}, '
+                    f'up to {settings["max_in_flight"]} trials in flight')
+
+    def _optimizer(self):
+        s = self.ctx.settings
+        return opt.ReplayOptimizer(self.ctx.start, s['algorithm'], int(s['budget']), float(s['rhobeg']))
+
+    def _space(self):
+        _, normalized, space, _ = search_space(
+            self.inputs.training_set, self.inputs.potential_type.value,
+            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, self.ctx.settings)
+        return normalized, space
+
+    def should_continue(self):
+        return not self.ctx.done
+
+    def submit_trials(self):
+        budget = int(self.ctx.settings['budget'])
+        room = min(int(self.ctx.settings['max_in_flight']), budget - len(self.ctx.evaluated))
+        points = []
+        if self.ctx.design:
+            points, self.ctx.design = self.ctx.design[:room], self.ctx.design[room:]
+        else:
+            point, _ = self._optimizer().ask(self.ctx.evaluated)
+            if point is None or room <= 0:
+                self.ctx.done = True
+                return
+            points = [point]
+        normalized, space = self._space()
+        calc = fit_class(self.inputs.potential_type.value)
+        self.ctx.batch = []
+        for point in points:
+            parameters = opt.apply(normalized, space, point)
+            inputs = AttributeDict({'training_set': self.inputs.training_set, 'code': self.inputs.code,
+                                    'parameters': orm.Dict(parameters)})
+            if 'options' in self.inputs:
+                inputs.metadata = {'options': self.inputs.options.get_dict()}
+            if 'reference_potential' in self.inputs:
+                inputs.reference_potential = self.inputs.reference_potential
+            trial = len(self.ctx.evaluated) + len(self.ctx.batch)
+            inputs.setdefault('metadata', {})['call_link_label'] = f'trial_{trial:03d}'
+            node = self.submit(calc, **inputs)
+            self.ctx.batch.append([list(point), node.pk])
+            self.to_context(trials=append_(node))
+        self.report(f'submitted {len(points)} trial(s): {[pk for _, pk in self.ctx.batch]}')
+
+    def inspect_trials(self):
+        if self.ctx.done:
+            return
+        s = self.ctx.settings
+        _, space = self._space()
+        for point, pk in self.ctx.batch:
+            node = orm.load_node(pk)
+            row = {'trial': len(self.ctx.evaluated), 'pk': pk, 'exit_status': node.exit_status}
+            row.update({v.key: v.from_unit(u) for v, u in zip(space, point, strict=True)})
+            if node.is_finished_ok:
+                metrics = node.outputs.metrics.get_dict()
+                value = opt.objective_value(metrics, s['objective'], s['metric'], s['reference'])
+                for quantity in ('energy', 'forces'):
+                    block = metrics.get(quantity, {}).get('validation', {}).get('overall') or {}
+                    scale = 1000.0 if quantity == 'energy' else 1.0
+                    row[f'{quantity}_rmse'] = block.get('rmse', math.nan) * scale
+                    row[f'{quantity}_mae'] = block.get('mae', math.nan) * scale
+            else:
+                value = PENALTY
+            row['objective'] = value
+            self.ctx.evaluated.append([point, value])
+            self.ctx.rows.append(row)
+        if len(self.ctx.evaluated) >= int(s['budget']):
+            self.ctx.done = True
+
+    def finalize(self):
+        rows = self.ctx.rows
+        ok = [r for r in rows if r['objective'] < PENALTY]
+        if not ok:
+            return self.exit_codes.ERROR_ALL_TRIALS_FAILED
+        best = min(ok, key=lambda r: r['objective'])
+        node = orm.load_node(best['pk'])
+        default = rows[0]['objective']
+        self.report(f'{len(rows)} trials; objective {default:.6g} at the start, {best["objective"]:.6g} at best '
+                    f'(trial {best["trial"]}, {node.process_label}<{node.pk}>)')
+        self.out('parameters', node.inputs.parameters)  # the very Dict the best trial ran with
+        summary = tabulate_trials(orm.Dict({'columns': list(rows[0]), 'rows': [_clean(r) for r in rows]}),
+                                  orm.Int(best['trial']))
+        self.out('trials', summary['trials'])
+        self.out('objective_plot', summary['objective_plot'])
+        for name in ('potential', 'metrics', 'report', 'plots', 'predictions'):
+            self.out(name, node.outputs[name])
+
+
+def _clean(row: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+@calcfunction
+def tabulate_trials(rows: orm.Dict, best_trial: orm.Int) -> dict:
+    """The trials table (with the best trial marked) and the objective-vs-trial plot."""
+    from aiida_mlpgen.report.plots import optimization_plot
+
+    table = rows.get_dict()
+    trials = np.array([r['trial'] for r in table['rows']])
+    values = np.array([r['objective'] if r['objective'] is not None else np.nan for r in table['rows']], float)
+    buffer = io.BytesIO()
+    optimization_plot(trials, values, buffer, best=best_trial.value)
+    buffer.seek(0)
+    return {'trials': orm.Dict({**table, 'best_trial': best_trial.value}),
+            'objective_plot': orm.SinglefileData(buffer, filename='objective.png')}

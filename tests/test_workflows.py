@@ -1,0 +1,184 @@
+"""Workflows: the replayed nlopt search, the optimisation WorkChain and the generator (real FitSNAP)."""
+
+import sys
+from pathlib import Path
+
+import nlopt
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_mlpgen.calculations.functions.training_set import split_training_set
+from aiida_mlpgen.data import TrainingSetData
+from aiida_mlpgen.data.potentials import PotentialData
+from aiida_mlpgen.workflows import optimizer as opt
+from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
+from aiida_mlpgen.workflows.optimization import OptimizationWorkChain
+from aiida_mlpgen.workflows.protocols import protocol_parameters
+
+from .conftest import local_code
+
+BIN = Path(sys.executable).parent
+
+
+def _quadratic(x):
+    return float((x[0] - 0.3) ** 2 + 2 * (x[1] - 0.7) ** 2 + 0.5 * (x[0] - 0.3) * (x[1] - 0.7))
+
+
+@pytest.mark.parametrize('algorithm', ['bobyqa', 'newuoa'])
+def test_replayed_optimizer_retraces_nlopt(algorithm):
+    """Ask/tell by replay visits exactly the points nlopt visits when it calls the objective itself."""
+    direct = []
+    o = nlopt.opt(opt.ALGORITHMS[algorithm], 2)
+    o.set_lower_bounds([0, 0])
+    o.set_upper_bounds([1, 1])
+    o.set_initial_step(0.15)
+    o.set_maxeval(25)
+    o.set_xtol_abs(1e-3)
+    o.set_min_objective(lambda x, grad: direct.append(list(x)) or _quadratic(x))
+    o.optimize([0.5, 0.5])
+    search = opt.ReplayOptimizer([0.5, 0.5], algorithm, budget=25, rhobeg=0.15)
+    evaluated = []
+    while True:
+        point, best = search.ask(evaluated)
+        if point is None:
+            break
+        evaluated.append((point, _quadratic(point)))
+    assert [p for p, _ in evaluated] == direct
+    assert np.allclose(best, [0.3, 0.7], atol=1e-2)
+    design = search.initial_design()
+    assert [list(p) for p in design] == [list(p) for p, _ in evaluated[:5]]  # start, +e1, +e2, -e1, -e2
+
+
+def test_search_space_names_and_bounds():
+    normalized = {'rcutfac': 4.0, 'elements': {'Mo': {'radelem': 0.5, 'wj': 1.0}}, 'fit': {'forces': 0.01,
+                                                                                             'stress': 'off'}}
+    keys = opt.expand_keys(['rcutfac', 'radelem', 'wj', 'fit.forces'], ['Mo'], [])
+    assert keys == ['rcutfac', 'elements.Mo.radelem', 'elements.Mo.wj', 'fit.forces']
+    space = opt.build_space(keys, normalized)
+    assert (space[0].low, space[0].high) == pytest.approx((3.0, 5.2))
+    assert space[3].log and space[3].from_unit(space[3].to_unit(0.01)) == pytest.approx(0.01)
+    parameters = opt.apply(normalized, space, [1.0, 0.0, 0.5, 0.5])
+    assert parameters['rcutfac'] == pytest.approx(5.2) and parameters['elements']['Mo']['radelem'] == 0.3
+    with pytest.raises(opt.OptimizationError, match='cannot be optimised'):
+        opt.build_space(['twojmax'], {'twojmax': 6})
+    with pytest.raises(opt.OptimizationError, match='switched off'):
+        opt.build_space(['fit.stress'], normalized)
+    with pytest.raises(opt.OptimizationError, match='outside its bounds'):
+        opt.build_space(['rcutfac'], normalized, {'rcutfac': [4.5, 5.0]})
+    with pytest.raises(opt.OptimizationError, match='budget'):
+        opt.ReplayOptimizer([0.5] * 3, budget=5)
+
+
+@pytest.fixture(scope='module')
+def fitsnap_code():
+    return local_code('fitsnap', BIN / 'mlpgen-fitsnap')
+
+
+@pytest.fixture(scope='module')
+def ta_split(tmp_path_factory):
+    import shutil
+
+    from .conftest import TA_JSON
+
+    target = tmp_path_factory.mktemp('wf') / 'JSON'
+    for group in ('Displaced_BCC', 'Displaced_FCC', 'Volume_BCC'):
+        shutil.copytree(TA_JSON / group, target / group)
+    return TrainingSetData.from_file(target).store()
+
+
+@pytest.fixture(scope='module')
+def optimized(ta_split, fitsnap_code):
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+        ta_split, 'snap', 'fast', code=fitsnap_code,
+        optimize={'keys': ['rcutfac', 'fit.forces'], 'budget': 8, 'max_in_flight': 3})
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    return results, node
+
+
+def test_optimization_improves_and_records_every_trial(optimized):
+    results, node = optimized
+    table = results['trials'].get_dict()
+    rows = table['rows']
+    assert len(rows) == 8 and [r['trial'] for r in rows] == list(range(8))
+    objectives = [r['objective'] for r in rows]
+    assert min(objectives) <= objectives[0]  # never worse than the start (the protocol's settings)
+    assert table['best_trial'] == int(np.argmin(objectives))
+    best = rows[table['best_trial']]
+    assert results['parameters'].get_dict()['rcutfac'] == pytest.approx(best['rcutfac'])
+    assert results['metrics'].get_dict()['energy']['validation']['overall']['rmse'] * 1000 == pytest.approx(
+        best['energy_rmse'])
+    png = results['objective_plot'].get_content(mode='rb')
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    # the first five trials (start and ± the step on both axes) ran as one concurrent batch of 3 + 2
+    optimization = next(c for c in node.called if c.process_class is OptimizationWorkChain)
+    trials = sorted(optimization.called_descendants, key=lambda n: n.pk)
+    calcs = [n for n in trials if isinstance(n, orm.CalcJobNode)]
+    assert len(calcs) == 8
+    first = sorted(calcs[:3], key=lambda n: n.ctime)
+    assert max(n.ctime for n in first) < min(n.mtime for n in first)  # all three started before any ended
+
+
+def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
+    results, node = optimized
+    potential = results['potential']
+    qb = orm.QueryBuilder()
+    qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
+    qb.append(orm.WorkflowNode, with_outgoing='potential', tag='generator',
+              filters={'attributes.process_label': 'MlpGeneratorWorkChain'})
+    qb.append(orm.WorkflowNode, with_incoming='generator', tag='optimization')
+    qb.append(orm.CalcJobNode, with_incoming='optimization', tag='trial', project='id')
+    trials = {pk for (pk,) in qb.all()}
+    assert len(trials) == 8
+    qb = orm.QueryBuilder()
+    qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
+    qb.append(orm.CalcJobNode, with_outgoing='potential', tag='fit', project='id')
+    qb.append(orm.Dict, with_outgoing='fit', edge_filters={'label': 'parameters'}, project='id')
+    (fit_pk, parameters_pk), = qb.all()
+    assert fit_pk in trials and parameters_pk == results['parameters'].pk
+    qb = orm.QueryBuilder()
+    qb.append(orm.CalcJobNode, filters={'id': fit_pk}, tag='fit')
+    qb.append(TrainingSetData, with_outgoing='fit', tag='split')
+    qb.append(orm.CalcFunctionNode, with_outgoing='split', tag='splitter')
+    qb.append(TrainingSetData, with_outgoing='splitter', project='id')
+    assert qb.all(flat=True) == [ta_split.pk]
+
+
+def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(ta_split, 'snap', 'fast', code=fitsnap_code)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert {'potential', 'metrics', 'report', 'plots', 'predictions'} <= set(results)
+    assert 'trials' not in results
+    assert protocol_parameters('snap', 'fast')['twojmax'] == 4
+    assert protocol_parameters('ace', 'precise')['number_of_functions'] == 700  # SPEC.md's default
+    assert protocol_parameters('nnp', 'moderate', {'epochs': 5})['epochs'] == 5
+    with pytest.raises(ValueError, match='unknown protocol'):
+        protocol_parameters('snap', 'sloppy')
+
+
+@pytest.mark.parametrize('extra, message', [
+    ({'potential_type': 'gap'}, 'potential_type must be one of'),
+    ({'delta_mode': 'include'}, 'needs a delta_potential'),
+    ({'delta_mode': 'sideways'}, 'delta_mode must be'),
+    ({'parameters': {'twojmax': 5}}, 'invalid snap parameters'),
+    ({'optimize': {'keys': ['twojmax']}}, 'cannot be optimised'),
+    ({'optimize': {'keys': ['rcutfac'], 'budget': 2}}, 'too small'),
+])
+def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, count_nodes):
+    inputs = {'training_set': ta_split, 'potential_type': orm.Str('snap'), 'code': fitsnap_code}
+    for key, value in extra.items():
+        inputs[key] = orm.Dict(value) if isinstance(value, dict) else orm.Str(value)
+    before = count_nodes()
+    with pytest.raises(ValueError, match=message):
+        run_get_node(MlpGeneratorWorkChain, **inputs)
+    assert count_nodes() == before
+
+
+def test_optimization_needs_a_validation_split(ta_split, fitsnap_code):
+    with pytest.raises(ValueError, match='no validation structures'):
+        run_get_node(OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code)
+    split = split_training_set(ta_split, orm.Float(0.2), orm.Int(1))
+    assert split.split_counts['validation'] > 0
