@@ -196,3 +196,16 @@ def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
     assert re.search(r'NnpPotentialData\s+Ta\s+4\.500\s+N2p2Calculation<\d+>', listing)
     bad = mlpgen_cli('fit', 'nnp', 'fcc', '-p', 'nodes_per_layer=0', check=False)
     assert bad.returncode != 0 and 'nodes_per_layer must be >= 1' in bad.stderr
+
+
+def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
+    mlpgen_cli('import', ta_small, '--label', 'ta')
+    out = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'rcutfac', '--budget', '4', '--in-flight', '2',
+                     '-p', 'twojmax=4', '--output', 'opt_out').stdout
+    assert 'SNAP optimisation of TrainingSetData' in out and 'Optimisation: 4 trials, best trial' in out
+    folder = mlpgen_cli.aiida_path.parent / 'opt_out'
+    rows = (folder / 'trials.csv').read_text().splitlines()
+    assert rows[0].startswith('trial,pk,exit_status,rcutfac') and len(rows) == 5
+    assert (folder / 'objective.png').read_bytes()[:4] == b'\x89PNG'
+    bad = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'twojmax', check=False)
+    assert bad.returncode != 0 and 'cannot be optimised' in bad.stderr

@@ -7,6 +7,7 @@ import shlex
 from pathlib import PurePosixPath
 
 import numpy as np
+from aiida import orm
 
 from aiida_mlpgen.data.potentials import NnpPotentialData
 from aiida_mlpgen.data.training_set.formats import n2p2_data
@@ -44,6 +45,9 @@ class N2p2Calculation(MlpFitCalculation):
     @classmethod
     def define(cls, spec):
         super().define(spec)
+        spec.input('restart_folder', valid_type=orm.FolderData, required=False,
+                   help='Continue a training: input.nn, scaling.data and weights.ZZZ.data of an earlier run (the '
+                        'preparation steps are skipped and training starts from these weights).')
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = NnpPotentialData
 
@@ -81,8 +85,17 @@ class N2p2Calculation(MlpFitCalculation):
         split = np.where(validation, 2, 1).astype(np.int8)  # SPLIT_CODES: train 1, validation 2
         n2p2_data.write(packed.replace(split=split), folder.get_abs_path('input.data'))
         normalization = _normalization(packed, ~validation) if p['normalize'] else None
+        restart = self.inputs.get('restart_folder')
+        if restart is None:
+            settings = nnp_parameters.input_nn(p, elements, normalization)
+        else:  # the earlier run's settings, its pruned functions and normalisation; start from its weights
+            settings = restart.get_object_content(self.INPUT_FILE)
+            settings = _with_keyword(settings, 'epochs', str(p['epochs']))
+            settings = _with_keyword(settings, 'use_old_weights_short', '')
+            normalization = json.loads(restart.get_object_content(self.SPLIT_FILE)).get('normalization') \
+                if self.SPLIT_FILE in restart.list_object_names() else normalization
         with folder.open(self.INPUT_FILE, 'w') as handle:
-            handle.write(nnp_parameters.input_nn(p, elements, normalization))
+            handle.write(settings)
         with folder.open(self.SPLIT_FILE, 'w') as handle:
             json.dump({'validation': np.flatnonzero(validation).tolist(), 'normalization': normalization,
                        'epochs': p['epochs']}, handle)
@@ -93,14 +106,20 @@ class N2p2Calculation(MlpFitCalculation):
             failure = f'echo "ERROR: step failed: {words[0]}" >> {self.PREPARE_OUTPUT}; exit 3;'
             return f'{line} >> {self.PREPARE_OUTPUT} 2>&1 || {{ {failure} }}'
 
-        prepare = [
-            '# n2p2 sequence: statistics, pruning of flat functions, statistics of the pruned set',
-            step([*programs['scaling'], p['bins']]),
-            step([*programs['prune'], 'range', repr(p['prune_threshold'])]),
-            f'cp output-prune-range.nn {self.INPUT_FILE}',
-            step([*programs['scaling'], p['bins']]),
-        ]
-        calcinfo = self._calcinfo(list(self.RETRIEVE), exclude=['input.data'])
+        if restart is None:
+            prepare = [
+                '# n2p2 sequence: statistics, pruning of flat functions, statistics of the pruned set',
+                step([*programs['scaling'], p['bins']]),
+                step([*programs['prune'], 'range', repr(p['prune_threshold'])]),
+                f'cp output-prune-range.nn {self.INPUT_FILE}',
+                step([*programs['scaling'], p['bins']]),
+            ]
+            local_copy = []
+        else:
+            prepare = ['# continuing an earlier training: its scaling.data and weights are used']
+            local_copy = [(restart.uuid, name, name) for name in restart.list_object_names()
+                          if name.startswith('weights.') or name == 'scaling.data']
+        calcinfo = self._calcinfo(list(self.RETRIEVE), local_copy, exclude=['input.data'])
         calcinfo.codes_info[0].cmdline_params = programs['train'][1:]
         calcinfo.prepend_text = '\n'.join(prepare)
         return calcinfo
@@ -117,3 +136,9 @@ def _normalization(frames, train_mask) -> tuple[float, float, float]:
     if not sigma_e > 0 or not sigma_f > 0:
         return None
     return float(per_atom.mean()), 1.0 / sigma_e, sigma_f / sigma_e
+
+
+def _with_keyword(settings: str, keyword: str, value: str) -> str:
+    """input.nn text with ``keyword`` set to ``value`` (replacing an earlier line)."""
+    lines = [line for line in settings.splitlines() if line.split('#', 1)[0].split()[:1] != [keyword]]
+    return '\n'.join([*lines, f'{keyword} {value}'.rstrip()]) + '\n'

@@ -40,7 +40,8 @@ class PacemakerCalculation(MlpFitCalculation):
     PARAMETERS = ace_parameters
     TYPE_NAME = 'ACE'
     RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt', 'test_metrics.txt',
-                'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE)
+                'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE,
+                'interim_potential_*.yaml')
 
     @classmethod
     def define(cls, spec):

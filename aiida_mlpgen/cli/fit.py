@@ -15,20 +15,47 @@ def cmd_fit():
     """Fit a potential to a training set on the embedded profile."""
 
 
-def _run_fit(process_class, label, node, params, code, output, extra=None):
-    """Run a fit on the embedded profile with a progress line; print and write its report."""
+def optimization_options(command):
+    """--protocol, --optimize, --budget, --in-flight: run the generator WorkChain."""
+    command = click.option('--in-flight', type=int, default=4, show_default=True,
+                           help='With --optimize: trials running at the same time.')(command)
+    command = click.option('--budget', type=int, default=30, show_default=True,
+                           help='With --optimize: number of fits at most.')(command)
+    command = click.option('--optimize', default=None, metavar='KEYS',
+                           help='Optimise these hyperparameters (comma-separated parameter keys; radelem and wj '
+                                'mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces) with nlopt BOBYQA.')(command)
+    command = click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default=None,
+                           help='Start from a protocol of the generator (parameters given with -p override it).')(command)
+    return command
+
+
+def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
+             budget=30, in_flight=4):
+    """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
+    profile with a progress line; print and write its report."""
     from aiida import orm
     from aiida.engine import run_get_node
 
-    builder = process_class.get_builder()
-    builder.training_set = node
-    builder.parameters = orm.Dict(parse_params(params))
-    builder.code = orm.load_code(code)
+    parameters = parse_params(params)
+    if protocol or optimize:
+        from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
+
+        settings = {'keys': optimize, 'budget': budget, 'max_in_flight': in_flight} if optimize else None
+        builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+            node, kind, protocol or 'moderate', code=orm.load_code(code), overrides=parameters, optimize=settings)
+        if not protocol:
+            builder.parameters = orm.Dict(parameters)
+    else:
+        builder = process_class.get_builder()
+        builder.training_set = node
+        builder.parameters = orm.Dict(parameters)
+        builder.code = orm.load_code(code)
     for key, value in (extra or {}).items():
         builder[key] = value
-    click.echo(f'Fitting {label} to TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
+    what = 'optimisation' if optimize else 'fit'
+    click.echo(f'{label} {what} of TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
     try:
-        with Progress(f'{label} fit running'):
+        with Progress(f'{label} {what} running'):
             _, calc = run_get_node(builder)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
@@ -46,13 +73,15 @@ def _run_fit(process_class, label, node, params, code, output, extra=None):
 @click.option('--code', default='fitsnap@localhost', show_default=True, help='FitSNAP code label.')
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-def cmd_fit_snap(training_set, params, code, output):
+@optimization_options
+def cmd_fit_snap(training_set, params, code, output, protocol, optimize, budget, in_flight):
     """Fit a SNAP potential to TRAINING_SET (PK, UUID or label) with FitSNAP."""
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    _run_fit(FitsnapCalculation, 'SNAP', load_training_set(training_set), params, code, output)
+    _run_fit(FitsnapCalculation, 'SNAP', load_training_set(training_set), params, code, output, kind='snap',
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
 
 
 @cmd_fit.command('ace')
@@ -64,7 +93,8 @@ def cmd_fit_snap(training_set, params, code, output):
 @click.option('--initial-potential', default=None, help='PK of an ACE potential to refine or extend (upfit).')
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-def cmd_fit_ace(training_set, params, code, initial_potential, output):
+@optimization_options
+def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol, optimize, budget, in_flight):
     """Fit an ACE potential to TRAINING_SET (PK, UUID or label) with pacemaker."""
     from aiida import orm
 
@@ -73,7 +103,10 @@ def cmd_fit_ace(training_set, params, code, initial_potential, output):
 
     ensure_ready()
     extra = {'initial_potential': orm.load_node(initial_potential)} if initial_potential else {}
-    _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra)
+    if initial_potential and (protocol or optimize):
+        raise click.UsageError('--initial-potential is for a plain fit (no --protocol/--optimize)')
+    _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra, kind='ace',
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
 
 
 @cmd_fit.command('nnp')
@@ -85,13 +118,15 @@ def cmd_fit_ace(training_set, params, code, initial_potential, output):
               help='NNP code label: mlpgen-nnp (our engine) or n2p2\'s nnp-train.')
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-def cmd_fit_nnp(training_set, params, code, output):
+@optimization_options
+def cmd_fit_nnp(training_set, params, code, output, protocol, optimize, budget, in_flight):
     """Fit a neural-network potential (Behler–Parrinello, n2p2 format) to TRAINING_SET."""
     from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    _run_fit(N2p2Calculation, 'NNP', load_training_set(training_set), params, code, output)
+    _run_fit(N2p2Calculation, 'NNP', load_training_set(training_set), params, code, output, kind='nnp',
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
 
 
 class Progress:
@@ -133,6 +168,14 @@ def write_report(calc, directory: Path) -> None:
     plots = calc.outputs.plots
     for name in plots.base.repository.list_object_names():
         (directory / name).write_bytes(plots.base.repository.get_object_content(name, mode='rb'))
+    if 'objective_plot' in calc.outputs:
+        (directory / 'objective.png').write_bytes(calc.outputs.objective_plot.get_content(mode='rb'))
+        table = calc.outputs.trials.get_dict()
+        lines = [','.join(table['columns'])]
+        lines += [','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns']) for row in table['rows']]
+        (directory / 'trials.csv').write_text('\n'.join(lines) + '\n')
+        click.echo(f'Optimisation: {len(table["rows"])} trials, best trial {table["best_trial"]} '
+                   f'(trials.csv, objective.png)')
     mod = calc.outputs.potential.write_lammps(directory / 'lammps')
     click.echo(text)
     click.echo(f'Process {calc.process_label}<{calc.pk}>; potential {type(calc.outputs.potential).__name__}<{calc.outputs.potential.pk}>')

@@ -27,6 +27,9 @@ class MlpFitParser(Parser):
             retrieved = self.retrieved
         except Exception:  # noqa: BLE001 - aiida raises NotExistent
             return self.exit_codes.ERROR_NO_RETRIEVED_FOLDER
+        failure = self._resource_failure(retrieved)
+        if failure is not None:
+            return failure
         result = self.parse_fit(retrieved)
         if isinstance(result, ExitCode):
             return result
@@ -49,6 +52,25 @@ class MlpFitParser(Parser):
                 plots.base.repository.put_object_from_file(str(path), path.name)
         self.out('plots', plots)
         return exit_code
+
+    #: Text of the scheduler's or the code's output that means the job ran out of memory / time.
+    MEMORY_SIGNS = ('MemoryError', 'Out Of Memory', 'out of memory', 'oom-kill', 'OUT_OF_MEMORY')
+    WALLTIME_SIGNS = ('DUE TO TIME LIMIT', 'TIMEOUT', 'walltime exceeded')
+
+    def _resource_failure(self, retrieved):
+        """The scheduler's exit code for memory or walltime exhaustion, read from the job's
+        stderr/stdout (SLURM writes "CANCELLED ... DUE TO TIME LIMIT", the kernel "oom-kill")."""
+        names = set(retrieved.base.repository.list_object_names())
+        output = self.node.get_option('output_filename')
+        text = ''
+        for name in ('_scheduler-stderr.txt', '_scheduler-stdout.txt', output):
+            if name and name in names:
+                text += retrieved.base.repository.get_object_content(name)[-20000:]
+        if any(sign in text for sign in self.MEMORY_SIGNS):
+            return self.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY
+        if any(sign in text for sign in self.WALLTIME_SIGNS):
+            return self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME
+        return None
 
     def common_header(self, potential) -> dict:
         """Report lines every fit shares: the training set, the elements, the parameters given."""

@@ -17,6 +17,7 @@ from aiida_mlpgen.data.training_set import TrainingSetData
 from .optimization import OptimizationWorkChain, search_space
 from .optimizer import OptimizationError, ReplayOptimizer
 from .protocols import protocol_parameters
+from .restart import RESTART_WORKCHAINS
 from .types import DEFAULT_CODES, FIT_TYPES, fit_class
 
 FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
@@ -133,7 +134,8 @@ class MlpGeneratorWorkChain(WorkChain):
         inputs = self._common()
         if 'options' in self.inputs:
             inputs['metadata'] = {'options': self.inputs.options.get_dict()}
-        return ToContext(fit=self.submit(fit_class(self.inputs.potential_type.value), **inputs))
+        wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]
+        return ToContext(fit=self.submit(wrapper, fit=inputs))
 
     def results(self):
         node = self.ctx.fit
