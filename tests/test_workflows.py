@@ -182,3 +182,37 @@ def test_optimization_needs_a_validation_split(ta_split, fitsnap_code):
         run_get_node(OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code)
     split = split_training_set(ta_split, orm.Float(0.2), orm.Int(1))
     assert split.split_counts['validation'] > 0
+
+
+def test_delta_include_zbl_overlay_reproduces_the_fit(ta_split, fitsnap_code, tmp_path):
+    """Δ "include": ZBL is evaluated under the data, SNAP learns the rest; the stored overlay,
+    run in LAMMPS and through ASE, gives the fit's predictions (which include Δ)."""
+    from ase import Atoms
+
+    from aiida_mlpgen.data.potentials import ClassicalPotentialData
+    from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
+
+    zbl = ClassicalPotentialData.zbl(['Ta'], 2.0, 3.0).store()
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(ta_split, 'snap', 'fast', code=fitsnap_code,
+                                                              overrides={'fit': {'stress': 'off'}})
+    builder.delta_mode = orm.Str('include')
+    builder.delta_potential = zbl
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    potential = results['potential']
+    assert potential.lammps_lines()[0] == 'pair_style hybrid/overlay zbl 2.0 3.0 snap'
+    frames = ta_split.get_frame_list()[:4:3]  # structures 0 and 3 (the split keeps the order)
+    atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True) for f in frames]
+    lammps = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
+    predictions = results['predictions']
+    structure = predictions.get_array('energy_structure')
+    predicted = predictions.get_array('energy_predicted')
+    calculator = potential.get_ase_calculator()
+    for k, index in enumerate((0, 3)):
+        expected = predicted[structure == index][0]
+        assert lammps['energy'][k] / len(atoms[k]) == pytest.approx(expected, abs=1e-6)
+        atoms[k].calc = calculator
+        assert atoms[k].get_potential_energy() / len(atoms[k]) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match='available for SNAP'):
+        run_get_node(MlpGeneratorWorkChain, training_set=ta_split, potential_type=orm.Str('nnp'),
+                     code=fitsnap_code, delta_mode=orm.Str('include'), delta_potential=zbl)

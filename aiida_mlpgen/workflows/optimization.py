@@ -57,6 +57,8 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     calc = fit_class(potential_type)
     elements = list(training_set.elements)
     normalized = calc.PARAMETERS.normalize(parameters, elements)
+    if potential_type == 'nnp' and not parameters.get('symmetry_functions'):
+        normalized['symmetry_functions'] = None  # the default set follows the (optimised) cutoff
     groups = sorted(training_set.base.attributes.get('groups', {}) or [])
     keys = opt.expand_keys(settings['keys'], elements, groups)
     if potential_type == 'snap':

@@ -99,6 +99,8 @@ def build_space(keys: list[str], normalized: dict, bounds: dict | None = None) -
     space = []
     for key in keys:
         start = get_key(normalized, key)
+        if isinstance(start, list) and start and all(v == start[0] for v in start):
+            start = start[0]  # e.g. NNP nodes_per_layer [20, 20]: one size for both layers
         kind = key.split('.')[-1] if key.split('.')[0] == 'elements' else key.split('.')[0]
         if kind not in DEFAULT_BOUNDS and key not in bounds:
             raise OptimizationError(f'{key!r} cannot be optimised; known: {sorted(DEFAULT_BOUNDS)} or give bounds')
@@ -121,7 +123,13 @@ def build_space(keys: list[str], normalized: dict, bounds: dict | None = None) -
 
 def apply(parameters: dict, space: list[Variable], unit_point) -> dict:
     for variable, u in zip(space, unit_point, strict=True):
-        parameters = set_key(parameters, variable.key, variable.from_unit(float(u)))
+        value = variable.from_unit(float(u))
+        if variable.integer:
+            value = int(value)
+        current = get_key(parameters, variable.key)
+        if isinstance(current, list):
+            value = [value] * len(current)
+        parameters = set_key(parameters, variable.key, value)
     return parameters
 
 

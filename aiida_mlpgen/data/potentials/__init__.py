@@ -1,8 +1,9 @@
 """Potential nodes: the files LAMMPS reads, the lines that load them, an ASE calculator."""
 
 from .ace import AcePotentialData
+from .classical import ClassicalPotentialData
 from .base import PotentialData, PotentialError
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'NnpPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')

@@ -39,6 +39,7 @@ class PotentialData(Data):
     KEY_LAMMPS_PACKAGES = 'lammps_packages'
     POTENTIAL_TYPE = None
     MOD_FILENAME = 'potential.mod'
+    REQUIRES_FILES = True  # False for pair styles defined by their arguments alone (ZBL)
 
     def _set_potential(self, files: dict[str, bytes], elements, cutoff, terms: list[dict], packages) -> None:
         if not elements:
@@ -140,6 +141,6 @@ class PotentialData(Data):
         super()._validate()
         present = set(self.base.repository.list_object_names())
         missing = set(self.filenames or []) - present
-        if missing or not self.filenames:
+        if missing or (not self.filenames and self.REQUIRES_FILES):
             raise PotentialError(f'potential files missing from the node: {sorted(missing) or "none stored"}')
         return True
