@@ -31,10 +31,20 @@ failure = {failure!r}
 if failure == 'memory':
     sys.stderr.write('Traceback (most recent call last):\nMemoryError: Unable to allocate 93.1 GiB\n')
     sys.exit(1)
+if failure == 'walltime' and {always!r}:  # killed before it could write anything
+    sys.stderr.write('slurmstepd: error: *** JOB 4243 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
+    sys.exit(1)
 code = subprocess.call([real, *sys.argv[1:]])
 if failure == 'walltime':
     sys.stderr.write('slurmstepd: error: *** JOB 4242 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
     sys.exit(1)
+if failure == 'nan-snap':
+    path = Path('mlpgen_pot.snapcoeff')
+    lines = path.read_text().splitlines()
+    last = max(i for i, line in enumerate(lines) if line.split() and line.split()[0].lstrip('-').replace('.', '', 1)
+               .replace('e-', '', 1).replace('e+', '', 1).isdigit())
+    lines[last] = 'nan ' + ' '.join(lines[last].split()[1:])
+    path.write_text('\n'.join(lines) + '\n')
 if failure == 'nan':
     lines = Path('learning-curve.out').read_text().splitlines()
     words = lines[-1].split()
@@ -111,3 +121,28 @@ def test_nan_makes_the_kalman_filter_more_cautious(mo_small, tmp_path):
     assert first.exit_status == 411  # ERROR_NAN_LOSS
     kalman = second.inputs.parameters['kalman']
     assert kalman['epsilon'] == pytest.approx(0.1) and kalman['eta'] == pytest.approx(0.001)
+
+
+def test_snap_walltime_doubles_the_walltime(mo_small, tmp_path):
+    computer = local_code('fitsnap', BIN / 'mlpgen-fitsnap').computer
+    code = stand_in(tmp_path, 'fitsnap-walltime', BIN / 'mlpgen-fitsnap', 'walltime', computer, always=True)
+    _, node = run_get_node(FitsnapBaseWorkChain, fit={
+        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4}),
+        'metadata': {'options': {'max_wallclock_seconds': 600}}})
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
+    assert first.exit_status == 120
+    assert second.get_option('max_wallclock_seconds') == 1200
+
+
+def test_snap_nan_switches_to_ridge(mo_small, tmp_path):
+    computer = local_code('fitsnap', BIN / 'mlpgen-fitsnap').computer
+    code = stand_in(tmp_path, 'fitsnap-nan', BIN / 'mlpgen-fitsnap', 'nan-snap', computer, always=True)
+    _, node = run_get_node(FitsnapBaseWorkChain, fit={
+        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4})})
+    calcs = [n for n in node.called if isinstance(n, orm.CalcJobNode)]
+    assert node.is_finished_ok, [(n.exit_status, n.exit_message) for n in calcs]
+    first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
+    assert first.exit_status == 410  # ERROR_NAN_COEFFICIENTS
+    assert second.inputs.parameters['solver'] == 'RIDGE'
+    assert second.inputs.parameters['solver_options']['alpha'] == pytest.approx(1e-6)
