@@ -110,6 +110,9 @@ def test_optimization_improves_and_records_every_trial(optimized):
     assert results['parameters'].get_dict()['rcutfac'] == pytest.approx(best['rcutfac'])
     assert results['metrics'].get_dict()['energy']['validation']['overall']['rmse'] * 1000 == pytest.approx(
         best['energy_rmse'])
+    # trials that change fit.forces only re-solve with an earlier trial's design matrix
+    reused = [r for r in rows if r['reused_descriptors']]
+    assert reused and all(r['exit_status'] == 0 for r in reused)
     png = results['objective_plot'].get_content(mode='rb')
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
     # the first five trials (start and ± the step on both axes) ran as one concurrent batch of 3 + 2

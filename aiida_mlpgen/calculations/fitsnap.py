@@ -7,6 +7,7 @@ import json
 import numpy as np
 from aiida import orm
 
+from aiida_mlpgen.common.runners import FITSNAP_DESCRIPTORS, FITSNAP_REUSE_FILE, FITSNAP_SAVE_MARKER
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
 
@@ -42,6 +43,12 @@ class FitsnapCalculation(MlpFitCalculation):
         spec.input('reference_potential', valid_type=PotentialData, required=False,
                    help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
                         'its elements must be those of the training set, in the same order.')
+        spec.input('save_descriptors', valid_type=orm.Bool, default=lambda: orm.Bool(False),
+                   help='Keep the design matrix in the remote folder, for later fits that change weights only.')
+        spec.input('descriptors_folder', valid_type=orm.RemoteData, required=False,
+                   help='Remote folder of a fit that saved its descriptors with the same training set and '
+                        'descriptor parameters: only the weights (fit.*, group_weights) may differ; the design '
+                        'matrix is reused and only the weighted least-squares problem is solved.')
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = orm.Data
 
@@ -99,10 +106,23 @@ class FitsnapCalculation(MlpFitCalculation):
             json.dump({'groups': table, 'parameters': parameters,
                        'energy_shift_per_atom': _shift_per_atom(frames, parameters)}, handle)
 
+        remote_links = []
+        if self.inputs.save_descriptors.value:
+            with folder.open(FITSNAP_SAVE_MARKER, 'w') as handle:
+                handle.write('save the design matrix for weight-only refits\n')
+        if 'descriptors_folder' in self.inputs:
+            remote = self.inputs.descriptors_folder
+            remote_links = [(remote.computer.uuid, f'{remote.get_remote_path()}/{name}', name)
+                            for name in FITSNAP_DESCRIPTORS]
+            weights = {g['name']: {'Energy': g['energy'], 'Force': g['forces'], 'Stress': g['stress']} for g in groups}
+            with folder.open(FITSNAP_REUSE_FILE, 'w') as handle:
+                json.dump({'weights': weights}, handle)
         retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE,
                     f'{self.POTENTIAL_PREFIX}.snapcoeff', f'{self.POTENTIAL_PREFIX}.snapparam']
         # The data is in the TrainingSetData node already: do not store it twice.
-        return self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])
+        calcinfo = self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])
+        calcinfo.remote_symlink_list = remote_links
+        return calcinfo
 
 
 def _resolve(coeff: str, files) -> str:

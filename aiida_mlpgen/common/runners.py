@@ -46,6 +46,40 @@ def _elastic_net_fit(snap, alpha: float, l1_ratio: float):
     return perform_fit
 
 
+#: Files of descriptor reuse: a marker asking to save them, the saved arrays, the reuse request.
+FITSNAP_SAVE_MARKER = 'mlpgen_save_descriptors'
+FITSNAP_DESCRIPTORS = ('mlpgen_descriptors.npz', 'mlpgen_descriptors.json')
+FITSNAP_REUSE_FILE = 'mlpgen_reuse.json'
+
+
+def save_descriptors(snap) -> None:
+    """FitSNAP's design matrix, targets, weights and row table, for fits that change weights only."""
+    import numpy as np
+
+    arrays = {name: np.asarray(shared.array) for name, shared in snap.pt.shared_arrays.items()}
+    np.savez(FITSNAP_DESCRIPTORS[0], **arrays)
+    table = {key: (value.tolist() if hasattr(value, 'tolist') else list(value) if isinstance(value, tuple) else value)
+             for key, value in snap.pt.fitsnap_dict.items()}
+    Path(FITSNAP_DESCRIPTORS[1]).write_text(json.dumps(table, default=str))
+
+
+def load_descriptors(snap, request: dict) -> None:
+    """Restore :func:`save_descriptors`'s arrays and set each row's weight from ``request['weights']``
+    ({group: {Energy, Force, Stress}})."""
+    import numpy as np
+
+    arrays = np.load(FITSNAP_DESCRIPTORS[0])
+    for name in arrays.files:
+        array = arrays[name]
+        snap.pt.create_shared_array(name, *array.shape)
+        snap.pt.shared_arrays[name].array[...] = array
+    snap.pt.fitsnap_dict.update(json.loads(Path(FITSNAP_DESCRIPTORS[1]).read_text()))
+    weights = request['weights']
+    table = snap.pt.fitsnap_dict
+    snap.pt.shared_arrays['w'].array[:] = [weights[g][t] for g, t in zip(table['Groups'], table['Row_Type'],
+                                                                         strict=True)]
+
+
 def fitsnap_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (['--version'], ['-V']):
@@ -71,9 +105,14 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
     from fitsnap3lib.fitsnap import FitSnap
 
     snap = FitSnap(settings, comm=MPI.COMM_WORLD, arglist=['--overwrite'])
-    snap.scrape_configs(delete_scraper=True)
-    snap.process_configs(delete_data=True)
-    snap.pt.all_barrier()
+    if Path(FITSNAP_REUSE_FILE).exists():  # only weights changed: the earlier run's descriptors
+        load_descriptors(snap, json.loads(Path(FITSNAP_REUSE_FILE).read_text()))
+    else:
+        snap.scrape_configs(delete_scraper=True)
+        snap.process_configs(delete_data=True)
+        snap.pt.all_barrier()
+        if Path(FITSNAP_SAVE_MARKER).exists() and MPI.COMM_WORLD.Get_rank() == 0:
+            save_descriptors(snap)
     if elastic is not None:
         snap.solver.perform_fit = _elastic_net_fit(snap, *elastic)
     snap.perform_fit()

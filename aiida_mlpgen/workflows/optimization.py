@@ -33,6 +33,15 @@ DEFAULT_SETTINGS = {
     'reference': None,
 }
 PENALTY = 1e6  # objective of a failed trial
+#: SNAP parameters that change the weighted least-squares problem but not the descriptors.
+WEIGHT_KEYS = ('fit', 'group_weights', 'solver', 'solver_options')
+
+
+def descriptor_signature(parameters: dict) -> str:
+    """What fixes FitSNAP's design matrix: every parameter except the weights and the solver."""
+    import json
+
+    return json.dumps({k: v for k, v in parameters.items() if k not in WEIGHT_KEYS}, sort_keys=True)
 
 
 def settings_of(optimize: dict) -> dict:
@@ -160,11 +169,19 @@ class OptimizationWorkChain(WorkChain):
             points = [point]
         normalized, space = self._space()
         calc = fit_class(self.inputs.potential_type.value)
+        weights_searched = self.inputs.potential_type.value == 'snap' and any(
+            v.key.split('.')[0] in WEIGHT_KEYS for v in space)
         self.ctx.batch = []
         for point in points:
             parameters = opt.apply(normalized, space, point)
             inputs = AttributeDict({'training_set': self.inputs.training_set, 'code': self.inputs.code,
                                     'parameters': orm.Dict(parameters)})
+            if weights_searched:  # a trial that changes weights only re-solves with saved descriptors
+                source = self.ctx.setdefault('descriptors', {}).get(descriptor_signature(parameters))
+                if source is not None:
+                    inputs.descriptors_folder = orm.load_node(source)
+                else:
+                    inputs.save_descriptors = orm.Bool(True)
             if 'options' in self.inputs:
                 inputs.metadata = {'options': self.inputs.options.get_dict()}
             if 'reference_potential' in self.inputs:
@@ -185,6 +202,10 @@ class OptimizationWorkChain(WorkChain):
             node = orm.load_node(pk)
             row = {'trial': len(self.ctx.evaluated), 'pk': pk, 'exit_status': node.exit_status}
             row.update({v.key: v.from_unit(u) for v, u in zip(space, point, strict=True)})
+            row['reused_descriptors'] = 'descriptors_folder' in node.inputs
+            if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
+                signature = descriptor_signature(node.inputs.parameters.get_dict())
+                self.ctx.setdefault('descriptors', {})[signature] = node.outputs.remote_folder.pk
             if node.is_finished_ok:
                 metrics = node.outputs.metrics.get_dict()
                 value = opt.objective_value(metrics, s['objective'], s['metric'], s['reference'])
