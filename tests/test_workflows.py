@@ -216,6 +216,34 @@ def test_delta_include_zbl_overlay_reproduces_the_fit(ta_split, fitsnap_code, tm
         assert lammps['energy'][k] / len(atoms[k]) == pytest.approx(expected, abs=1e-6)
         atoms[k].calc = calculator
         assert atoms[k].get_potential_energy() / len(atoms[k]) == pytest.approx(expected, abs=1e-6)
-    with pytest.raises(ValueError, match='available for SNAP'):
-        run_get_node(MlpGeneratorWorkChain, training_set=ta_split, potential_type=orm.Str('nnp'),
-                     code=fitsnap_code, delta_mode=orm.Str('include'), delta_potential=zbl)
+
+
+def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
+    """ACE and NNP learn DFT - Δ; the output is the overlay (hybrid/overlay in LAMMPS, a sum in ASE)
+    and equals the fit's predictions plus Δ on every structure."""
+    from aiida_mlpgen.data.potentials import ClassicalPotentialData, OverlayPotentialData
+
+    # a Lennard-Jones baseline: energies of eV, so adding it back is not a no-op
+    baseline = ClassicalPotentialData('lj/cut 5.0', ['1 1 0.05 2.6'], ['Ta'], 5.0).store()
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+        ta_split, 'nnp', 'fast', code=local_code('nnp', BIN / 'mlpgen-nnp'),
+        overrides={'epochs': 1, 'nodes_per_layer': 5, 'cutoff': 4.5})
+    builder.delta_mode = orm.Str('include')
+    builder.delta_potential = baseline
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    overlay = results['potential']
+    assert isinstance(overlay, OverlayPotentialData)
+    lines = overlay.lammps_lines('/pot')
+    assert lines[0].startswith('pair_style hybrid/overlay lj/cut 5.0 hdnnp 4.5 dir /pot ')
+    assert lines[1:] == ['pair_coeff 1 1 lj/cut 0.05 2.6', 'pair_coeff * * hdnnp Ta']
+    predictions = results['predictions']
+    structure, predicted = predictions.get_array('energy_structure'), predictions.get_array('energy_predicted')
+    calculator, delta = overlay.get_ase_calculator(), baseline.get_ase_calculator()
+    for index, atoms in list(enumerate(ta_split.to_ase()))[:3]:
+        atoms.calc = delta
+        e_delta = atoms.get_potential_energy()
+        assert abs(e_delta) / len(atoms) > 0.01
+        atoms.calc = calculator
+        expected = predicted[structure == index][0] + e_delta / len(atoms)
+        assert atoms.get_potential_energy() / len(atoms) == pytest.approx(expected, abs=1e-6)

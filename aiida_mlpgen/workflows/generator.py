@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
+from aiida_mlpgen.calculations.functions.delta import overlay_potential, subtract_delta
 from aiida_mlpgen.calculations.functions.training_set import split_training_set
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
@@ -72,8 +73,6 @@ class MlpGeneratorWorkChain(WorkChain):
             return 'delta_mode "include" needs a delta_potential'
         if 'delta_potential' in inputs and mode != 'include':
             return 'a delta_potential is used with delta_mode "include" only'
-        if mode == 'include' and kind != 'snap':
-            return 'delta_mode "include" is available for SNAP (FitSNAP reference potential) in this version'
         calc = fit_class(kind)
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         try:
@@ -110,6 +109,12 @@ class MlpGeneratorWorkChain(WorkChain):
         else:
             self.ctx.training_set = split_training_set(training_set, self.inputs.validation_fraction,
                                                        self.inputs.seed)
+        if self._include_by_subtraction():
+            self.ctx.training_set = subtract_delta(self.ctx.training_set, self.inputs.delta_potential)
+
+    def _include_by_subtraction(self) -> bool:
+        """SNAP includes Δ in FitSNAP itself (reference potential); ACE and NNP learn the data minus Δ."""
+        return 'delta_potential' in self.inputs and self.inputs.potential_type.value != 'snap'
 
     def should_optimize(self):
         return 'optimize' in self.inputs
@@ -118,7 +123,7 @@ class MlpGeneratorWorkChain(WorkChain):
         inputs = {'training_set': self.ctx.training_set, 'code': self.inputs.code}
         if 'parameters' in self.inputs:
             inputs['parameters'] = self.inputs.parameters
-        if 'delta_potential' in self.inputs:
+        if 'delta_potential' in self.inputs and not self._include_by_subtraction():
             inputs['reference_potential'] = self.inputs.delta_potential
         return inputs
 
@@ -142,6 +147,9 @@ class MlpGeneratorWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_FIT_FAILED.format(
                 detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+        overlay = self._include_by_subtraction()
         for name in (*FIT_OUTPUTS, 'trials', 'objective_plot', 'parameters'):
-            if name in node.outputs:
+            if name in node.outputs and not (overlay and name == 'potential'):
                 self.out(name, node.outputs[name])
+        if overlay:  # metrics and predictions stay those of the residual (DFT - Δ); the errors are the same
+            self.out('potential', overlay_potential(node.outputs.potential, self.inputs.delta_potential))

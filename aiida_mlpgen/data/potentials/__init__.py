@@ -2,8 +2,9 @@
 
 from .ace import AcePotentialData
 from .classical import ClassicalPotentialData
+from .combined import OverlayPotentialData
 from .base import PotentialData, PotentialError
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')

@@ -92,7 +92,9 @@ class PotentialData(Data):
             for name in self.filenames:
                 coeff = coeff.replace('{file:' + name + '}', path(name))
             lines.append(f'pair_coeff {coeff}')
-        return lines
+        # pair styles that take a directory (hdnnp) name it {dir}: the folder the files are in
+        where = str(Path(directory)) if directory is not None else '.'
+        return [line.replace('{dir}', where) for line in lines]
 
     def mass_lines(self) -> list[str]:
         return [f'mass {i} {atomic_masses[atomic_numbers[e]]:.6f}' for i, e in enumerate(self.elements, 1)]

@@ -91,10 +91,6 @@ class NnpPotentialData(PotentialData):
     cfenergy = property(lambda self: self.base.attributes.get('cfenergy'))
     epoch = property(lambda self: self.base.attributes.get('epoch'))
 
-    def lammps_lines(self, directory=None) -> list[str]:
-        where = str(Path(directory)) if directory is not None else '.'
-        return [line.replace('{dir}', where) for line in super().lammps_lines(directory)]
-
     def write_n2p2(self, directory) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,40 @@
+"""Δ-learning as calcfunctions: subtract a Δ-potential from the data, overlay it on the fit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from aiida.engine import calcfunction
+
+from aiida_mlpgen.data.potentials import OverlayPotentialData, PotentialData
+from aiida_mlpgen.data.training_set import TrainingSetData
+
+from .training_set import _derived
+
+__all__ = ('overlay_potential', 'subtract_delta')
+
+
+@calcfunction
+def subtract_delta(training_set: TrainingSetData, delta_potential: PotentialData) -> TrainingSetData:
+    """The training set with the Δ-potential's energies, forces and stresses subtracted
+    (evaluated with its ASE calculator); splits, groups and weights are kept."""
+    calculator = delta_potential.get_ase_calculator()
+    frames = []
+    for frame, atoms in zip(training_set.get_frame_list(), training_set.to_ase(), strict=True):
+        atoms.calc = calculator
+        energy = frame.energy - atoms.get_potential_energy()
+        forces = None if frame.forces is None else frame.forces - atoms.get_forces()
+        stress = None
+        if frame.stress is not None:
+            stress = frame.stress - atoms.get_stress(voigt=False)
+        if not np.isfinite(energy) or (forces is not None and not np.isfinite(forces).all()):
+            raise ValueError(f'{frame.label}: the Δ-potential gives non-finite values')
+        frames.append(dataclasses.replace(frame, energy=float(energy), forces=forces, stress=stress))
+    return _derived(training_set, frames)
+
+
+@calcfunction
+def overlay_potential(fitted: PotentialData, delta_potential: PotentialData) -> OverlayPotentialData:
+    """The fitted potential on top of the Δ-potential: what reproduces the DFT data."""
+    return OverlayPotentialData(fitted, delta_potential)
