@@ -35,7 +35,7 @@ if failure == 'walltime' and {always!r}:  # killed before it could write anythin
     sys.stderr.write('slurmstepd: error: *** JOB 4243 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
     sys.exit(1)
 code = subprocess.call([real, *sys.argv[1:]])
-if failure == 'walltime':
+if failure in ('walltime', 'walltime-after'):
     sys.stderr.write('slurmstepd: error: *** JOB 4242 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
     sys.exit(1)
 if failure == 'nan-snap':
@@ -146,3 +146,48 @@ def test_snap_nan_switches_to_ridge(mo_small, tmp_path):
     assert first.exit_status == 410  # ERROR_NAN_COEFFICIENTS
     assert second.inputs.parameters['solver'] == 'RIDGE'
     assert second.inputs.parameters['solver_options']['alpha'] == pytest.approx(1e-6)
+
+
+ACE_TINY = {'cutoff': 5.0, 'number_of_functions': 8, 'min_iterations': 0, 'max_iterations': 4, 'display_step': 2,
+            'min_relative_train_loss_change': 0.0, 'min_relative_validation_loss_change': 0.0}
+
+
+@pytest.fixture(scope='module')
+def ta_fcc(tmp_path_factory):
+    import shutil
+
+    from .conftest import TA_JSON
+
+    target = tmp_path_factory.mktemp('ace-restart') / 'JSON'
+    shutil.copytree(TA_JSON / 'Displaced_FCC', target / 'Displaced_FCC')
+    from aiida_mlpgen.calculations.functions.training_set import split_training_set
+
+    return split_training_set(TrainingSetData.from_file(target).store(), orm.Float(0.25), orm.Int(1))
+
+
+def test_ace_walltime_continues_from_the_interim_potential(ta_fcc, tmp_path):
+    from aiida_mlpgen.workflows.restart import PacemakerBaseWorkChain
+
+    computer = local_code('pacemaker', BIN / 'mlpgen-pacemaker').computer
+    # the first run trains for real (writing its interim potential) and is then "killed" by SLURM
+    code = stand_in(tmp_path, 'pace-walltime', BIN / 'mlpgen-pacemaker', 'walltime-after', computer, always=True)
+    _, node = run_get_node(PacemakerBaseWorkChain, fit={'training_set': ta_fcc, 'code': code,
+                                                         'parameters': orm.Dict(ACE_TINY)})
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
+    assert first.exit_status == 120
+    interim = first.outputs.retrieved.base.repository.get_object_content('interim_potential_0.yaml')
+    assert second.inputs.initial_potential.get_file_content('potential.yaml').decode() == interim
+
+
+def test_ace_out_of_memory_halves_the_batch(ta_fcc, tmp_path):
+    from aiida_mlpgen.workflows.restart import PacemakerBaseWorkChain
+
+    computer = local_code('pacemaker', BIN / 'mlpgen-pacemaker').computer
+    code = stand_in(tmp_path, 'pace-oom', BIN / 'mlpgen-pacemaker', 'memory', computer, always=True)
+    _, node = run_get_node(PacemakerBaseWorkChain, fit={'training_set': ta_fcc, 'code': code,
+                                                         'parameters': orm.Dict({**ACE_TINY, 'batch_size': 40})})
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
+    assert first.exit_status == 110
+    assert second.inputs.parameters['batch_size'] == 20

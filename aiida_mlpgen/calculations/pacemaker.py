@@ -105,7 +105,10 @@ class PacemakerCalculation(MlpFitCalculation):
                                                 self.TEST_FILE if self.TEST_FILE in written else None)
         local_copy_list = []
         if 'initial_potential' in self.inputs:
-            config['potential']['initial_potential'] = self.INITIAL_POTENTIAL
+            if p['initial_potential_mode'] == 'continue':  # pacemaker refits a potential read from a file
+                config['potential'] = {'filename': self.INITIAL_POTENTIAL}
+            else:
+                config['potential']['initial_potential'] = self.INITIAL_POTENTIAL
             local_copy_list.append((self.inputs.initial_potential.uuid, AcePotentialData.YAML_FILENAME,
                                     self.INITIAL_POTENTIAL))
         with folder.open(self.INPUT_FILE, 'w') as handle:

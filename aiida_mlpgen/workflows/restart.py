@@ -115,6 +115,9 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
             self.report(f'{node.process_label}<{node.pk}> hit its walltime before an interim potential: {2 * seconds} s')
             return ProcessHandlerReport(do_break=True)
         self.ctx.inputs.initial_potential = ace_from_interim(retrieved, orm.Str(interim[-1]))
+        parameters = self._parameters()
+        parameters['initial_potential_mode'] = 'continue'
+        self._set_parameters(parameters)
         self.report(f'{node.process_label}<{node.pk}> hit its walltime: continue from {interim[-1]}')
         return ProcessHandlerReport(do_break=True)
 

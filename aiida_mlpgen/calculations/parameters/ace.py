@@ -24,6 +24,9 @@ Keys::
     evaluator                               pyace | tensorpot; default from device (cpu: pyace,
                                             gpu: tensorpot). tensorpot on a CPU is ~25x faster than
                                             pyace for large sets but needs TensorFlow (README)
+    initial_potential_mode                  with an initial_potential: extend (upfit, pacemaker's ladder
+                                            from it to number_of_functions) or continue (refit it as it is,
+                                            e.g. after a walltime kill) (extend)
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ DEFAULTS = {
     'display_step': 10,
     'active_set': False,
     'evaluator': None,
+    'initial_potential_mode': 'extend',
 }
 WEIGHTINGS = ('uniform', 'energy')
 DEVICES = ('cpu', 'gpu')
@@ -100,6 +104,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     if p['ladder_step'] is not None:
         p['ladder_step'] = number(p['ladder_step'], 'ladder_step', low=1, integer=True)
     p['ladder_type'] = choice(p['ladder_type'], 'ladder_type', LADDER_TYPES)
+    p['initial_potential_mode'] = choice(p['initial_potential_mode'], 'initial_potential_mode', ('extend', 'continue'))
     reference = p['reference_energies']
     if reference != 'auto':
         if not isinstance(reference, dict):
