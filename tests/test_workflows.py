@@ -69,6 +69,39 @@ def test_search_space_names_and_bounds():
         opt.build_space(['rcutfac'], normalized, {'rcutfac': [4.5, 5.0]})
     with pytest.raises(opt.OptimizationError, match='budget'):
         opt.ReplayOptimizer([0.5] * 3, budget=5)
+    assert opt.expand_keys(['group_weights'], ['Mo'], ['Bulk', 'Surface']) == [
+        'group_weights.Bulk.energy', 'group_weights.Bulk.forces', 'group_weights.Surface.energy',
+        'group_weights.Surface.forces']
+    nnp_space = opt.build_space(['nodes_per_layer'], {'nodes_per_layer': [20, 20]})
+    assert nnp_space[0].integer and opt.apply({'nodes_per_layer': [20, 20]}, nnp_space, [1.0]) == {
+        'nodes_per_layer': [40, 40]}
+
+
+def test_group_weights_start_from_the_fit_weights(ta_split):
+    from aiida_mlpgen.workflows.optimization import search_space
+
+    _, normalized, space, start = search_space(ta_split, 'snap', {'fit': {'energy': 100.0, 'forces': 1.0}},
+                                               {'keys': ['group_weights']})
+    assert [v.key for v in space][:2] == ['group_weights.Displaced_BCC.energy', 'group_weights.Displaced_BCC.forces']
+    assert normalized['group_weights']['Displaced_BCC'] == {'energy': 100.0, 'forces': 1.0}
+    assert all(v.log for v in space) and np.allclose(start, 0.5)
+
+
+def test_nnp_hyperparameters_are_optimised_too(ta_split):
+    """The same machinery over NNP settings (nodes per layer), every trial a real training."""
+    split = split_training_set(ta_split, orm.Float(0.2), orm.Int(3))
+    results, node = run_get_node(
+        OptimizationWorkChain, training_set=split, potential_type=orm.Str('nnp'),
+        code=local_code('nnp', BIN / 'mlpgen-nnp'),
+        parameters=orm.Dict({'epochs': 1, 'nodes_per_layer': 6, 'cutoff': 4.5, 'symmetry_functions': [
+            {'kind': 'radial', 'mode': 'shifted', 'n_points': 4}]}),
+        optimize=orm.Dict({'keys': ['nodes_per_layer'], 'budget': 4, 'max_in_flight': 2}))
+    assert node.is_finished_ok, node.exit_message
+    rows = results['trials'].get_dict()['rows']
+    assert len(rows) == 4 and all(r['exit_status'] == 0 for r in rows)
+    sizes = {r['pk']: orm.load_node(r['pk']).inputs.parameters['nodes_per_layer'][0] for r in rows}
+    assert len(set(sizes.values())) >= 3  # different networks were trained
+    assert results['potential'].base.attributes.get('network')['Ta'][1] == results['parameters']['nodes_per_layer'][0]
 
 
 @pytest.fixture(scope='module')

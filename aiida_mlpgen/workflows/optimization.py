@@ -76,7 +76,7 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
                 term = key.rsplit('.', 1)[1]
                 normalized = opt.set_key(normalized, key, normalized['fit'][term])
     space = opt.build_space(keys, normalized, settings['bounds'])
-    start = [v.to_unit(opt.get_key(normalized, v.key)) for v in space]
+    start = [v.to_unit(opt.start_value(normalized, v.key)) for v in space]
     return settings, normalized, space, start
 
 

@@ -69,6 +69,14 @@ def get_key(parameters: dict, key: str):
     return node
 
 
+def start_value(parameters: dict, key: str):
+    """The value a search starts from; a list of equal values (NNP layer sizes) counts as one."""
+    value = get_key(parameters, key)
+    if isinstance(value, list) and value and all(v == value[0] for v in value):
+        return value[0]
+    return value
+
+
 def set_key(parameters: dict, key: str, value) -> dict:
     result = copy.deepcopy(parameters)
     node = result
@@ -98,9 +106,7 @@ def build_space(keys: list[str], normalized: dict, bounds: dict | None = None) -
     bounds = bounds or {}
     space = []
     for key in keys:
-        start = get_key(normalized, key)
-        if isinstance(start, list) and start and all(v == start[0] for v in start):
-            start = start[0]  # e.g. NNP nodes_per_layer [20, 20]: one size for both layers
+        start = start_value(normalized, key)
         kind = key.split('.')[-1] if key.split('.')[0] == 'elements' else key.split('.')[0]
         if kind not in DEFAULT_BOUNDS and key not in bounds:
             raise OptimizationError(f'{key!r} cannot be optimised; known: {sorted(DEFAULT_BOUNDS)} or give bounds')
