@@ -9,7 +9,7 @@ nlopt BOBYQA (20 fits, 4 at a time) and prints the trials and where the potentia
 import sys
 from pathlib import Path
 
-from aiida import load_profile, orm
+from aiida import load_profile
 from aiida.engine import run_get_node
 
 from aiida_mlpgen.data import TrainingSetData

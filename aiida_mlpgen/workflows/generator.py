@@ -15,8 +15,7 @@ from aiida_mlpgen.calculations.functions.training_set import split_training_set
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 
-from .optimization import OptimizationWorkChain, search_space
-from .optimizer import OptimizationError, ReplayOptimizer
+from .optimization import OptimizationWorkChain, check_request
 from .protocols import protocol_parameters
 from .restart import RESTART_WORKCHAINS
 from .types import DEFAULT_CODES, FIT_TYPES, fit_class
@@ -80,11 +79,8 @@ class MlpGeneratorWorkChain(WorkChain):
         except calc.PARAMETERS.ParameterError as error:
             return f'invalid {kind} parameters: {error}'
         if 'optimize' in inputs:
-            try:
-                settings, _, _, start = search_space(inputs['training_set'], kind, parameters,
-                                                     inputs['optimize'].get_dict())
-                ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
-            except (OptimizationError, ValueError) as error:
+            error = check_request(inputs['training_set'], kind, parameters, inputs['optimize'].get_dict())
+            if error:
                 return f'optimize: {error}'
         return None
 

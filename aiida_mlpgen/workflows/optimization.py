@@ -80,6 +80,16 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     return settings, normalized, space, start
 
 
+def check_request(training_set, potential_type: str, parameters: dict, optimize: dict) -> str | None:
+    """What is wrong with an optimisation request, or None (the input validators use it)."""
+    try:
+        settings, _, _, start = search_space(training_set, potential_type, parameters, optimize)
+        opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
+    except (opt.OptimizationError, ValueError) as error:
+        return str(error)
+    return None
+
+
 class OptimizationWorkChain(WorkChain):
     """Minimise the validation error of a fit over chosen hyperparameters (nlopt BOBYQA/NEWUOA)."""
 
@@ -119,14 +129,9 @@ class OptimizationWorkChain(WorkChain):
         training_set = inputs['training_set']
         if not training_set.split_counts.get('validation'):
             return 'the training set has no validation structures: split it first (split_training_set)'
-        try:
-            settings, _, space, start = search_space(
-                training_set, potential_type, inputs['parameters'].get_dict() if 'parameters' in inputs else {},
-                inputs['optimize'].get_dict() if 'optimize' in inputs else {})
-            opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
-        except (opt.OptimizationError, ValueError) as error:
-            return str(error)
-        return None
+        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        return check_request(training_set, potential_type, parameters,
+                             inputs['optimize'].get_dict() if 'optimize' in inputs else {})
 
     def setup(self):
         settings, normalized, space, start = search_space(

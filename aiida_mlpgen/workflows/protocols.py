@@ -11,7 +11,7 @@ validation and uses seed 42. Overrides are merged on top (dotted keys nest).
 
 from __future__ import annotations
 
-import copy
+from aiida_mlpgen.calculations.parameters.checks import merge
 
 PROTOCOLS = {
     'snap': {
@@ -38,14 +38,4 @@ def protocol_parameters(potential_type: str, protocol: str = 'moderate', overrid
         raise ValueError(f'unknown potential type {potential_type!r}; use one of {sorted(PROTOCOLS)}')
     if protocol not in PROTOCOLS[potential_type]:
         raise ValueError(f'unknown protocol {protocol!r}; use one of {sorted(PROTOCOLS[potential_type])}')
-    return _merge(PROTOCOLS[potential_type][protocol], overrides or {})
-
-
-def _merge(base: dict, overrides: dict) -> dict:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+    return merge(PROTOCOLS[potential_type][protocol], overrides or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 
@@ -44,3 +45,14 @@ def choice(value, name, choices) -> str:
     if text not in choices:
         raise ParameterError(f'unknown {name} {value!r}; use one of {", ".join(choices)}')
     return text
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` merged in, nested dictionaries key by key (copies, inputs untouched)."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged

@@ -23,12 +23,11 @@ Structure weights of the training set multiply the energy, force and stress weig
 
 from __future__ import annotations
 
-import copy
 
 from aiida_mlpgen.data.potentials.overlay import pair_lines
 from aiida_mlpgen.data.potentials.snap import zbl_coeffs
 
-from .checks import ParameterError, flag, number
+from .checks import ParameterError, flag, merge, number
 
 SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ELASTIC')
 FIT_TERMS = ('energy', 'forces', 'stress')
@@ -52,14 +51,7 @@ DEFAULTS = {
 ELEMENT_DEFAULTS = {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
 
 
-def _merge(base: dict, overrides: dict) -> dict:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+_merge = merge
 
 
 def _weight(value, name):
