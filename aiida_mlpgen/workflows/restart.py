@@ -53,6 +53,13 @@ class FitBaseWorkChain(BaseRestartWorkChain):
         metadata = self.ctx.inputs.setdefault('metadata', {})
         return metadata.setdefault('options', {})
 
+    def _double_walltime(self, node, why: str):
+        """Rerun as it was with twice the walltime (when there is nothing to continue from)."""
+        seconds = int(node.get_option('max_wallclock_seconds') or 3600)
+        self._options()['max_wallclock_seconds'] = 2 * seconds
+        self.report(f'{node.process_label}<{node.pk}> {why}: rerun with {2 * seconds} s')
+        return ProcessHandlerReport(do_break=True)
+
     @process_handler(priority=600, exit_codes=[PacemakerCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY])
     def handle_out_of_memory(self, node):
         """Halve the MPI ranks per machine; when there is one, halve ACE's batch size."""
@@ -80,10 +87,7 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
 
     @process_handler(priority=500, exit_codes=[FitsnapCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME])
     def handle_walltime(self, node):
-        seconds = int(node.get_option('max_wallclock_seconds') or 3600)
-        self._options()['max_wallclock_seconds'] = 2 * seconds
-        self.report(f'{node.process_label}<{node.pk}> hit its walltime: rerun with {2 * seconds} s')
-        return ProcessHandlerReport(do_break=True)
+        return self._double_walltime(node, 'hit its walltime')
 
     @process_handler(priority=400, exit_codes=[FitsnapCalculation.exit_codes.ERROR_NAN_COEFFICIENTS,
                                                FitsnapCalculation.exit_codes.ERROR_SINGULAR_FIT])
@@ -110,10 +114,7 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
         interim = sorted(n for n in (retrieved.base.repository.list_object_names() if retrieved else [])
                          if re.fullmatch(r'interim_potential_\d+\.yaml', n))
         if not interim:
-            seconds = int(node.get_option('max_wallclock_seconds') or 3600)
-            self._options()['max_wallclock_seconds'] = 2 * seconds
-            self.report(f'{node.process_label}<{node.pk}> hit its walltime before an interim potential: {2 * seconds} s')
-            return ProcessHandlerReport(do_break=True)
+            return self._double_walltime(node, 'hit its walltime before an interim potential')
         self.ctx.inputs.initial_potential = ace_from_interim(retrieved, orm.Str(interim[-1]))
         parameters = self._parameters()
         parameters['initial_potential_mode'] = 'continue'
@@ -130,10 +131,7 @@ class N2p2BaseWorkChain(FitBaseWorkChain):
         retrieved = node.outputs.retrieved
         epochs = _completed_epochs(retrieved)
         if epochs is None:
-            self.report(f'{node.process_label}<{node.pk}> hit its walltime before the first epoch: restart as it was')
-            seconds = int(node.get_option('max_wallclock_seconds') or 3600)
-            self._options()['max_wallclock_seconds'] = 2 * seconds
-            return ProcessHandlerReport(do_break=True)
+            return self._double_walltime(node, 'hit its walltime before the first epoch')
         parameters = self._parameters()
         total = int(parameters.get('epochs', 20))
         parameters['epochs'] = max(total - epochs, 1)
