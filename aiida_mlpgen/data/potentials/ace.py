@@ -120,27 +120,28 @@ class AcePotentialData(PotentialData):
         adds the reference energies itself; ``calculator.results['gamma']`` then holds the
         extrapolation grade of every atom (above 1: outside the training domain).
         """
+        if not extrapolation:
+            return super().get_ase_calculator(**kwargs)
         import tempfile
 
         from pyace import PyACECalculator
 
+        if not self.base.attributes.get('has_active_set'):
+            raise PotentialError('no active set (.asi) stored: fit with active_set=true')
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-ace-')
-        if not extrapolation:
-            target = Path(folder.name) / self.YACE_FILENAME
-            target.write_bytes(self.get_file_content(self.YACE_FILENAME))
-            calculator = PyACECalculator(str(target), **kwargs)
-        else:
-            if not self.base.attributes.get('has_active_set'):
-                raise PotentialError('no active set (.asi) stored: fit with active_set=true')
-            basis = Path(folder.name) / self.YAML_FILENAME
-            basis.write_bytes(self.get_file_content(self.YAML_FILENAME))
-            asi = Path(folder.name) / self.ASI_FILENAME
-            asi.write_bytes(self.get_file_content(self.ASI_FILENAME))
-            calculator = _with_reference_energies(PyACECalculator)(
-                str(basis), reference_energies=self.base.attributes.get('reference_energies') or {}, **kwargs)
-            calculator.set_active_set(str(asi))
+        basis = Path(folder.name) / self.YAML_FILENAME
+        basis.write_bytes(self.get_file_content(self.YAML_FILENAME))
+        asi = Path(folder.name) / self.ASI_FILENAME
+        asi.write_bytes(self.get_file_content(self.ASI_FILENAME))
+        calculator = _with_reference_energies(PyACECalculator)(
+            str(basis), reference_energies=self.base.attributes.get('reference_energies') or {}, **kwargs)
+        calculator.set_active_set(str(asi))
         calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator
+
+    def ase_spec(self, prefix: str = '') -> dict:
+        """pyace on the stored .yace (reference energies included as its E0)."""
+        return {'kind': 'pace', 'file': prefix + self.YACE_FILENAME}
 
 
 def _with_reference_energies(base):

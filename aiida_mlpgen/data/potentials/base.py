@@ -40,6 +40,7 @@ class PotentialData(Data):
     POTENTIAL_TYPE = None
     MOD_FILENAME = 'potential.mod'
     REQUIRES_FILES = True  # False for pair styles defined by their arguments alone (ZBL)
+    RUNS_IN_LAMMPS = True  # False for ASE-only calculators
 
     def _set_potential(self, files: dict[str, bytes], elements, cutoff, terms: list[dict], packages) -> None:
         if not elements:
@@ -99,16 +100,21 @@ class PotentialData(Data):
     def mass_lines(self) -> list[str]:
         return [f'mass {i} {atomic_masses[atomic_numbers[e]]:.6f}' for i, e in enumerate(self.elements, 1)]
 
+    def write_files(self, directory) -> Path:
+        """The potential's files, as stored, into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in self.filenames:
+            (directory / name).write_bytes(self.get_file_content(name))
+        return directory
+
     def write_lammps(self, directory, relative: bool = False) -> Path:
         """Write the files and ``potential.mod`` (masses, pair_style, pair_coeff) into ``directory``.
 
         ``include potential.mod`` in a LAMMPS input (after the box exists) loads the
         potential. Paths inside are absolute unless ``relative``.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in self.filenames:
-            (directory / name).write_bytes(self.get_file_content(name))
+        directory = self.write_files(directory)
         location = None if relative else directory.resolve()
         header = [
             f'# {type(self).__name__} {self.uuid} written by aiida-mlpgen',
@@ -119,23 +125,24 @@ class PotentialData(Data):
         target.write_text(text)
         return target
 
-    def get_ase_calculator(self, **kwargs):
-        """An ASE calculator running this potential in the LAMMPS Python module (in-process)."""
-        from aiida_mlpgen.common.mpi import preload_libmpi
+    def ase_spec(self, prefix: str = '') -> dict:
+        """How an ASE calculator is rebuilt from this potential's files (see
+        :mod:`aiida_mlpgen.engines.properties.calculators`); files named ``prefix + name``."""
+        from aiida_mlpgen.engines.properties.calculators import DIR
 
-        preload_libmpi()
-        from ase.calculators.lammpslib import LAMMPSlib
+        lines = self.lammps_lines(DIR)
+        for name in self.filenames:
+            lines = [line.replace(f'{DIR}/{name}', f'{DIR}/{prefix}{name}') for line in lines]
+        return {'kind': 'lammpslib', 'lines': lines, 'elements': list(self.elements)}
+
+    def get_ase_calculator(self, **kwargs):
+        """An ASE calculator for this potential (LAMMPS's Python module unless a subclass says
+        otherwise); its files live in a temporary folder as long as the calculator."""
+        from aiida_mlpgen.engines.properties.calculators import calculator_from_spec
 
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
-        self.write_lammps(folder.name)
-        commands = self.lammps_lines(Path(folder.name).resolve())
-        calculator = LAMMPSlib(
-            lmpcmds=commands,
-            atom_types={e: i for i, e in enumerate(self.elements, 1)},
-            keep_alive=True,
-            log_file=None,
-            **kwargs,
-        )
+        self.write_files(folder.name)
+        calculator = calculator_from_spec(self.ase_spec(), folder.name, **kwargs)
         calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator
 

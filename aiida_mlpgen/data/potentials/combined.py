@@ -41,9 +41,8 @@ class OverlayPotentialData(PotentialData):
     def parts(self) -> dict[str, PotentialData]:
         return {k: orm.load_node(v) for k, v in self.base.attributes.get('parts').items()}
 
-    def get_ase_calculator(self, **kwargs):
-        """The sum of the parts' ASE calculators."""
-        from ase.calculators.mixing import SumCalculator
-
+    def ase_spec(self, prefix: str = '') -> dict:
+        """The sum of the parts' calculators (their files are stored here, Δ's with its prefix)."""
         parts = self.parts
-        return SumCalculator([parts['fitted'].get_ase_calculator(**kwargs), parts['delta'].get_ase_calculator()])
+        return {'kind': 'sum', 'parts': [parts['fitted'].ase_spec(prefix),
+                                         parts['delta'].ase_spec(prefix + self.DELTA_PREFIX)]}

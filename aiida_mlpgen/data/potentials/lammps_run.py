@@ -9,17 +9,10 @@ back, so results are in the frame of the input structures.
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
-from ase.calculators.lammps import Prism
-from ase.io.lammpsdata import write_lammps_data
-from ase.units import bar
-
-_RESULT = re.compile(r'^MLPGEN (\d+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$', re.MULTILINE)
 
 
 @functools.cache
@@ -37,6 +30,9 @@ def check_packages(potential, lmp: str) -> None:
     """Raise PotentialError, naming them, when ``lmp`` lacks a package ``potential`` needs."""
     from .base import PotentialError
 
+    if not potential.RUNS_IN_LAMMPS:
+        raise PotentialError(f'{type(potential).__name__} runs only as an ASE calculator, not in LAMMPS: '
+                             'use the ASE engine')
     needed = potential.base.attributes.get(potential.KEY_LAMMPS_PACKAGES) or []
     missing = [package for package in needed if package not in installed_packages(lmp)]
     if missing:
@@ -47,6 +43,20 @@ def check_packages(potential, lmp: str) -> None:
         )
 
 
+def run_lmp(directory, lmp: str = 'lmp', timeout: int = 1800) -> str:
+    """Run ``in.lammps`` in ``directory``; the log text, or RuntimeError with its tail."""
+    from aiida_mlpgen.engines.properties.lammps_input import INPUT_NAME, LOG_NAME
+
+    directory = Path(directory)
+    done = subprocess.run([lmp, '-in', INPUT_NAME, '-log', LOG_NAME, '-screen', 'none'], cwd=directory,
+                          capture_output=True, text=True, timeout=timeout)
+    log = (directory / LOG_NAME).read_text() if (directory / LOG_NAME).exists() else ''
+    if done.returncode != 0:
+        tail = '\n'.join((log or done.stdout + done.stderr).splitlines()[-15:])
+        raise RuntimeError(f'LAMMPS failed (exit {done.returncode}):\n{tail}')
+    return log
+
+
 def evaluate_with_lmp(
     potential, structures: list[Atoms], directory, lmp: str = 'lmp', timeout: int = 1800
 ) -> dict[str, list]:
@@ -55,50 +65,16 @@ def evaluate_with_lmp(
     ``potential`` is a :class:`~aiida_mlpgen.data.potentials.PotentialData`; its files and
     ``potential.mod`` are written to ``directory``, which also keeps the LAMMPS input and log.
     """
+    from aiida_mlpgen.engines.properties.lammps_input import read_results, write_input
+    from aiida_mlpgen.engines.properties.tasks import Task
+
     check_packages(potential, lmp)
     directory = Path(directory)
     mod = potential.write_lammps(directory / 'potential')
-    script = []
-    prisms = []
-    for index, atoms in enumerate(structures):
-        prism = Prism(atoms.get_cell(), pbc=atoms.pbc)
-        prisms.append(prism)
-        data = directory / f'structure_{index}.data'
-        write_lammps_data(data, atoms, specorder=list(potential.elements), prismobj=prism, units='metal')
-        script += [
-            'clear',
-            'units metal',
-            'atom_style atomic',
-            'boundary p p p',
-            'atom_modify map array sort 0 0',
-            f'read_data {data.name}',
-            f'include {mod.resolve()}',
-            'thermo_style custom step pe pxx pyy pzz pxy pxz pyz',
-            'thermo_modify format float %.15g',
-            'run 0',
-            f'print "MLPGEN {index} $(pe:%.15g) $(pxx:%.15g) $(pyy:%.15g) $(pzz:%.15g) '
-            f'$(pxy:%.15g) $(pxz:%.15g) $(pyz:%.15g)"',
-            f'write_dump all custom forces_{index}.dump id fx fy fz modify sort id format float %.15g',
-        ]
-    (directory / 'in.evaluate').write_text('\n'.join(script) + '\n')
-    done = subprocess.run(
-        [lmp, '-in', 'in.evaluate', '-log', 'log.lammps', '-screen', 'none'],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    log = (directory / 'log.lammps').read_text() if (directory / 'log.lammps').exists() else ''
-    if done.returncode != 0:
-        tail = '\n'.join((log or done.stdout + done.stderr).splitlines()[-15:])
-        raise RuntimeError(f'LAMMPS failed (exit {done.returncode}):\n{tail}')
-    energies, forces, stresses = [], [], []
-    found = {int(m.group(1)): [float(x) for x in m.groups()[1:]] for m in _RESULT.finditer(log)}
-    for index, prism in enumerate(prisms):
-        pe, pxx, pyy, pzz, pxy, pxz, pyz = found[index]
-        energies.append(pe)
-        rows = np.loadtxt(directory / f'forces_{index}.dump', skiprows=9, ndmin=2)
-        forces.append(prism.vector_to_ase(rows[:, 1:4]))
-        pressure = np.array([[pxx, pxy, pxz], [pxy, pyy, pyz], [pxz, pyz, pzz]])
-        stresses.append(prism.tensor2_to_ase(-pressure * bar))
-    return {'energy': energies, 'forces': forces, 'stress': stresses}
+    tasks = [Task(f'structure_{i}', atoms, forces=True) for i, atoms in enumerate(structures)]
+    write_input(tasks, directory, list(potential.elements), str(mod.resolve()))
+    log = run_lmp(directory, lmp, timeout)
+    results = read_results(tasks, log, lambda name: (directory / name).read_text())
+    ordered = [results[task.name] for task in tasks]
+    return {'energy': [r.energy for r in ordered], 'forces': [r.forces for r in ordered],
+            'stress': [r.stress for r in ordered]}

@@ -92,11 +92,7 @@ class NnpPotentialData(PotentialData):
     epoch = property(lambda self: self.base.attributes.get('epoch'))
 
     def write_n2p2(self, directory) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in self.filenames:
-            (directory / name).write_bytes(self.get_file_content(name))
-        return directory
+        return self.write_files(directory)
 
     def get_model(self):
         """The engine's :class:`~aiida_mlpgen.engines.nnp.model.Potential` (potential units)."""
@@ -107,11 +103,11 @@ class NnpPotentialData(PotentialData):
         with tempfile.TemporaryDirectory() as folder:
             return Potential.load(self.write_n2p2(folder))
 
-    def get_ase_calculator(self, **kwargs):
-        """Our n2p2-compatible evaluator as an ASE calculator (energy, forces, stress in eV, Å)."""
-        from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
-
-        return NnpCalculator(self.get_model(), cflength=self.cflength, cfenergy=self.cfenergy, **kwargs)
+    def ase_spec(self, prefix: str = '') -> dict:
+        """Our n2p2-compatible evaluator (energy, forces, stress in eV, Å) on the n2p2 files."""
+        if prefix:
+            raise PotentialError('n2p2 files keep their names: an NNP cannot be the Δ-part of an overlay')
+        return {'kind': 'nnp', 'cflength': self.cflength, 'cfenergy': self.cfenergy}
 
 
 def _weights_name(element: str) -> str:

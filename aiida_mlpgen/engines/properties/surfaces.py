@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from ase.build import surface
 
-from .defects import relax_positions
+from .tasks import Task
 
+DEFAULTS = {'miller': [1, 0, 0], 'layers': 7, 'vacuum': 10.0}
 #: eV/Å² -> J/m²
 EV_PER_A2_TO_J_PER_M2 = 16.021766208
 
 
-def surface_energy(bulk, calculator, miller=(1, 0, 0), layers: int = 7, vacuum: float = 8.0,
-                   fmax: float = 1e-3) -> float:
-    """γ (J/m²) of the ``miller`` facet of the conventional ``bulk`` cell."""
-    reference = bulk.copy()
-    reference.calc = calculator
-    per_atom = reference.get_potential_energy() / len(reference)
-    slab = surface(bulk, tuple(int(i) for i in miller), layers, vacuum=vacuum, periodic=True)
-    slab.calc = calculator
-    relax_positions(slab, fmax)
-    area = slab.cell.area(2)
-    return float((slab.get_potential_energy() - len(slab) * per_atom) / (2.0 * area) * EV_PER_A2_TO_J_PER_M2)
+def miller_label(miller) -> str:
+    """``(1, 0, 0)`` -> ``100``, ``(1, -1, 0)`` -> ``1-10``."""
+    return ''.join(str(int(i)) for i in miller)
+
+
+def tasks(atoms, miller, layers, vacuum):
+    if len(miller) != 3 or not any(miller):
+        raise ValueError(f'Miller indices must be three integers, not all zero: {miller}')
+    slab = surface(atoms, tuple(int(i) for i in miller), int(layers), vacuum=float(vacuum), periodic=True)
+    return [Task('bulk', atoms.copy()), Task('slab', slab, 'positions')]
+
+
+def analyse(atoms, results, miller, layers, vacuum):
+    slab = tasks(atoms, miller, layers, vacuum)[1].atoms
+    per_atom = results['bulk'].energy / len(atoms)
+    gamma = (results['slab'].energy - len(slab) * per_atom) / (2.0 * slab.cell.area(2)) * EV_PER_A2_TO_J_PER_M2
+    return {f'surface_energy_{miller_label(miller)}': float(gamma)}, {}

@@ -1,0 +1,50 @@
+"""ASE calculators rebuilt from a JSON description and a folder of potential files.
+
+A potential node describes its calculator with ``PotentialData.ase_spec()``; the ASE
+engine's script runs where AiiDA may not be (a cluster), so it rebuilds the calculator
+from that description and the files alone. The nodes' own ``get_ase_calculator`` uses the
+same path, so there is one way to turn a potential into an ASE calculator.
+
+Kinds: ``lammpslib`` (LAMMPS Python module; pair lines with ``@DIR@`` for the folder),
+``pace`` (pyace, a .yace file), ``nnp`` (our n2p2-compatible evaluator), ``ase`` (an ASE
+calculator class by import path, with keyword arguments), ``sum`` (parts added up).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+DIR = '@DIR@'
+
+
+def calculator_from_spec(spec: dict, directory, **kwargs):
+    directory = Path(directory).resolve()
+    kind = spec.get('kind')
+    if kind == 'lammpslib':
+        from aiida_mlpgen.common.mpi import preload_libmpi
+
+        preload_libmpi()
+        from ase.calculators.lammpslib import LAMMPSlib
+
+        lines = [line.replace(DIR, str(directory)) for line in spec['lines']]
+        return LAMMPSlib(lmpcmds=lines, atom_types={e: i for i, e in enumerate(spec['elements'], 1)},
+                         keep_alive=True, log_file=None, **kwargs)
+    if kind == 'pace':
+        from pyace import PyACECalculator
+
+        return PyACECalculator(str(directory / spec['file']), **kwargs)
+    if kind == 'nnp':
+        from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
+        from aiida_mlpgen.engines.nnp.model import Potential
+
+        return NnpCalculator(Potential.load(directory), cflength=spec['cflength'], cfenergy=spec['cfenergy'], **kwargs)
+    if kind == 'ase':
+        module, _, name = spec['calculator'].partition(':')
+        return getattr(importlib.import_module(module), name)(**spec.get('kwargs', {}), **kwargs)
+    if kind == 'sum':
+        from ase.calculators.mixing import SumCalculator
+
+        return SumCalculator([calculator_from_spec(part, directory, **(kwargs if i == 0 else {}))
+                              for i, part in enumerate(spec['parts'])])
+    raise ValueError(f'unknown calculator kind {kind!r}')
