@@ -3,6 +3,6 @@
 from .root import cmd_root
 
 # Register the sub-commands on the root group.
-from . import data, demo, fit, potential, setup  # noqa: E402,F401
+from . import data, demo, fit, potential, setup, validate  # noqa: E402,F401
 
 __all__ = ('cmd_root',)

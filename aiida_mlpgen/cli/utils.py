@@ -9,24 +9,29 @@ def echo_table(rows, headers) -> None:
     click.echo(tabulate(rows, headers=headers, tablefmt='simple', disable_numparse=True))
 
 
-def load_training_set(identifier: str):
-    """A TrainingSetData by PK, UUID (prefix) or label; a click error otherwise."""
+def load_typed(identifier: str, cls, what: str):
+    """A node of class ``cls`` by PK, UUID (prefix) or label; a click error otherwise."""
     from aiida import orm
     from aiida.common.exceptions import MultipleObjectsError, NotExistent
-
-    from aiida_mlpgen.data import TrainingSetData
 
     try:
         node = orm.load_node(identifier)
     except (NotExistent, MultipleObjectsError, ValueError):
-        query = orm.QueryBuilder().append(TrainingSetData, filters={'label': identifier})
+        query = orm.QueryBuilder().append(cls, subclassing=True, filters={'label': identifier})
         matches = query.all(flat=True)
         if len(matches) != 1:
-            raise click.BadParameter(f'no single training set with PK, UUID or label {identifier!r}') from None
+            raise click.BadParameter(f'no single {what} with PK, UUID or label {identifier!r}') from None
         node = matches[0]
-    if not isinstance(node, TrainingSetData):
-        raise click.BadParameter(f'node {identifier} is a {type(node).__name__}, not a TrainingSetData')
+    if not isinstance(node, cls):
+        raise click.BadParameter(f'node {identifier} is a {type(node).__name__}, not a {what}')
     return node
+
+
+def load_training_set(identifier: str):
+    """A TrainingSetData by PK, UUID (prefix) or label; a click error otherwise."""
+    from aiida_mlpgen.data import TrainingSetData
+
+    return load_typed(identifier, TrainingSetData, 'TrainingSetData')
 
 
 def summary_rows(node) -> list:

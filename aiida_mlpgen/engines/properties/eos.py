@@ -10,7 +10,7 @@ from scipy.optimize import curve_fit
 
 from .tasks import Task
 
-DEFAULTS = {'n_points': 11, 'max_strain': 0.04}
+DEFAULTS = {'n_points': 11, 'max_strain': 0.02}
 
 
 def birch_murnaghan(volume, e0, v0, b0, b1):
