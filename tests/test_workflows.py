@@ -183,11 +183,23 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
 
 
 def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
+    from ase.build import bulk
+
     builder = MlpGeneratorWorkChain.get_builder_from_protocol(ta_split, 'snap', 'fast', code=fitsnap_code)
+    builder.validation.structure = orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True))
+    builder.validation.properties = orm.List(['eos', 'elastic'])
+    builder.validation.reference = orm.Dict({'lattice_parameter': 3.32, 'C44': 75.0})  # DFT-like values
+    builder.validation.code = local_code('lmp', BIN / 'lmp')
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
-    assert {'potential', 'metrics', 'report', 'plots', 'predictions'} <= set(results)
+    assert {'potential', 'metrics', 'report', 'plots', 'predictions', 'validation'} <= set(results)
     assert 'trials' not in results
+    # the validation ran on the fitted potential and its table closes the fit's report
+    (validation,) = [child for child in node.called if child.process_label == 'ValidationWorkChain']
+    assert validation.inputs.potential.uuid == results['potential'].uuid
+    report = results['report'].get_content()
+    assert 'RMSE' in report and 'validation report' in report and 'lattice_parameter' in report
+    assert 'C44' in results['validation']['values'].get_dict()
     assert protocol_parameters('snap', 'fast')['twojmax'] == 4
     assert protocol_parameters('ace', 'precise')['number_of_functions'] == 700  # SPEC.md's default
     assert protocol_parameters('nnp', 'moderate', {'epochs': 5})['epochs'] == 5

@@ -2,13 +2,14 @@
 
 split (unless the set carries one) → optimise hyperparameters (optional) or fit → outputs
 (potential, metrics, report, plots, predictions; with optimisation also the trials table,
-the objective plot and the chosen parameters).
+the objective plot and the chosen parameters) → validation of the potential's material
+properties against DFT (optional; its table is appended to the report).
 """
 
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain, if_
+from aiida.engine import ToContext, WorkChain, calcfunction, if_
 
 from aiida_mlpgen.calculations.functions.delta import overlay_potential, subtract_delta
 from aiida_mlpgen.calculations.functions.training_set import split_training_set
@@ -19,8 +20,18 @@ from .optimization import OptimizationWorkChain, check_request
 from .protocols import protocol_parameters
 from .restart import RESTART_WORKCHAINS
 from .types import DEFAULT_CODES, FIT_TYPES, fit_class
+from .validation import ValidationWorkChain
 
 FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
+
+
+@calcfunction
+def append_validation(fit_report, validation_report):
+    """The fit's report followed by the validation table."""
+    import io
+
+    text = fit_report.get_content() + '\n\n' + validation_report.get_content()
+    return orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt')
 
 
 class MlpGeneratorWorkChain(WorkChain):
@@ -46,12 +57,19 @@ class MlpGeneratorWorkChain(WorkChain):
                         'output potential is the overlay).')
         spec.input('delta_potential', valid_type=PotentialData, required=False,
                    help='The Δ-potential of delta_mode "include".')
+        spec.expose_inputs(ValidationWorkChain, namespace='validation', exclude=('potential',),
+                           namespace_options={'required': False, 'populate_defaults': False,
+                                              'help': 'Validate the fitted potential (ValidationWorkChain inputs '
+                                                      'without the potential); omitted: no validation.'})
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
             cls.split,
             if_(cls.should_optimize)(cls.run_optimization).else_(cls.run_fit),
             cls.results,
+            if_(cls.should_validate)(cls.run_validation, cls.inspect_validation),
         )
+        spec.expose_outputs(ValidationWorkChain, namespace='validation',
+                            namespace_options={'required': False, 'help': 'The validation, when asked for.'})
         for name in FIT_OUTPUTS:
             spec.output(name, help=f'The fit\'s {name}.')
         spec.output('trials', valid_type=orm.Dict, required=False, help='Optimisation: every trial.')
@@ -59,6 +77,7 @@ class MlpGeneratorWorkChain(WorkChain):
                     help='Optimisation: objective vs trial.')
         spec.output('parameters', valid_type=orm.Dict, required=False, help='Optimisation: the chosen parameters.')
         spec.exit_code(402, 'ERROR_FIT_FAILED', message='The fit failed: {detail}.')
+        spec.exit_code(403, 'ERROR_VALIDATION_FAILED', message='The validation failed: {detail}.')
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -145,7 +164,30 @@ class MlpGeneratorWorkChain(WorkChain):
                 detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
         overlay = self._include_by_subtraction()
         for name in (*FIT_OUTPUTS, 'trials', 'objective_plot', 'parameters'):
+            if name == 'report' and self.should_validate():
+                continue  # given with the validation table appended
             if name in node.outputs and not (overlay and name == 'potential'):
                 self.out(name, node.outputs[name])
         if overlay:  # metrics and predictions stay those of the residual (DFT - Δ); the errors are the same
             self.out('potential', overlay_potential(node.outputs.potential, self.inputs.delta_potential))
+
+    def should_validate(self):
+        return bool(self.inputs.get('validation'))
+
+    def run_validation(self):
+        inputs = self.exposed_inputs(ValidationWorkChain, namespace='validation')
+        inputs['potential'] = self.outputs['potential']
+        return ToContext(validation=self.submit(ValidationWorkChain, **inputs))
+
+    def inspect_validation(self):
+        node = self.ctx.validation
+        fit_report = self.ctx.fit.outputs['report']
+        if 'report' not in node.outputs:
+            self.out('report', fit_report)
+            return self.exit_codes.ERROR_VALIDATION_FAILED.format(
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+        self.out_many(self.exposed_outputs(node, ValidationWorkChain, namespace='validation'))
+        self.out('report', append_validation(fit_report, node.outputs['report']))
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_VALIDATION_FAILED.format(detail=f'[{node.exit_status}] {node.exit_message}')
+        return None
