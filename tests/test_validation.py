@@ -140,13 +140,18 @@ def test_dft_reference_dict_gives_errors_and_plots(codes, mo_snap):
     ({'settings': {'vacancy': {'size': 3}}, 'properties': ['vacancy']}, 'unknown setting'),
     ({'settings': {'gsf': {'plane': [1, 1, 1], 'direction': [1, 0, 0]}}, 'properties': ['gsf']}, 'not lie in the plane'),
     ({'structure': 'mo'}, 'not in the potential'),
+    ({'structure': 'molecule'}, 'periodic in all three'),
     ({'properties': ['eos', 'phases']}, 'give the other phases'),
     ({'reference': {'C11': 1.0}, 'reference_potential': True}, 'not both'),
 ])
 def test_bad_requests_are_refused_before_anything_runs(change, message, codes, emt_cu, mo_snap, count_nodes):
     from aiida_mlpgen.workflows.validation import ValidationWorkChain
 
-    structures = {'cu': orm.StructureData(ase=bulk('Cu', 'fcc', a=3.6, cubic=True)).store(), 'mo': mo_bcc().store()}
+    from ase import Atoms
+
+    dimer = Atoms('Cu2', positions=[[0, 0, 0], [0, 0, 2.3]], cell=[10, 10, 10], pbc=False)
+    structures = {'cu': orm.StructureData(ase=bulk('Cu', 'fcc', a=3.6, cubic=True)).store(), 'mo': mo_bcc().store(),
+                  'molecule': orm.StructureData(ase=dimer).store()}
     inputs = {'potential': emt_cu, 'structure': structures[change.get('structure', 'cu')],
               'properties': orm.List(change.get('properties', ['eos'])).store(),
               'engine': orm.Str(change.get('engine', 'ase')).store(), 'code': codes[change.get('engine', 'ase')]}

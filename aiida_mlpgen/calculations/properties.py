@@ -107,6 +107,8 @@ class PropertiesCalculation(CalcJob):
         if cls.ENGINE not in PROPERTIES[name].engines:
             return f'{name} runs with the {" or ".join(PROPERTIES[name].engines)} engine, not {cls.ENGINE}'
         structure, potential = inputs['structure'], inputs.get('potential')
+        if not all(structure.pbc):
+            return 'the structure must be periodic in all three directions (a bulk crystal)'
         if potential is not None:
             unknown = set(structure.get_kind_names()) - set(potential.elements)
             if unknown:

