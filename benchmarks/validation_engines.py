@@ -50,7 +50,7 @@ def main() -> None:
             raise SystemExit(f'{engine}: [{node.exit_status}] {node.exit_message}')
         values[engine] = results['values'].get_dict()
     limits = {'lattice_parameter': 0.05}
-    print(f'| value | LAMMPS | ASE | difference (%) | limit (%) |\n|---|---|---|---|---|')
+    print('| value | LAMMPS | ASE | difference (%) | limit (%) |\n|---|---|---|---|---|')
     worst = 0.0
     for key in sorted(values['lammps']):
         a, b = values['lammps'][key], values['ase'][key]

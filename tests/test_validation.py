@@ -86,7 +86,8 @@ def test_emt_against_itself_has_no_error(codes, emt_cu):
     values = results['values'].get_dict()
     assert values['lattice_parameter'] == pytest.approx(3.59, abs=0.01)  # EMT Cu
     assert 0 < values['energy_difference_bcc'] < 0.1  # fcc is EMT Cu's ground state
-    assert {'eos.png', 'relative_errors.png', 'phonons.png'} <= set(results['plots'].base.repository.list_object_names())
+    plots = set(results['plots'].base.repository.list_object_names())
+    assert {'eos.png', 'relative_errors.png', 'phonons.png', 'gsf_111_11m2.png'} <= plots
 
 
 @pytest.fixture
@@ -116,7 +117,8 @@ def test_dft_reference_dict_gives_errors_and_plots(codes, mo_snap):
     from aiida_mlpgen.workflows.validation import ValidationWorkChain
 
     reference = {'lattice_parameter': 3.163, 'bulk_modulus': 263.0, 'C44': 100.0,
-                 'curves': {'eos': {'volumes_per_atom': [15.0, 15.8, 16.6], 'energies_per_atom': [-10.80, -10.85, -10.82]}}}
+                 'curves': {'eos': {'volumes_per_atom': [15.0, 15.8, 16.6],
+                                    'energies_per_atom': [-10.80, -10.85, -10.82]}}}
     results, node = run_get_node(
         ValidationWorkChain, potential=mo_snap, structure=mo_bcc(), properties=orm.List(['eos', 'elastic']),
         reference=orm.Dict(reference), code=codes['lammps'])
@@ -138,16 +140,17 @@ def test_dft_reference_dict_gives_errors_and_plots(codes, mo_snap):
     ({'properties': ['eos', 'thermal_expansion']}, 'needs the lammps engine'),
     ({'properties': ['eos', 'bandgap']}, 'unknown property'),
     ({'settings': {'vacancy': {'size': 3}}, 'properties': ['vacancy']}, 'unknown setting'),
-    ({'settings': {'gsf': {'plane': [1, 1, 1], 'direction': [1, 0, 0]}}, 'properties': ['gsf']}, 'not lie in the plane'),
+    ({'settings': {'gsf': {'plane': [1, 1, 1], 'direction': [1, 0, 0]}}, 'properties': ['gsf']},
+     'not lie in the plane'),
     ({'structure': 'mo'}, 'not in the potential'),
     ({'structure': 'molecule'}, 'periodic in all three'),
     ({'properties': ['eos', 'phases']}, 'give the other phases'),
     ({'reference': {'C11': 1.0}, 'reference_potential': True}, 'not both'),
 ])
 def test_bad_requests_are_refused_before_anything_runs(change, message, codes, emt_cu, mo_snap, count_nodes):
-    from aiida_mlpgen.workflows.validation import ValidationWorkChain
-
     from ase import Atoms
+
+    from aiida_mlpgen.workflows.validation import ValidationWorkChain
 
     dimer = Atoms('Cu2', positions=[[0, 0, 0], [0, 0, 2.3]], cell=[10, 10, 10], pbc=False)
     structures = {'cu': orm.StructureData(ase=bulk('Cu', 'fcc', a=3.6, cubic=True)).store(), 'mo': mo_bcc().store(),

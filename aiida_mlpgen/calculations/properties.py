@@ -74,7 +74,7 @@ class PropertiesCalculation(CalcJob):
         options['withmpi'].default = False
         options['output_filename'].default = cls.OUTPUT_FILE
         spec.input('structure', valid_type=orm.StructureData,
-                   help='The bulk structure (for most properties an equilibrium cell, e.g. from the equation of state).')
+                   help='The bulk crystal (for most properties an equilibrium cell, e.g. from the EOS).')
         spec.input('potential', valid_type=PotentialData, help='The interatomic potential.')
         spec.input('property', valid_type=orm.Str,
                    help=f'Which property: {", ".join(PROPERTIES)}.')
@@ -84,7 +84,8 @@ class PropertiesCalculation(CalcJob):
                     help='The values under stable keys (lattice_parameter Å, bulk_modulus GPa, C11 GPa, '
                          'vacancy_formation_energy eV, surface_energy_100 J/m², ...).')
         spec.output('curves', valid_type=orm.Dict, help='Data behind the plots (E(V) points, γ(s), bands, ...).')
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True)
+        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.',
+                       invalidates_cache=True)
         spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
                        invalidates_cache=True)
         spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.',

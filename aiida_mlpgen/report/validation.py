@@ -37,7 +37,8 @@ def comparison_rows(values: dict, reference: dict) -> list[dict]:
         if key in HIDDEN:
             continue
         mlp, dft = float(values[key]), reference.get(key)
-        row = {'property': key, 'unit': unit(key), 'mlp': mlp, 'dft': None, 'abs_error': None, 'rel_error_percent': None}
+        row = {'property': key, 'unit': unit(key), 'mlp': mlp, 'dft': None, 'abs_error': None,
+               'rel_error_percent': None}
         if isinstance(dft, (int, float)):
             row.update(dft=float(dft), abs_error=mlp - float(dft))
             if abs(float(dft)) > 1e-12:

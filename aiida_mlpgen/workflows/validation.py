@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-from pathlib import Path
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction
@@ -116,11 +115,13 @@ class ValidationWorkChain(WorkChain):
         spec.output('values', valid_type=orm.Dict, help='The potential\'s values under stable keys.')
         spec.output('curves', valid_type=orm.Dict, help='Data behind the plots, per property.')
         spec.output('equilibrium_structure', valid_type=orm.StructureData, help='The structure at the EOS minimum.')
-        spec.output('comparison', valid_type=orm.Dict, help='Rows: property, unit, mlp, dft, abs_error, rel_error_percent.')
+        spec.output('comparison', valid_type=orm.Dict,
+                    help='Rows: property, unit, mlp, dft, abs_error, rel_error_percent.')
         spec.output('report', valid_type=orm.SinglefileData, help='The table as text.')
         spec.output('plots', valid_type=orm.FolderData, help='eos.png, relative_errors.png and per-property PNGs.')
         spec.exit_code(401, 'ERROR_EOS_FAILED', message='The equation of state failed: {detail}.')
-        spec.exit_code(402, 'ERROR_PROPERTIES_FAILED', message='Some properties failed (the rest is reported): {detail}.')
+        spec.exit_code(402, 'ERROR_PROPERTIES_FAILED',
+                       message='Some properties failed (the rest is reported): {detail}.')
         spec.exit_code(403, 'ERROR_REFERENCE_FAILED', message='The reference potential\'s validation failed: {detail}.')
 
     @classmethod

@@ -2,10 +2,11 @@
 
 from .ace import AcePotentialData
 from .ase_calculator import AseCalculatorPotentialData
+from .base import PotentialData, PotentialError
 from .classical import ClassicalPotentialData
 from .combined import OverlayPotentialData
-from .base import PotentialData, PotentialError
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'AseCalculatorPotentialData', 'ClassicalPotentialData', 'NnpPotentialData', 'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = ('AcePotentialData', 'AseCalculatorPotentialData', 'ClassicalPotentialData', 'NnpPotentialData',
+           'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')

@@ -50,7 +50,8 @@ def analyse(atoms, results, supercell, displacement, mesh, points_per_segment):
     for segment in path.path.split(','):
         points = [special[label] for label in segment]
         labels.append(list(segment))
-        paths.append([list(np.linspace(a, b, int(points_per_segment))) for a, b in zip(points[:-1], points[1:])])
+        ends = zip(points[:-1], points[1:], strict=True)
+        paths.append([list(np.linspace(a, b, int(points_per_segment))) for a, b in ends])
     flat = [segment for group in paths for segment in group]
     phonon.run_band_structure(flat)
     bands = phonon.get_band_structure_dict()
@@ -66,7 +67,7 @@ def analyse(atoms, results, supercell, displacement, mesh, points_per_segment):
         phonon.run_qpoints([point])
         values[f'phonon_frequency_{label}'] = float(phonon.get_qpoints_dict()['frequencies'][0].max())
     tick_distances, tick_labels, k = [], [], 0
-    for segment_labels, group in zip(labels, paths):
+    for segment_labels, group in zip(labels, paths, strict=True):
         for j in range(len(group)):
             d = bands['distances'][k]
             if j == 0:
@@ -78,6 +79,7 @@ def analyse(atoms, results, supercell, displacement, mesh, points_per_segment):
             tick_distances.append(float(d[-1]))
             tick_labels.append(segment_labels[j + 1])
             k += 1
-    curves = {'distances': distances.tolist(), 'frequencies': frequencies.tolist(), 'ticks': tick_distances, 'tick_labels': tick_labels,
-              'dos_frequencies': np.asarray(dos['frequency_points']).tolist(), 'dos': np.asarray(dos['total_dos']).tolist()}
+    curves = {'distances': distances.tolist(), 'frequencies': frequencies.tolist(), 'ticks': tick_distances,
+              'tick_labels': tick_labels, 'dos_frequencies': np.asarray(dos['frequency_points']).tolist(),
+              'dos': np.asarray(dos['total_dos']).tolist()}
     return values, curves

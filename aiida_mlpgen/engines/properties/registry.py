@@ -7,7 +7,7 @@ command line can ask for ``eos,elastic,vacancy,surface:100,surface:110``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 from . import defects, elastic, eos, gsf, phonons, surfaces, thermal
 from .tasks import run_tasks

@@ -27,7 +27,7 @@ def analyse(atoms, results, temperatures, supercell, steps, equilibration, times
     a0 = atoms.cell.lengths()[0]
     lattice = np.array([a0 * (results[t.name].volume / reference) ** (1 / 3) for t in task_list])
     temps = np.array([t.md['temperature'] for t in task_list])
-    values = {f'lattice_parameter_{int(round(t))}K': float(a) for t, a in zip(temps, lattice)}
+    values = {f'lattice_parameter_{int(round(t))}K': float(a) for t, a in zip(temps, lattice, strict=True)}
     if len(temps) > 1:
         slope = np.polyfit(temps, lattice, 1)[0]
         values['thermal_expansion_coefficient'] = float(slope / lattice[0])  # 1/K
