@@ -122,3 +122,32 @@ def cmd_validate(potential, structure, properties, engine, settings, phases, ref
         click.echo(f'report and plots written to {target}')
     if not node.is_finished_ok:
         raise SystemExit(1)
+
+
+@cmd_root.command('lammps-packages')
+@click.argument('code')
+@click.argument('packages', nargs=-1)
+def cmd_lammps_packages(code, packages):
+    """Show or record the LAMMPS packages of CODE (e.g. lammps@cluster ML-SNAP ML-PACE).
+
+    Validation checks a local LAMMPS itself (``lmp -h``); a remote one is trusted through
+    what is recorded here (the code's extra ``lammps_packages``)."""
+    from aiida import orm
+
+    from aiida_mlpgen.embedded import ensure_ready
+
+    ensure_ready()
+    node = orm.load_code(code)
+    if packages:
+        node.base.extras.set('lammps_packages', sorted(set(packages)))
+        click.echo(f'{node.full_label}: recorded {" ".join(sorted(set(packages)))}')
+        return
+    recorded = node.base.extras.get('lammps_packages', None)
+    if recorded is not None:
+        click.echo(f'{node.full_label} (recorded): {" ".join(recorded)}')
+    elif node.computer is not None and node.computer.transport_type == 'core.local':
+        from aiida_mlpgen.data.potentials.lammps_run import installed_packages
+
+        click.echo(f'{node.full_label} (lmp -h): {" ".join(sorted(installed_packages(str(node.get_executable()))))}')
+    else:
+        click.echo(f'{node.full_label}: nothing recorded; record with: mlpgen lammps-packages {code} PACKAGE...')
