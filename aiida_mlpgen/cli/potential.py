@@ -73,3 +73,25 @@ def cmd_potential_list():
         click.echo('No potential yet: `mlpgen fit snap|ace|nnp ID` or `mlpgen potential import` adds one.')
         return
     echo_table(rows, ['PK', 'type', 'elements', 'cutoff (Å)', 'made by', 'created'])
+
+
+@cmd_potential.command('export')
+@click.argument('identifier')
+@click.argument('directory', type=click.Path(file_okay=False))
+@click.option('--relative', is_flag=True, help='Refer to the files by name in potential.mod (for copying elsewhere).')
+def cmd_potential_export(identifier, directory, relative):
+    """Write the potential IDENTIFIER (PK, UUID or label): its files and potential.mod for LAMMPS."""
+    from aiida_mlpgen.data.potentials import PotentialData, PotentialError
+    from aiida_mlpgen.embedded import ensure_ready
+
+    from .utils import load_typed
+
+    ensure_ready()
+    node = load_typed(identifier, PotentialData, 'potential')
+    try:
+        mod = node.write_lammps(directory, relative=relative)
+    except PotentialError as error:  # an ASE-only potential has no LAMMPS lines
+        raise click.ClickException(str(error)) from error
+    click.echo(f'{type(node).__name__}<{node.pk}>: {", ".join(node.filenames) or "no files"} and {mod.name} '
+               f'written to {directory}')
+    click.echo(f'LAMMPS: include {mod.resolve() if not relative else mod.name}')

@@ -1,0 +1,242 @@
+"""ACE, SNAP, qSNAP and NNP on the mlearn data sets, against the published mlearn potentials.
+
+    python benchmarks/mlearn.py [--elements Mo,Si] [--types snap,qsnap,ace,nnp] [--quick]
+                                [--data DIR] [--out DIR] [--max-structures N]
+
+For each element (``DIR/<El>/training.json``, default ../shared/datasets/mlearn): a 90/10
+split (seed 42), each type fitted through ``MlpGeneratorWorkChain`` on a temporary
+embedded profile (SNAP and qSNAP with hyperparameter optimisation, ACE and NNP with the
+"moderate" protocol), and the held-out 10 % evaluated with our potentials and with the
+published mlearn SNAP, qSNAP and NNP potentials (../shared/reference_potentials/mlearn).
+Writes results.csv, results.md and error_vs_fit_time.png to --out and prints the table.
+Energy errors are per atom (meV/atom), force errors per component (eV/Å); evaluation time
+is wall time over held-out atoms (one step each; LAMMPS through the ``lmp`` executable
+including its start, ACE through pyace, NNP through our evaluator).
+
+--quick (under 10 minutes on 2 cores for the four elements): at most 60 structures per
+element and the settings of QUICK below, stated in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / 'shared'
+TYPES = ('snap', 'qsnap', 'ace', 'nnp')
+#: published mlearn potentials are Bohr/Hartree for n2p2
+NNP_UNITS = {'cflength': 1.8897261, 'cfenergy': 0.0367493}
+WEIGHTS = {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}
+
+FULL = {
+    'snap': {'kind': 'snap', 'protocol': 'moderate', 'overrides': {'twojmax': 6, 'fit': WEIGHTS},
+             'optimize': {'keys': ['rcutfac', 'radelem', 'wj'], 'budget': 30, 'max_in_flight': 4}},
+    'qsnap': {'kind': 'snap', 'protocol': 'moderate', 'overrides': {'twojmax': 4, 'quadratic': True, 'fit': WEIGHTS},
+              'optimize': {'keys': ['rcutfac', 'fit.forces'], 'budget': 20, 'max_in_flight': 4}},
+    'ace': {'kind': 'ace', 'protocol': 'moderate', 'overrides': {}},
+    'nnp': {'kind': 'nnp', 'protocol': 'moderate', 'overrides': {}},
+}
+QUICK = {
+    'snap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 4, 'fit': WEIGHTS},
+             'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 2}},
+    'qsnap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 2, 'quadratic': True, 'fit': WEIGHTS},
+              'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 2}},
+    'ace': {'kind': 'ace', 'protocol': 'fast',
+            'overrides': {'number_of_functions': 10, 'cutoff': 5.0, 'min_iterations': 0, 'max_iterations': 8}},
+    'nnp': {'kind': 'nnp', 'protocol': 'fast', 'overrides': {'epochs': 3}},
+}
+
+
+def errors(frames, energies, forces) -> dict:
+    de = np.array([(e - f.energy) / len(f.numbers) for e, f in zip(energies, frames, strict=True)]) * 1000.0
+    df = np.concatenate([(np.asarray(p) - f.forces).ravel() for p, f in zip(forces, frames, strict=True)])
+    return {'energy_mae': float(np.abs(de).mean()), 'energy_rmse': float(np.sqrt(np.mean(de**2))),
+            'forces_mae': float(np.abs(df).mean()), 'forces_rmse': float(np.sqrt(np.mean(df**2)))}
+
+
+def evaluate(potential, frames) -> tuple[list, list, float]:
+    """Energies, forces and the evaluation wall time of ``potential`` on ``frames``."""
+    from ase import Atoms
+
+    from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
+
+    atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=f.pbc) for f in frames]
+    start = time.perf_counter()
+    if potential.base.attributes.get('potential_type') in ('snap', 'classical'):
+        with tempfile.TemporaryDirectory() as directory:
+            result = evaluate_with_lmp(potential, atoms, directory, lmp=str(Path(sys.executable).parent / 'lmp'))
+        energies, forces = result['energy'], result['forces']
+    else:
+        calculator = potential.get_ase_calculator()
+        energies, forces = [], []
+        for image in atoms:
+            image.calc = calculator
+            energies.append(image.get_potential_energy())
+            forces.append(image.get_forces())
+    return energies, forces, time.perf_counter() - start
+
+
+def published(element: str, kind: str, references: Path):
+    from aiida_mlpgen.data.potentials import NnpPotentialData, SnapPotentialData
+
+    folder = references / element / kind
+    if not folder.is_dir():
+        return None
+    if kind == 'nnp':
+        return NnpPotentialData.from_n2p2(folder, **NNP_UNITS)
+    return SnapPotentialData.from_files(*sorted(folder.glob('*.snapcoeff')), *sorted(folder.glob('*.snapparam')))
+
+
+def subsample(data, limit: int | None):
+    """At most ``limit`` structures, every k-th one (all groups keep members)."""
+    from aiida_mlpgen.data import TrainingSetData
+
+    frames = data.get_frame_list()
+    if limit is None or len(frames) <= limit:
+        return data
+    step = len(frames) / limit
+    return TrainingSetData([frames[int(i * step)] for i in range(limit)])
+
+
+def fit(split, settings: dict):
+    from aiida.engine import run_get_node
+
+    from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
+
+    optimize = dict(settings['optimize']) if settings.get('optimize') else None
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(split, settings['kind'], settings['protocol'],
+                                                              overrides=settings['overrides'], optimize=optimize)
+    start = time.perf_counter()
+    results, node = run_get_node(builder)
+    wall = time.perf_counter() - start
+    if not node.is_finished_ok:
+        raise RuntimeError(f'{settings["kind"]} fit failed: [{node.exit_status}] {node.exit_message}')
+    return results['potential'], wall
+
+
+def run(elements, types, quick, data_dir: Path, references: Path, out: Path, limit) -> list[dict]:
+    from aiida import orm
+
+    from aiida_mlpgen.calculations.functions.training_set import split_training_set
+    from aiida_mlpgen.data import TrainingSetData
+    from aiida_mlpgen.embedded import setup
+
+    setup()
+    table = QUICK if quick else FULL
+    rows = []
+    for element in elements:
+        data = subsample(TrainingSetData.from_file(data_dir / element / 'training.json'), limit).store()
+        split = split_training_set(data, orm.Float(0.1), orm.Int(42))
+        held_out = [f for f in split.get_frame_list() if f.split == 'validation']
+        n_atoms = sum(len(f.numbers) for f in held_out)
+        for kind in types:
+            potential, wall = fit(split, table[kind])
+            energies, forces, seconds = evaluate(potential, held_out)
+            rows.append({'element': element, 'type': kind, 'source': 'ours', 'n_train': split.split_counts['train'],
+                         'n_validation': len(held_out), **errors(held_out, energies, forces), 'fit_seconds': wall,
+                         'eval_us_per_atom_step': 1e6 * seconds / n_atoms})
+            print(_line(rows[-1]), flush=True)
+            reference = published(element, kind, references)
+            if reference is not None:
+                energies, forces, seconds = evaluate(reference, held_out)
+                rows.append({'element': element, 'type': kind, 'source': 'published mlearn',
+                             'n_train': None, 'n_validation': len(held_out), **errors(held_out, energies, forces),
+                             'fit_seconds': None, 'eval_us_per_atom_step': 1e6 * seconds / n_atoms})
+                print(_line(rows[-1]), flush=True)
+    write(rows, out, quick)
+    return rows
+
+
+HEADER = ('| element | type | potential | train / held out | E MAE | E RMSE (meV/atom) | F MAE | F RMSE (eV/Å) '
+          '| fit wall (s) | eval (µs/atom-step) |\n|---|---|---|---|---|---|---|---|---|---|')
+
+
+def _line(row: dict) -> str:
+    fit_time = '-' if row['fit_seconds'] is None else f'{row["fit_seconds"]:.0f}'
+    trained = row['n_train'] if row['source'] == 'ours' else 'all'  # the published ones saw every structure
+    counts = f'{trained} / {row["n_validation"]}'
+    return (f'| {row["element"]} | {row["type"]} | {row["source"]} | {counts} | {row["energy_mae"]:.2f} | '
+            f'{row["energy_rmse"]:.2f} | {row["forces_mae"]:.4f} | {row["forces_rmse"]:.4f} | {fit_time} | '
+            f'{row["eval_us_per_atom_step"]:.0f} |')
+
+
+def write(rows: list[dict], out: Path, quick: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / 'results.csv', 'w', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = QUICK if quick else FULL
+    lines = [HEADER, *(_line(row) for row in rows), '', f'settings ({"quick" if quick else "full"}):']
+    lines += [f'- {kind}: {settings[kind]}' for kind in TYPES]
+    (out / 'results.md').write_text('\n'.join(lines) + '\n')
+    plot(rows, out / 'error_vs_fit_time.png')
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    elements = list(dict.fromkeys(row['element'] for row in rows))
+    markers = {'snap': 'o', 'qsnap': 's', 'ace': '^', 'nnp': 'D'}
+    colors = dict(zip(elements, plt.rcParams['axes.prop_cycle'].by_key()['color'], strict=False))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for row in rows:
+        if row['source'] != 'ours':
+            continue
+        for axis, key in ((left, 'energy_rmse'), (right, 'forces_rmse')):
+            axis.scatter(row['fit_seconds'], row[key], marker=markers[row['type']], color=colors[row['element']],
+                         s=60, label=f'{row["element"]} {row["type"]}')
+    for row in rows:
+        if row['source'] == 'ours':
+            continue
+        for axis, key in ((left, 'energy_rmse'), (right, 'forces_rmse')):
+            axis.axhline(row[key], color=colors[row['element']], ls=':', lw=1)
+    for axis, label in ((left, 'held-out energy RMSE (meV/atom)'), (right, 'held-out force RMSE (eV/Å)')):
+        axis.set_xscale('log')
+        axis.set_yscale('log')
+        axis.set_xlabel('fit wall time (s)')
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3, which='both')
+    left.legend(fontsize=7, ncol=2)
+    fig.suptitle('Error vs fit time (markers: ours; dotted lines: published mlearn potentials, same structures)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--elements', default='Ge,Li,Mo,Si')
+    parser.add_argument('--types', default=','.join(TYPES))
+    parser.add_argument('--quick', action='store_true')
+    parser.add_argument('--data', type=Path, default=SHARED / 'datasets' / 'mlearn')
+    parser.add_argument('--references', type=Path, default=SHARED / 'reference_potentials' / 'mlearn')
+    parser.add_argument('--out', type=Path, default=None)
+    parser.add_argument('--max-structures', type=int, default=None)
+    args = parser.parse_args(argv)
+    types = [t for t in args.types.split(',') if t]
+    unknown = set(types) - set(TYPES)
+    if unknown:
+        parser.error(f'unknown types {sorted(unknown)}; known: {", ".join(TYPES)}')
+    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    out = args.out or HERE / 'results' / ('mlearn_quick' if args.quick else 'mlearn')
+    limit = args.max_structures if args.max_structures is not None else (60 if args.quick else None)
+    start = time.perf_counter()
+    print(HEADER, flush=True)
+    run([e for e in args.elements.split(',') if e], types, args.quick, args.data, args.references, out, limit)
+    print(f'\nwall {time.perf_counter() - start:.0f} s; results in {out}')
+
+
+if __name__ == '__main__':
+    main()
