@@ -1,7 +1,7 @@
 """ACE, SNAP, qSNAP and NNP on the mlearn data sets, against the published mlearn potentials.
 
     python benchmarks/mlearn.py [--elements Mo,Si] [--types snap,qsnap,ace,nnp] [--quick]
-                                [--data DIR] [--out DIR] [--max-structures N]
+                                [--data DIR] [--out DIR] [--max-structures N] [--validation-fraction F]
 
 For each element (``DIR/<El>/training.json``, default ../shared/datasets/mlearn): a 90/10
 split (seed 42), each type fitted through ``MlpGeneratorWorkChain`` on a temporary
@@ -122,7 +122,8 @@ def fit(split, settings: dict):
     return results['potential'], wall
 
 
-def run(elements, types, quick, data_dir: Path, references: Path, out: Path, limit) -> list[dict]:
+def run(elements, types, quick, data_dir: Path, references: Path, out: Path, limit,
+        fraction: float = 0.1) -> list[dict]:
     from aiida import orm
 
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
@@ -134,8 +135,11 @@ def run(elements, types, quick, data_dir: Path, references: Path, out: Path, lim
     rows = []
     for element in elements:
         data = subsample(TrainingSetData.from_file(data_dir / element / 'training.json'), limit).store()
-        split = split_training_set(data, orm.Float(0.1), orm.Int(42))
+        split = split_training_set(data, orm.Float(fraction), orm.Int(42))
         held_out = [f for f in split.get_frame_list() if f.split == 'validation']
+        if not held_out:
+            raise SystemExit(f'{element}: no structure held out ({len(data.get_frame_list())} structures, fraction '
+                             f'{fraction} per group): use more structures or a larger --validation-fraction')
         n_atoms = sum(len(f.numbers) for f in held_out)
         for kind in types:
             potential, wall = fit(split, table[kind])
@@ -224,6 +228,7 @@ def main(argv=None) -> None:
     parser.add_argument('--references', type=Path, default=SHARED / 'reference_potentials' / 'mlearn')
     parser.add_argument('--out', type=Path, default=None)
     parser.add_argument('--max-structures', type=int, default=None)
+    parser.add_argument('--validation-fraction', type=float, default=0.1, help='held out per group (0.1)')
     args = parser.parse_args(argv)
     types = [t for t in args.types.split(',') if t]
     unknown = set(types) - set(TYPES)
@@ -234,7 +239,8 @@ def main(argv=None) -> None:
     limit = args.max_structures if args.max_structures is not None else (60 if args.quick else None)
     start = time.perf_counter()
     print(HEADER, flush=True)
-    run([e for e in args.elements.split(',') if e], types, args.quick, args.data, args.references, out, limit)
+    run([e for e in args.elements.split(',') if e], types, args.quick, args.data, args.references, out, limit,
+        args.validation_fraction)
     print(f'\nwall {time.perf_counter() - start:.0f} s; results in {out}')
 
 

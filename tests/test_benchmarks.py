@@ -22,14 +22,15 @@ def test_mlearn_quick_on_a_tiny_slice(mo_slice, tmp_path):
     env['AIIDA_PATH'] = str(tmp_path / 'aiida')
     out = tmp_path / 'out'
     done = subprocess.run([sys.executable, str(REPO / 'benchmarks' / 'mlearn.py'), '--quick', '--elements', 'Mo',
-                           '--types', 'snap,qsnap,ace,nnp', '--data', str(tmp_path / 'data'), '--out', str(out)],
+                           '--types', 'snap', '--data', str(tmp_path / 'data'), '--out', str(out),
+                           '--validation-fraction', '0.34'],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(out / 'results.csv') as handle:
         rows = list(csv.DictReader(handle))
     ours = {row['type'] for row in rows if row['source'] == 'ours'}
     published = {row['type'] for row in rows if row['source'] != 'ours'}
-    assert ours == {'snap', 'qsnap', 'ace', 'nnp'} and published == {'snap', 'qsnap', 'nnp'}
+    assert ours == published == {'snap'}  # the other types take the same path (fit: generator; evaluate)
     for row in rows:
         assert float(row['energy_rmse']) >= float(row['energy_mae']) > 0
         assert float(row['forces_rmse']) >= float(row['forces_mae']) > 0

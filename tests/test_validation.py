@@ -175,15 +175,17 @@ def test_mlpgen_validate_command(mlpgen_cli, tmp_path):
 
     bulk('Cu', 'fcc', a=3.62, cubic=True).write(tmp_path / 'Cu.cif')
     settings = json.dumps({'vacancy': {'supercell': [2, 2, 2]}, 'surface': {'layers': 4}})
+    reference = json.dumps({'lattice_parameter': 3.615, 'C44': 82.0})
     out = mlpgen_cli('validate', 'ase:ase.calculators.emt:EMT', 'Cu.cif', '--engine', 'ase',
                      '--properties', 'eos,elastic,vacancy,surface:100', '--settings', settings,
-                     '--reference-potential', 'ase:ase.calculators.emt:EMT', '--json', 'out.json',
-                     '--output-dir', 'report')
+                     '--reference', reference, '--json', 'out.json', '--output-dir', 'report')
     values = json.loads((tmp_path / 'out.json').read_text())
     for key in ('lattice_parameter', 'bulk_modulus', 'C11', 'C12', 'C44', 'vacancy_formation_energy',
                 'surface_energy_100'):
         assert isinstance(values[key], float), key
     assert values['lattice_parameter'] == pytest.approx(3.59, abs=0.01)
     assert 'surface_energy_100' in out.stdout and (tmp_path / 'report' / 'eos.png').exists()
+    row = next(line for line in out.stdout.splitlines() if line.startswith('lattice_parameter '))
+    assert '3.615' in row and '-0.69' in row  # EMT's 3.590 Å is 0.7 % below the given value
     refused = mlpgen_cli('validate', 'ase:ase.calculators.emt:EMT', 'Cu.cif', '--engine', 'lammps', check=False)
     assert refused.returncode != 0 and 'runs only as an ASE calculator' in refused.stderr
