@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from aiida import orm
-from aiida.common import CalcInfo, CodeInfo
+from aiida.common import CalcInfo
 from aiida.engine import CalcJob
 
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.data.training_set.frames import choose_validation
+
+from .common import default_options, single_run
 
 
 class MlpFitCalculation(CalcJob):
@@ -23,11 +25,7 @@ class MlpFitCalculation(CalcJob):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        options = spec.inputs['metadata']['options']
-        options['parser_name'].default = cls.PARSER_NAME
-        options['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-        options['withmpi'].default = False
-        options['output_filename'].default = cls.OUTPUT_FILE
+        default_options(spec, cls.PARSER_NAME, cls.OUTPUT_FILE)
         spec.input('training_set', valid_type=TrainingSetData,
                    help='DFT training data; validation-tagged structures are held out of the fit.')
         spec.input('parameters', valid_type=orm.Dict, required=False,
@@ -86,14 +84,4 @@ class MlpFitCalculation(CalcJob):
 
     def _calcinfo(self, retrieve: list[str], local_copy_list=(), exclude=()) -> CalcInfo:
         """One run of the code on ``INPUT_FILE`` (stdout to ``OUTPUT_FILE``), MPI as the options say."""
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = [self.INPUT_FILE]
-        codeinfo.stdout_name = self.OUTPUT_FILE
-        codeinfo.withmpi = self.inputs.metadata.options.withmpi
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = list(local_copy_list)
-        calcinfo.retrieve_list = [self.OUTPUT_FILE, *retrieve]
-        calcinfo.provenance_exclude_list = list(exclude)
-        return calcinfo
+        return single_run(self, [self.INPUT_FILE], self.OUTPUT_FILE, retrieve, local_copy_list, exclude)

@@ -12,13 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiida import orm
-from aiida.common import CalcInfo, CodeInfo
+from aiida.common import CalcInfo
 from aiida.engine import CalcJob
 
 from aiida_mlpgen.data.potentials import PotentialData, PotentialError
 from aiida_mlpgen.engines.properties import lammps_input
 from aiida_mlpgen.engines.properties.registry import PROPERTIES
 from aiida_mlpgen.engines.properties.tasks import dump_tasks
+
+from .common import default_options, single_run
 
 TASKS_FILE = 'tasks.json'
 
@@ -68,11 +70,7 @@ class PropertiesCalculation(CalcJob):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        options = spec.inputs['metadata']['options']
-        options['parser_name'].default = cls.PARSER_NAME
-        options['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-        options['withmpi'].default = False
-        options['output_filename'].default = cls.OUTPUT_FILE
+        default_options(spec, cls.PARSER_NAME, cls.OUTPUT_FILE)
         spec.input('structure', valid_type=orm.StructureData,
                    help='The bulk crystal (for most properties an equilibrium cell, e.g. from the EOS).')
         spec.input('potential', valid_type=PotentialData, help='The interatomic potential.')
@@ -129,15 +127,7 @@ class PropertiesCalculation(CalcJob):
         return property_tasks(self.inputs.structure, self.inputs.property.value, settings)[0]
 
     def _calcinfo(self, arguments: list[str], retrieve: list[str]) -> CalcInfo:
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = arguments
-        codeinfo.stdout_name = self.OUTPUT_FILE
-        codeinfo.withmpi = self.inputs.metadata.options.withmpi
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self.OUTPUT_FILE, TASKS_FILE, *retrieve]
-        return calcinfo
+        return single_run(self, arguments, self.OUTPUT_FILE, [TASKS_FILE, *retrieve])
 
 
 class LammpsPropertiesCalculation(PropertiesCalculation):
