@@ -47,9 +47,9 @@ FULL = {
 }
 QUICK = {
     'snap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 4, 'fit': WEIGHTS},
-             'optimize': {'keys': ['rcutfac'], 'budget': 3, 'max_in_flight': 3}},
+             'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4}},
     'qsnap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 2, 'quadratic': True, 'fit': WEIGHTS},
-              'optimize': {'keys': ['rcutfac'], 'budget': 3, 'max_in_flight': 3}},
+              'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4}},
     'ace': {'kind': 'ace', 'protocol': 'fast',
             'overrides': {'number_of_functions': 10, 'cutoff': 5.0, 'min_iterations': 0, 'max_iterations': 5}},
     'nnp': {'kind': 'nnp', 'protocol': 'fast', 'overrides': {'epochs': 3}},

@@ -95,10 +95,10 @@ def test_nnp_hyperparameters_are_optimised_too(ta_split):
         code=local_code('nnp', BIN / 'mlpgen-nnp'),
         parameters=orm.Dict({'epochs': 1, 'nodes_per_layer': 6, 'cutoff': 4.5, 'symmetry_functions': [
             {'kind': 'radial', 'mode': 'shifted', 'n_points': 4}]}),
-        optimize=orm.Dict({'keys': ['nodes_per_layer'], 'budget': 3, 'max_in_flight': 2}))
+        optimize=orm.Dict({'keys': ['nodes_per_layer'], 'budget': 4, 'max_in_flight': 2}))
     assert node.is_finished_ok, node.exit_message
     rows = results['trials'].get_dict()['rows']
-    assert len(rows) == 3 and all(r['exit_status'] == 0 for r in rows)
+    assert len(rows) == 4 and all(r['exit_status'] == 0 for r in rows)
     sizes = {r['pk']: orm.load_node(r['pk']).inputs.parameters['nodes_per_layer'][0] for r in rows}
     assert len(set(sizes.values())) >= 3  # different networks were trained
     assert results['potential'].base.attributes.get('network')['Ta'][1] == results['parameters']['nodes_per_layer'][0]
