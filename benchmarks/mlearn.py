@@ -230,6 +230,9 @@ def main(argv=None) -> None:
     parser.add_argument('--out', type=Path, default=None)
     parser.add_argument('--max-structures', type=int, default=None)
     parser.add_argument('--validation-fraction', type=float, default=0.1, help='held out per group (0.1)')
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='elements run side by side, each in its own process and profile (2 with --quick, else 1); '
+                             'fit and evaluation times then include the other jobs\' load')
     args = parser.parse_args(argv)
     types = [t for t in args.types.split(',') if t]
     unknown = set(types) - set(TYPES)
@@ -239,11 +242,56 @@ def main(argv=None) -> None:
     out = args.out or HERE / 'results' / ('mlearn_quick' if args.quick else 'mlearn')
     limit = args.max_structures if args.max_structures is not None else (30 if args.quick else None)
     start = time.perf_counter()
-    print(HEADER, flush=True)
-    run([e for e in args.elements.split(',') if e], types, args.quick, args.data, args.references, out, limit,
-        args.validation_fraction)
+    elements = [e for e in args.elements.split(',') if e]
+    jobs = args.jobs if args.jobs is not None else (2 if args.quick else 1)
+    if jobs > 1 and len(elements) > 1:
+        rows = side_by_side(elements, argv if argv is not None else sys.argv[1:], out, jobs)
+        write(rows, out, args.quick)
+        print(HEADER + '\n' + '\n'.join(_line(row) for row in rows))
+    else:
+        print(HEADER, flush=True)
+        run(elements, types, args.quick, args.data, args.references, out, limit, args.validation_fraction)
     print(f'\nwall {time.perf_counter() - start:.0f} s; results in {out}')
 
+
+def side_by_side(elements: list[str], argv: list[str], out: Path, jobs: int) -> list[dict]:
+    """This script once per element, ``jobs`` at a time, each with its own AiiDA profile."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    keep = []
+    skip = False
+    for item in argv:  # drop --elements/--out/--jobs (and their values): set per job below
+        if skip:
+            skip = False
+            continue
+        name = item.split('=')[0]
+        if name in ('--elements', '--out', '--jobs'):
+            skip = '=' not in item
+            continue
+        keep.append(item)
+
+    def one(element):
+        env = dict(os.environ, AIIDA_PATH=tempfile.mkdtemp(prefix=f'mlpgen-bench-{element}-'))
+        folder = out / 'per_element' / element
+        done = subprocess.run([sys.executable, __file__, *keep, '--elements', element, '--out', str(folder),
+                               '--jobs', '1'], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f'{element} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}')
+        with open(folder / 'results.csv') as handle:
+            return list(csv.DictReader(handle))
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, elements))
+    rows = []
+    for row in (row for part in results for row in part):
+        for key, value in row.items():
+            if key not in ('element', 'type', 'source'):
+                row[key] = None if value in ('', 'None') else float(value)
+        row['n_train'] = None if row['n_train'] is None else int(row['n_train'])
+        row['n_validation'] = int(row['n_validation'])
+        rows.append(row)
+    return rows
 
 if __name__ == '__main__':
     main()
