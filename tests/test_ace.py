@@ -137,7 +137,8 @@ def test_stopping_rule_logic():
     assert rule.should_stop(False)  # no validation set: train alone decides
 
 
-def test_gpu_option_writes_tensorpot_input_and_requests_a_gpu(ta_ace_set, tmp_path):
+def test_gpu_option_writes_tensorpot_input_and_requests_a_gpu(ta_ace_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # AiiDA writes the dry run's folder (submit_test/) in the working directory
     computer = orm.Computer(label='slurm-cluster', hostname='cluster.invalid', transport_type='core.local',
                             scheduler_type='core.slurm', workdir=str(tmp_path)).store()
     code = orm.InstalledCode(label='pacemaker-gpu', computer=computer, filepath_executable='/opt/pace/bin/pacemaker')
