@@ -44,6 +44,12 @@ class MlpFitCalculation(CalcJob):
                        invalidates_cache=True)
         spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.',
                        invalidates_cache=True)
+        spec.exit_code(305, 'ERROR_JOB_CANCELLED', invalidates_cache=True,
+                       message='The job was cancelled (scancel, qdel) before the fit finished: {detail}.')
+        spec.exit_code(306, 'ERROR_PROCESS_KILLED', invalidates_cache=True,
+                       message='The fitting process was killed by a signal before it finished: {detail}.')
+        spec.exit_code(307, 'ERROR_DISK_WRITE', invalidates_cache=True,
+                       message='The job could not write its files (disk full, quota, file size limit): {detail}.')
         spec.exit_code(310, 'ERROR_CODE_FAILED', message='The fitting code failed: {error}.', invalidates_cache=True)
         spec.exit_code(410, 'ERROR_NAN_COEFFICIENTS', message='The fit produced NaN or infinite coefficients.')
         spec.exit_code(411, 'ERROR_NAN_LOSS', message='The loss became NaN or infinite during the fit.')

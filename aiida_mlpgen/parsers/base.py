@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -56,20 +57,33 @@ class MlpFitParser(Parser):
     #: Text of the scheduler's or the code's output that means the job ran out of memory / time.
     MEMORY_SIGNS = ('MemoryError', 'Out Of Memory', 'out of memory', 'oom-kill', 'OUT_OF_MEMORY')
     WALLTIME_SIGNS = ('DUE TO TIME LIMIT', 'TIMEOUT', 'walltime exceeded')
+    #: ... that someone cancelled the job (SLURM's slurmstepd line; PBS/SGE deletion notes).
+    CANCEL_SIGNS = (re.compile(r'\*\*\* JOB \S+ ON \S+ CANCELLED AT [^*]*\*\*\*'), re.compile(r'job deleted', re.I))
+    #: ... that files could not be written (ENOSPC, EDQUOT, EFBIG; bash's note on SIGXFSZ).
+    DISK_SIGNS = (re.compile(r'No space left on device|Disk quota exceeded|File too large|File size limit exceeded|'
+                             r'\[Errno (?:28|122|27)\]'),)
+    #: ... that the code was killed by a signal (bash's job-control note in the job's stderr).
+    KILL_SIGNS = (re.compile(r'line \d+: +\d+ (Killed|Terminated|Aborted|Segmentation fault)\b.*'),)
 
     def _resource_failure(self, retrieved):
-        """The scheduler's exit code for memory or walltime exhaustion, read from the job's
-        stderr/stdout (SLURM writes "CANCELLED ... DUE TO TIME LIMIT", the kernel "oom-kill")."""
+        """The exit code of a job that did not end by itself: out of memory or walltime
+        (SLURM writes "CANCELLED ... DUE TO TIME LIMIT", the kernel "oom-kill"), cancelled,
+        unable to write its files, or its code killed — read from the job's stderr/stdout."""
         names = set(retrieved.base.repository.list_object_names())
         output = self.node.get_option('output_filename')
         text = ''
         for name in ('_scheduler-stderr.txt', '_scheduler-stdout.txt', output):
             if name and name in names:
-                text += retrieved.base.repository.get_object_content(name)[-20000:]
+                text += retrieved.base.repository.get_object_content(name, mode='rb')[-20000:].decode(errors='replace')
         if any(sign in text for sign in self.MEMORY_SIGNS):
             return self.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY
         if any(sign in text for sign in self.WALLTIME_SIGNS):
             return self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME
+        for signs, code in ((self.CANCEL_SIGNS, 'ERROR_JOB_CANCELLED'), (self.DISK_SIGNS, 'ERROR_DISK_WRITE'),
+                            (self.KILL_SIGNS, 'ERROR_PROCESS_KILLED')):
+            found = next((m for sign in signs if (m := sign.search(text))), None)
+            if found is not None and code in self.exit_codes:
+                return getattr(self.exit_codes, code).format(detail=' '.join(found.group(0).split()))
         return None
 
     def common_header(self, potential) -> dict:

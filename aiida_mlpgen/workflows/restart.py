@@ -4,6 +4,9 @@
 - out of walltime (exit 120): NNP continues from the last epoch's weights (restart_folder),
   ACE from its last interim potential (initial_potential); SNAP, a direct solve, gets twice
   the walltime;
+- process killed by a signal (exit 306): NNP and ACE continue as after a walltime, SNAP reruns;
+- job cancelled (305) or files not writable (307): not resubmitted; the work chain ends with the
+  same exit code, so a job someone cancelled stays cancelled;
 - NaN (exit 410/411): NNP restarts with a more cautious Kalman filter (epsilon × 10, eta / 10);
   SNAP switches to the RIDGE solver (then regularises ten times more).
 """
@@ -22,6 +25,12 @@ from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 
 OUT_OF_MEMORY = 110
 OUT_OF_WALLTIME = 120
+INTERRUPTED = ('ERROR_SCHEDULER_OUT_OF_WALLTIME', 'ERROR_PROCESS_KILLED')
+
+
+def interrupted(process_class) -> list:
+    """Exit codes of a fit that stopped before its end with what it did so far retrieved."""
+    return [process_class.exit_codes[name] for name in INTERRUPTED]
 NAN = (410, 411)
 
 
@@ -37,6 +46,10 @@ class FitBaseWorkChain(BaseRestartWorkChain):
         spec.expose_outputs(cls._process_class)
         spec.outline(cls.setup, while_(cls.should_run_process)(cls.run_process, cls.inspect_process), cls.results)
         spec.exit_code(300, 'ERROR_UNRECOVERABLE_FAILURE', message='The fit failed in a way no handler can cure.')
+        spec.exit_code(305, 'ERROR_JOB_CANCELLED', message='The fit\'s job was cancelled; it is not resubmitted.')
+        spec.exit_code(307, 'ERROR_DISK_WRITE',
+                       message='The fit could not write its files on the computer (disk full, quota): free space and '
+                               'run again.')
 
     def setup(self):
         super().setup()
@@ -54,11 +67,28 @@ class FitBaseWorkChain(BaseRestartWorkChain):
         return metadata.setdefault('options', {})
 
     def _double_walltime(self, node, why: str):
-        """Rerun as it was with twice the walltime (when there is nothing to continue from)."""
+        """Rerun as it was with twice the walltime (when there is nothing to continue from);
+        a killed process is rerun with the walltime it had."""
+        if node.exit_status != OUT_OF_WALLTIME:
+            self.report(f'{node.process_label}<{node.pk}> was killed ({node.exit_message}): rerun as it was')
+            return ProcessHandlerReport(do_break=True)
         seconds = int(node.get_option('max_wallclock_seconds') or 3600)
         self._options()['max_wallclock_seconds'] = 2 * seconds
         self.report(f'{node.process_label}<{node.pk}> {why}: rerun with {2 * seconds} s')
         return ProcessHandlerReport(do_break=True)
+
+    @staticmethod
+    def _stopped(node) -> str:
+        return 'hit its walltime' if node.exit_status == OUT_OF_WALLTIME else 'was killed'
+
+    @process_handler(priority=700, exit_codes=[FitsnapCalculation.exit_codes.ERROR_JOB_CANCELLED,
+                                               FitsnapCalculation.exit_codes.ERROR_DISK_WRITE])
+    def handle_cancelled_or_disk(self, node):
+        """A cancelled job stays cancelled; a full disk needs a person: end with the same code."""
+        code = 'ERROR_JOB_CANCELLED' if node.exit_status == 305 else 'ERROR_DISK_WRITE'
+        self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}: '
+                    'not resubmitted')
+        return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes[code])
 
     @process_handler(priority=600, exit_codes=[PacemakerCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY])
     def handle_out_of_memory(self, node):
@@ -85,7 +115,7 @@ class FitBaseWorkChain(BaseRestartWorkChain):
 class FitsnapBaseWorkChain(FitBaseWorkChain):
     _process_class = FitsnapCalculation
 
-    @process_handler(priority=500, exit_codes=[FitsnapCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME])
+    @process_handler(priority=500, exit_codes=interrupted(FitsnapCalculation))
     def handle_walltime(self, node):
         return self._double_walltime(node, 'hit its walltime')
 
@@ -108,7 +138,7 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
 class PacemakerBaseWorkChain(FitBaseWorkChain):
     _process_class = PacemakerCalculation
 
-    @process_handler(priority=500, exit_codes=[PacemakerCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME])
+    @process_handler(priority=500, exit_codes=interrupted(PacemakerCalculation))
     def handle_walltime(self, node):
         retrieved = node.outputs.retrieved if 'retrieved' in node.outputs else None
         interim = sorted(n for n in (retrieved.base.repository.list_object_names() if retrieved else [])
@@ -119,14 +149,14 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
         parameters = self._parameters()
         parameters['initial_potential_mode'] = 'continue'
         self._set_parameters(parameters)
-        self.report(f'{node.process_label}<{node.pk}> hit its walltime: continue from {interim[-1]}')
+        self.report(f'{node.process_label}<{node.pk}> {self._stopped(node)}: continue from {interim[-1]}')
         return ProcessHandlerReport(do_break=True)
 
 
 class N2p2BaseWorkChain(FitBaseWorkChain):
     _process_class = N2p2Calculation
 
-    @process_handler(priority=500, exit_codes=[N2p2Calculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME])
+    @process_handler(priority=500, exit_codes=interrupted(N2p2Calculation))
     def handle_walltime(self, node):
         retrieved = node.outputs.retrieved
         epochs = _completed_epochs(retrieved)
@@ -137,7 +167,7 @@ class N2p2BaseWorkChain(FitBaseWorkChain):
         parameters['epochs'] = max(total - epochs, 1)
         self._set_parameters(parameters)
         self.ctx.inputs.restart_folder = nnp_restart_folder(retrieved, orm.Int(epochs))
-        self.report(f'{node.process_label}<{node.pk}> hit its walltime after epoch {epochs}: continue from its '
+        self.report(f'{node.process_label}<{node.pk}> {self._stopped(node)} after epoch {epochs}: continue from its '
                     f'weights for {parameters["epochs"]} more epochs')
         return ProcessHandlerReport(do_break=True)
 
