@@ -16,6 +16,10 @@ from pathlib import Path
 PROFILE_NAME = 'mlpgen'
 COMPUTER_LABEL = 'localhost'
 DEFAULT_EMAIL = 'mlpgen@localhost'
+#: Fits are cached: an identical fit (same data, parameters, code) is not run again; its
+#: outputs are copied from the first, which stays linked as the cache source.
+CACHED_PROCESSES = ['aiida.calculations:mlpgen.fitsnap', 'aiida.calculations:mlpgen.pacemaker',
+                    'aiida.calculations:mlpgen.n2p2']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +88,7 @@ def ensure_profile(report: SetupReport | None = None):
         broker_config=BrokerFactory('core.zeromq').get_default_config(),
     )
     config.set_option('runner.poll.interval', 1, scope=profile.name)
+    config.set_option('caching.enabled_for', CACHED_PROCESSES, scope=profile.name)
     config.set_default_profile(profile.name, overwrite=True)
     config.store()
     profile = load_profile(profile.name, allow_switch=True)

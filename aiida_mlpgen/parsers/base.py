@@ -31,7 +31,10 @@ class MlpFitParser(Parser):
         failure = self._resource_failure(retrieved)
         if failure is not None:
             return failure
-        result = self.parse_fit(retrieved)
+        try:
+            result = self.parse_fit(retrieved)
+        except UnicodeDecodeError as error:  # a text output file holding bytes: corrupt
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=f'an output file is not text ({error})')
         if isinstance(result, ExitCode):
             return result
         potential, predictions, header, exit_code = result[:4]
@@ -60,8 +63,8 @@ class MlpFitParser(Parser):
     #: ... that someone cancelled the job (SLURM's slurmstepd line; PBS/SGE deletion notes).
     CANCEL_SIGNS = (re.compile(r'\*\*\* JOB \S+ ON \S+ CANCELLED AT [^*]*\*\*\*'), re.compile(r'job deleted', re.I))
     #: ... that files could not be written (ENOSPC, EDQUOT, EFBIG; bash's note on SIGXFSZ).
-    DISK_SIGNS = (re.compile(r'No space left on device|Disk quota exceeded|File too large|File size limit exceeded|'
-                             r'\[Errno (?:28|122|27)\]'),)
+    DISK_SIGNS = (re.compile(r'[^\n]*(?:No space left on device|Disk quota exceeded|File too large|'
+                             r'File size limit exceeded|\[Errno (?:28|122|27)\])[^\n]*'),)
     #: ... that the code was killed by a signal (bash's job-control note in the job's stderr).
     KILL_SIGNS = (re.compile(r'line \d+: +\d+ (Killed|Terminated|Aborted|Segmentation fault)\b.*'),)
 

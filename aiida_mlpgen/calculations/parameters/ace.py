@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 
-from .checks import ParameterError, choice, number
+from .checks import ParameterError, choice, number, single_line
 
 __all__ = ('ParameterError', 'normalize', 'pacemaker_input', 'stopping_rule')
 
@@ -71,6 +71,7 @@ ENERGY_WEIGHTING = {
 
 def normalize(parameters: dict, elements: list[str]) -> dict:
     """Complete ``parameters`` with defaults and check them for a set with ``elements``."""
+    single_line(parameters)
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown ACE parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')

@@ -29,6 +29,20 @@ def number(value, name, low=None, high=None, low_open=False, high_open=False, in
     return int(result) if integer else result
 
 
+def single_line(value, name='parameters') -> None:
+    """Refuse strings with line breaks or NUL anywhere in ``value``: written into an input file
+    (FitSNAP's ini, input.nn, pacemaker's YAML) a newline would add keywords of its own."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            single_line(key, f'{name} key')
+            single_line(item, f'{name}.{key}' if name != 'parameters' else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            single_line(item, f'{name}[{i}]')
+    elif isinstance(value, str) and any(c in value for c in '\n\r\0\x0b\x0c'):
+        raise ParameterError(f'{name} must be a single line of text (no newline or NUL), got {value!r}')
+
+
 def flag(value, name) -> bool:
     if isinstance(value, bool):
         return value

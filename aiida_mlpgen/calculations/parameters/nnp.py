@@ -29,7 +29,7 @@ import re
 
 from aiida_mlpgen.engines.nnp import sfsets
 
-from .checks import ParameterError, choice, flag, number
+from .checks import ParameterError, choice, flag, number, single_line
 
 __all__ = ('ParameterError', 'input_nn', 'normalize')
 
@@ -57,6 +57,7 @@ ROW_KEYS = {'kind', 'mode', 'r_low', 'r_cutoff', 'n_points', 'zeta', 'rule'}
 
 
 def normalize(parameters: dict, elements: list[str]) -> dict:
+    single_line(parameters)
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown NNP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')

@@ -27,7 +27,7 @@ from __future__ import annotations
 from aiida_mlpgen.data.potentials.overlay import pair_lines
 from aiida_mlpgen.data.potentials.snap import zbl_coeffs
 
-from .checks import ParameterError, flag, merge, number
+from .checks import ParameterError, flag, merge, number, single_line
 
 SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ELASTIC')
 FIT_TERMS = ('energy', 'forces', 'stress')
@@ -63,6 +63,7 @@ def _weight(value, name):
 
 def normalize(parameters: dict, elements: list[str]) -> dict:
     """Complete ``parameters`` with defaults and check them for a set with ``elements``."""
+    single_line(parameters)
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown SNAP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
