@@ -41,6 +41,7 @@ class RemoteComputer:
     safe_interval: float = 5.0
     poll_interval: float = 10.0
     proxy_command: str | None = None
+    load_system_host_keys: bool = True
 
     def code_specs(self) -> list[tuple[str, str, str, str | None]]:
         """(label, absolute executable, description, default plugin) of each code to create."""
@@ -104,7 +105,8 @@ def setup_remote(remote: RemoteComputer, report: SetupReport | None = None):
         settings = {'safe_interval': remote.safe_interval}
         if remote.transport == 'core.ssh':
             settings.update(port=int(remote.port), look_for_keys=remote.key_filename is None, allow_agent=False,
-                            key_policy='AutoAddPolicy', load_system_host_keys=True, timeout=60)
+                            key_policy='AutoAddPolicy', load_system_host_keys=remote.load_system_host_keys,
+                            timeout=60)
             if remote.key_filename:
                 settings['key_filename'] = remote.key_filename
             if remote.username:

@@ -75,6 +75,11 @@ class Cluster:
                 continue
             for _ in range(50):
                 try:
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child (sshd): reaped
+                        break
+                except ChildProcessError:  # a daemon of its own (munged, slurm*): poll it
+                    pass
+                try:
                     os.kill(pid, 0)
                 except ProcessLookupError:
                     break

@@ -59,7 +59,8 @@ def cluster(tmp_path_factory):
 def remote_settings(cluster, label='test-slurm') -> RemoteComputer:
     return RemoteComputer(label=label, hostname='127.0.0.1', bin_dir=str(BIN), username=cluster.user,
                           port=cluster.ssh_port, key_filename=str(cluster.key), workdir=str(cluster.workdir),
-                          mpirun=f'{BIN / "mpiexec"} -n {{tot_num_mpiprocs}}', safe_interval=0, poll_interval=1)
+                          mpirun=f'{BIN / "mpiexec"} -n {{tot_num_mpiprocs}}', safe_interval=0, poll_interval=1,
+                          load_system_host_keys=False)  # a new host key every run: trust it, keep none
 
 
 @pytest.fixture(scope='module')
@@ -249,7 +250,7 @@ def kill_trainer(job, workdir: Path):
 def test_killed_trainer_restarts_from_its_last_weights(slurm, cluster, mo_set):
     watcher = Watcher(cluster, 'weights.*.000002.out', kill_trainer)
     watcher.start()
-    total = 30
+    total = 8
     _, node = run_get_node(nnp_base_builder(slurm['nnp'], mo_set, long_nnp(total)))
     watcher.join()
     assert watcher.error is None, watcher.error
