@@ -18,7 +18,8 @@ from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
 ensure_ready()
 load_profile()
-source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / 'data' / 'Mo_mlearn_slice.json'
+HERE = Path(sys.argv[0]).resolve().parent  # verdi run gives __file__ without its folder, argv[0] with it
+source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / 'data' / 'Mo_mlearn_slice.json'
 training_set = TrainingSetData.from_file(source).store()
 builder = MlpGeneratorWorkChain.get_builder_from_protocol(training_set, 'nnp', 'fast')
 results, node = run_get_node(builder)
