@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from aiida_mlpgen.embedded import CODES, SetupReport
+from aiida_mlpgen.embedded import CODES, SetupReport, existing_code
 
 #: The label of the real-n2p2 code (N2p2Calculation runs nnp-scaling/prune/train beside it).
 N2P2_CODE = ('n2p2', 'nnp-train', "n2p2's nnp-train (nnp-scaling and nnp-prune in the same folder)", 'mlpgen.n2p2')
@@ -122,8 +122,7 @@ def setup_remote(remote: RemoteComputer, report: SetupReport | None = None):
         report.add(f'configuration of {remote.label} for {user.email}', False)
     codes = {}
     for label, executable, description, plugin in remote.code_specs():
-        found = orm.QueryBuilder().append(orm.InstalledCode, filters={'label': label}, tag='code', project='*') \
-            .append(orm.Computer, filters={'id': computer.pk}, with_node='code').first(flat=True)
+        found = existing_code(label, computer)
         if found is not None:
             codes[label] = found
             report.add(f'code {label}@{remote.label}', False, str(found.filepath_executable))

@@ -131,6 +131,14 @@ def ensure_localhost(report: SetupReport):
     return computer
 
 
+def existing_code(label: str, computer):
+    """The InstalledCode ``label`` on ``computer``, or None."""
+    from aiida import orm
+
+    query = orm.QueryBuilder().append(orm.InstalledCode, filters={'label': label}, tag='code', project='*')
+    return query.append(orm.Computer, filters={'id': computer.pk}, with_node='code').first(flat=True)
+
+
 def ensure_codes(computer, report: SetupReport) -> dict:
     """One InstalledCode per executable in :data:`CODES` found here; returns label -> code."""
     from aiida import orm
@@ -138,11 +146,7 @@ def ensure_codes(computer, report: SetupReport) -> dict:
     codes = {}
     for spec in CODES:
         full_label = f'{spec.label}@{computer.label}'
-        existing = orm.QueryBuilder().append(
-            orm.InstalledCode, filters={'label': spec.label}, tag='code', project='*'
-        )
-        existing.append(orm.Computer, filters={'id': computer.pk}, with_node='code')
-        found = existing.first(flat=True)
+        found = existing_code(spec.label, computer)
         if found is not None:
             codes[spec.label] = found
             report.add(f'code {full_label}', False, str(found.filepath_executable))

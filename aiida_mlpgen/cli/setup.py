@@ -14,9 +14,7 @@ def cmd_setup():
     from aiida_mlpgen.embedded import setup
 
     report = setup()
-    for line in report.lines:
-        click.echo(line)
-    click.echo('nothing to do: everything exists' if not report.created else f'created {len(report.created)} item(s)')
+    _echo(report)
 
 
 @cmd_root.command('setup-computer')
@@ -60,6 +58,11 @@ def cmd_setup_computer(label, **settings):
         setup_remote(RemoteComputer(label=label, **settings), report)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    _echo(report)
+
+
+def _echo(report) -> None:
+    """What a setup step created or found, and the count."""
     for line in report.lines:
         click.echo(line)
     click.echo('nothing to do: everything exists' if not report.created else f'created {len(report.created)} item(s)')
