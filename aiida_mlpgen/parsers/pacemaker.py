@@ -60,6 +60,7 @@ class PacemakerParser(MlpFitParser):
             **self.common_header(potential),
             'iterations': int(train_curve[-1, 0]) if len(train_curve) else 0,
             'stopped by': stop.get('reason', 'pacemaker'),
+            'evaluator': _evaluator_line(stop),
             'reference energies (eV)': ', '.join(f'{e} {v:.6f}' for e, v in reference['energies'].items()),
         }
         return potential, predictions, header, None, curve
@@ -102,3 +103,11 @@ class PacemakerParser(MlpFitParser):
             'structure': np.repeat(index, repeat),
         }
         return {'energy': energy, 'forces': forces}
+
+
+def _evaluator_line(stop: dict) -> str:
+    """Which pacemaker evaluator ran, and why it was not the one asked for."""
+    evaluator = stop.get('evaluator', 'unknown')
+    if stop.get('evaluator_fallback'):
+        return f'{evaluator} (fallback: TensorFlow could not be loaded: {stop["evaluator_fallback"]})'
+    return evaluator

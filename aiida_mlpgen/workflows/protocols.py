@@ -21,8 +21,10 @@ PROTOCOLS = {
                     'solver': 'RIDGE', 'solver_options': {'alpha': 1e-8}},
     },
     'ace': {
-        'fast': {'cutoff': 5.0, 'number_of_functions': 30, 'min_iterations': 50, 'max_iterations': 100},
-        'moderate': {'cutoff': 5.5, 'number_of_functions': 300, 'min_iterations': 200, 'max_iterations': 800},
+        'fast': {'cutoff': 5.0, 'number_of_functions': 30, 'force_weight': 0.02, 'min_iterations': 50,
+                 'max_iterations': 100},
+        'moderate': {'cutoff': 5.0, 'number_of_functions': 100, 'force_weight': 0.02, 'min_iterations': 150,
+                     'max_iterations': 250},
         'precise': {'cutoff': 6.0, 'number_of_functions': 700, 'min_iterations': 200, 'max_iterations': 2000},
     },
     'nnp': {

@@ -6,12 +6,12 @@ Keys::
     number_of_functions                     basis functions per element (700)
     min_relative_train_loss_change          stop when the relative train-loss change per iteration
     min_relative_validation_loss_change     and the validation one are both below these (5e-5, 1e-5)
-    min_iterations                          the criteria are inactive before (200)
+    min_iterations                          the criteria are inactive before (200, at most max_iterations)
     max_iterations                          hard stop (2000)
     force_weight                            kappa, weight of forces in the loss (0.3)
     validation_fraction                     held out when the training set has no split (0.1)
     weighting                               uniform | energy (pacemaker's EnergyBasedWeightingPolicy)
-    device                                  cpu (pyace evaluator) | gpu (tensorpot, one GPU requested)
+    device                                  cpu | gpu (tensorpot on a GPU, one GPU requested)
     batch_size                              structures per batch (100)
     inner_cutoff                            ZBL core-repulsion inner cutoff, Å; auto = from the data's
                                             minimal distance (pacemaker's ``repulsion: auto``)
@@ -21,9 +21,11 @@ Keys::
     display_step                            iterations between validation evaluations (10)
     active_set                              compute the active set (.asi) for the extrapolation
                                             grade gamma with pace_activeset (false)
-    evaluator                               pyace | tensorpot; default from device (cpu: pyace,
-                                            gpu: tensorpot). tensorpot on a CPU is ~25x faster than
-                                            pyace for large sets but needs TensorFlow (README)
+    evaluator                               tensorpot (TensorFlow, analytic gradients; default on CPU
+                                            and GPU) | pyace (numerical gradients, ~30x slower). Where
+                                            TensorFlow cannot be loaded on the machine that runs the
+                                            fit, a CPU fit falls back to pyace with a warning, and the
+                                            report names the evaluator that ran
     initial_potential_mode                  with an initial_potential: extend (upfit, pacemaker's ladder
                                             from it to number_of_functions) or continue (refit it as it is,
                                             e.g. after a walltime kill) (extend)
@@ -56,7 +58,7 @@ DEFAULTS = {
     'seed': 42,
     'display_step': 10,
     'active_set': False,
-    'evaluator': None,
+    'evaluator': 'tensorpot',
     'initial_potential_mode': 'extend',
 }
 WEIGHTINGS = ('uniform', 'energy')
@@ -82,6 +84,8 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         p[key] = number(p[key], key, low=0)
     p['min_iterations'] = number(p['min_iterations'], 'min_iterations', low=0, integer=True)
     p['max_iterations'] = number(p['max_iterations'], 'max_iterations', low=1, integer=True)
+    if 'min_iterations' not in parameters:  # the default floor never exceeds a cap the user chose
+        p['min_iterations'] = min(p['min_iterations'], p['max_iterations'])
     if p['min_iterations'] > p['max_iterations']:
         raise ParameterError(f'min_iterations ({p["min_iterations"]}) > max_iterations ({p["max_iterations"]})')
     p['force_weight'] = number(p['force_weight'], 'force_weight', low=0, high=1)
@@ -91,8 +95,6 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     p['batch_size'] = number(p['batch_size'], 'batch_size', low=1, integer=True)
     p['display_step'] = number(p['display_step'], 'display_step', low=1, integer=True)
     p['seed'] = number(p['seed'], 'seed', low=0, integer=True)
-    if p['evaluator'] is None:
-        p['evaluator'] = 'tensorpot' if p['device'] == 'gpu' else 'pyace'
     p['evaluator'] = choice(p['evaluator'], 'evaluator', ('pyace', 'tensorpot'))
     if p['device'] == 'gpu' and p['evaluator'] != 'tensorpot':
         raise ParameterError('device gpu needs the tensorpot evaluator')
@@ -176,4 +178,5 @@ def stopping_rule(p: dict) -> dict:
         'min_relative_train_loss_change': p['min_relative_train_loss_change'],
         'min_relative_validation_loss_change': p['min_relative_validation_loss_change'],
         'active_set': p['active_set'],
+        'device': p['device'],
     }

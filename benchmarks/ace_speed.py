@@ -1,0 +1,120 @@
+"""ACE fit speed as a new user meets it: ``mlpgen fit ace`` on ~60 Cu cells, both evaluators.
+
+    python benchmarks/ace_speed.py [--evaluators tensorpot,pyace] [--pyace-timeout 600]
+
+The data: 2x2x2 fcc Cu supercells (32 atoms) strained (±3 %), sheared, rattled (0.02–0.1 Å)
+and with a vacancy (31 atoms); energies and forces from ASE's EMT playing DFT (seed 7).
+64 cells are fitted (split 90/10 by the fit), 16 further cells are held out. Each
+evaluator runs ``mlpgen fit ace SET -p number_of_functions=30 -p max_iterations=150
+-p cutoff=5`` in a fresh embedded profile; the table gives the wall time of the command,
+time per iteration and the held-out energy / force RMSE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def cu_cells(n: int, seed: int):
+    """``n`` labelled Cu cells of 31–32 atoms (EMT energies and forces)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    kinds = ('strain', 'shear', 'rattle', 'vacancy')
+    images = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        atoms = bulk('Cu', 'fcc', a=3.61, cubic=True).repeat((2, 2, 2))
+        strain = np.eye(3)
+        if kind == 'strain':
+            strain += np.diag(rng.uniform(-0.03, 0.03, 3))
+        elif kind == 'shear':
+            off = rng.uniform(-0.03, 0.03, 3)
+            strain[0, 1] = strain[1, 0] = off[0]
+            strain[0, 2] = strain[2, 0] = off[1]
+            strain[1, 2] = strain[2, 1] = off[2]
+        atoms.set_cell(atoms.cell @ strain, scale_atoms=True)
+        if kind == 'vacancy':
+            del atoms[int(rng.integers(len(atoms)))]
+        atoms.positions += rng.normal(0, rng.uniform(0.02, 0.1), atoms.positions.shape)
+        atoms.calc = EMT()
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+        atoms.info['group'] = kind
+        images.append(atoms)
+    return images
+
+
+def held_out_rmse(potential_pk: int, images, env) -> tuple[float, float]:
+    code = (
+        'import sys, json, numpy as np, ase.io\n'
+        'from aiida import load_profile, orm\n'
+        'load_profile()\n'
+        f'calc = orm.load_node({potential_pk}).get_ase_calculator()\n'
+        'de, df = [], []\n'
+        'for atoms in ase.io.read(sys.argv[1], index=":"):\n'
+        '    e, f = atoms.get_potential_energy(), atoms.get_forces()\n'
+        '    atoms.calc = calc\n'
+        '    de.append((atoms.get_potential_energy() - e) / len(atoms)); df.append((atoms.get_forces() - f).ravel())\n'
+        'print(json.dumps([float(np.sqrt(np.mean(np.square(de)))), float(np.sqrt(np.mean(np.square(np.concatenate(df)))))]))\n'
+    )
+    out = subprocess.run([sys.executable, '-c', code, str(images)], env=env, capture_output=True, text=True, check=True)
+    return tuple(__import__('json').loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--evaluators', default='tensorpot,pyace')
+    parser.add_argument('--pyace-timeout', type=float, default=600.0,
+                        help='stop the pyace fit after this many seconds (it needs ~40 min here)')
+    args = parser.parse_args()
+    import ase.io
+
+    work = Path(tempfile.mkdtemp(prefix='mlpgen-ace-speed-'))
+    ase.io.write(work / 'cu_train.xyz', cu_cells(64, seed=7))
+    ase.io.write(work / 'cu_held_out.xyz', cu_cells(16, seed=8))
+    bin_dir = Path(sys.executable).parent
+    rows = []
+    for evaluator in args.evaluators.split(','):
+        env = {**os.environ, 'AIIDA_PATH': tempfile.mkdtemp(prefix='mlpgen-ace-speed-aiida-')}
+        env.pop('AIIDA_PROFILE', None)
+        subprocess.run([bin_dir / 'mlpgen', 'import', work / 'cu_train.xyz', '-l', 'cu'], env=env, check=True,
+                       capture_output=True)
+        command = [bin_dir / 'mlpgen', 'fit', 'ace', 'cu', '-p', 'number_of_functions=30', '-p', 'max_iterations=150',
+                   '-p', 'cutoff=5']
+        if evaluator != 'tensorpot':  # tensorpot is the default: the command as a user types it
+            command += ['-p', f'evaluator={evaluator}']
+        start = time.perf_counter()
+        try:
+            result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work,
+                                    timeout=args.pyace_timeout if evaluator == 'pyace' else None)
+        except subprocess.TimeoutExpired:
+            rows.append(f'| {evaluator} | stopped after {args.pyace_timeout:.0f} s, unfinished | - | - | - |')
+            continue
+        wall = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(result.stdout + result.stderr)
+        iterations = int(re.search(r'iterations: (\d+)', result.stdout).group(1))
+        pk = int(re.search(r'; potential \w+<(\d+)>', result.stdout).group(1))
+        e_rmse, f_rmse = held_out_rmse(pk, work / 'cu_held_out.xyz', env)
+        rows.append(f'| {evaluator} | {wall:.0f} s | {iterations} | {wall / max(iterations, 1):.2f} s | '
+                    f'{e_rmse * 1000:.2f} / {f_rmse:.4f} |')
+    print('| evaluator | wall time of `mlpgen fit ace` | iterations | per iteration | held-out E RMSE (meV/atom) / '
+          'F RMSE (eV/Å) |')
+    print('|---|---|---|---|---|')
+    print('\n'.join(rows))
+
+
+if __name__ == '__main__':
+    main()
