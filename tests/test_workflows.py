@@ -141,7 +141,7 @@ def test_optimization_improves_and_records_every_trial(optimized):
     assert table['best_trial'] == int(np.argmin(objectives))
     best = rows[table['best_trial']]
     assert results['parameters'].get_dict()['rcutfac'] == pytest.approx(best['rcutfac'])
-    assert results['metrics'].get_dict()['energy']['validation']['overall']['rmse'] * 1000 == pytest.approx(
+    assert results['search_metrics'].get_dict()['energy']['validation']['overall']['rmse'] * 1000 == pytest.approx(
         best['energy_rmse'])
     # trials that change fit.forces only re-solve with an earlier trial's design matrix
     reused = [r for r in rows if r['reused_descriptors']]
@@ -157,6 +157,30 @@ def test_optimization_improves_and_records_every_trial(optimized):
     assert max(n.ctime for n in first) < min(n.mtime for n in first)  # all three started before any ended
 
 
+def test_refit_equals_a_plain_fit_on_all_structures(optimized, ta_split, fitsnap_code):
+    """The delivered potential is the chosen parameters fitted on training + validation: the same
+    coefficients as a FitsnapCalculation on every structure, and its metrics have no held-out part."""
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.calculations.functions.training_set import train_on_all
+    from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
+
+    results, _ = optimized
+    metrics = results['metrics'].get_dict()
+    assert 'validation' not in metrics['energy']
+    assert metrics['energy']['train']['overall']['n'] == ta_split.n_structures
+    assert results['search_metrics']['energy']['validation']['overall']['n'] > 0
+    plain, node = run_get_node(FitsnapCalculation, training_set=train_on_all(ta_split), code=fitsnap_code,
+                               parameters=results['parameters'])
+    assert node.is_finished_ok, node.exit_message
+    coefficients = [parse_snapcoeff(p.get_file_content('potential.snapcoeff').decode())['elements']['Ta']
+                    ['coefficients'] for p in (plain['potential'], results['potential'])]
+    np.testing.assert_allclose(coefficients[0], coefficients[1], rtol=1e-10, atol=1e-12)
+    assert len(coefficients[0]) == results['potential'].base.attributes.get('n_coefficients')
+    report = results['report'].get_content()
+    assert 'Hyperparameter search: errors of its best trial' in report
+    assert report.index('energy [eV/atom], train') < report.index('energy [eV/atom], validation')
+
+
 def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     results, node = optimized
     potential = results['potential']
@@ -164,7 +188,8 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
     qb.append(orm.WorkflowNode, with_outgoing='potential', tag='generator',
               filters={'attributes.process_label': 'MlpGeneratorWorkChain'})
-    qb.append(orm.WorkflowNode, with_incoming='generator', tag='optimization')
+    qb.append(orm.WorkflowNode, with_incoming='generator', tag='optimization',
+              filters={'attributes.process_label': 'OptimizationWorkChain'})
     qb.append(orm.CalcJobNode, with_incoming='optimization', tag='trial', project='id')
     trials = {pk for (pk,) in qb.all()}
     assert len(trials) == 8
@@ -173,10 +198,13 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb.append(orm.CalcJobNode, with_outgoing='potential', tag='fit', project='id')
     qb.append(orm.Dict, with_outgoing='fit', edge_filters={'label': 'parameters'}, project='id')
     (fit_pk, parameters_pk), = qb.all()
-    assert fit_pk in trials and parameters_pk == results['parameters'].pk
+    # the potential is the refit (not a trial) with the very parameters the best trial ran with
+    assert fit_pk not in trials and parameters_pk == results['parameters'].pk
     qb = orm.QueryBuilder()
     qb.append(orm.CalcJobNode, filters={'id': fit_pk}, tag='fit')
-    qb.append(TrainingSetData, with_outgoing='fit', tag='split')
+    qb.append(TrainingSetData, with_outgoing='fit', tag='all')
+    qb.append(orm.CalcFunctionNode, with_outgoing='all', tag='refit', filters={'attributes.process_label': 'train_on_all'})
+    qb.append(TrainingSetData, with_outgoing='refit', tag='split')
     qb.append(orm.CalcFunctionNode, with_outgoing='split', tag='splitter')
     qb.append(TrainingSetData, with_outgoing='splitter', project='id')
     assert qb.all(flat=True) == [ta_split.pk]

@@ -24,6 +24,9 @@ def optimization_options(command):
     command = click.option('--validate', 'validate', default=None, metavar='STRUCTURE',
                            help='Validate the potential on this bulk structure (file or StructureData); the table '
                                 'joins the report. SNAP runs in LAMMPS, ACE and NNP with the ASE engine.')(command)
+    command = click.option('--refit/--no-refit', default=True, show_default=True,
+                           help='With --optimize: refit the chosen parameters on all structures (training + '
+                                'validation) and deliver that potential; --no-refit delivers the best trial.')(command)
     command = click.option('--in-flight', type=int, default=4, show_default=True,
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
@@ -37,7 +40,7 @@ def optimization_options(command):
 
 
 def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
-             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None):
+             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
@@ -52,6 +55,7 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
             node, kind, protocol or 'moderate', code=orm.load_code(code), overrides=parameters, optimize=settings)
         if not protocol:
             builder.parameters = orm.Dict(parameters)
+        builder.refit = orm.Bool(refit)
     else:
         builder = process_class.get_builder()
         builder.training_set = node
@@ -62,6 +66,10 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
     if validate:
         _add_validation(builder, kind, validate, validate_properties, reference)
     what = 'optimisation' if optimize else 'fit'
+    if protocol:
+        from aiida_mlpgen.workflows.protocols import protocol_description
+
+        click.echo(f'Protocol {protocol}: {protocol_description(kind, protocol)}')
     click.echo(f'{label} {what} of TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
     try:
         with Progress(f'{label} {what} running'):

@@ -61,13 +61,15 @@ class FitsnapParser(MlpFitParser):
             **{k: v for k, v in self.common_header(potential).items() if k != 'parameters'},
             'twojmax / rcutfac': f'{parameters["twojmax"]} / {parameters["rcutfac"]}',
             'quadratic / ZBL': f'{parameters["quadratic"]} / {zbl or "off"}',
+            'explicit multi-element (chemflag)': parameters.get('chemflag', False),
             'reference potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',
             'solver': parameters['solver'],
             'fit weights (energy, forces, stress)': ', '.join(str(parameters['fit'][t]) for t in
                                                              ('energy', 'forces', 'stress')),
             'coefficients': len(values),
         }
-        return potential, predictions, header, self._singular(frame, len(values))
+        regularised = parameters['solver'] != 'SVD' and parameters['solver_options']['alpha'] > 0
+        return potential, predictions, header, None if regularised else self._singular(frame, len(values))
 
     def _predictions(self, frame: pd.DataFrame, setup: dict) -> dict:
         """Reference vs predicted, per quantity, in the frame of the training set.

@@ -34,12 +34,9 @@ def _fmt(value) -> str:
     return '-' if value is None else f'{value:.4g}'
 
 
-def report(potential_type: str, metrics: dict, potential_lines: list[str], location: str, header: dict) -> str:
-    """The report text: settings, deviation tables (train / validation, per group), LAMMPS lines."""
-    out = [f'aiida-mlpgen {potential_type.upper()} fit report', '=' * 40, '']
-    out += [f'{key}: {value}' for key, value in header.items()] + ['']
-    out.append('Deviations MLP - DFT (RMSE, MAE, max |error|; energies per atom)')
-    out.append('')
+def deviation_tables(metrics: dict) -> list[str]:
+    """One table per quantity and split (overall and per group), as lines."""
+    out = []
     for quantity, unit in QUANTITIES.items():
         if quantity not in metrics:
             continue
@@ -50,6 +47,16 @@ def report(potential_type: str, metrics: dict, potential_lines: list[str], locat
             for group, s in data['groups'].items():
                 rows.append([f'  {group}', str(s['n']), *(_fmt(s[k]) for k in ('rmse', 'mae', 'max_abs', 'r2'))])
             out += _table(rows) + ['']
+    return out
+
+
+def report(potential_type: str, metrics: dict, potential_lines: list[str], location: str, header: dict) -> str:
+    """The report text: settings, deviation tables (train / validation, per group), LAMMPS lines."""
+    out = [f'aiida-mlpgen {potential_type.upper()} fit report', '=' * 40, '']
+    out += [f'{key}: {value}' for key, value in header.items()] + ['']
+    out.append('Deviations MLP - DFT (RMSE, MAE, max |error|; energies per atom)')
+    out.append('')
+    out += deviation_tables(metrics)
     out += ['Potential files: ' + location, 'LAMMPS lines (include potential.mod, written by `mlpgen report`):']
     out += [f'    {line}' for line in potential_lines]
     out += ['', 'Please cite:'] + [f'  - {c}' for c in CITATIONS.get(potential_type, [])]

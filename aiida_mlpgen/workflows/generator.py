@@ -1,8 +1,9 @@
 """``MlpGeneratorWorkChain``: SPEC.md's generator stage — one entry point for ACE, SNAP and NNP.
 
-split (unless the set carries one) → optimise hyperparameters (optional) or fit → outputs
-(potential, metrics, report, plots, predictions; with optimisation also the trials table,
-the objective plot and the chosen parameters) → validation of the potential's material
+split (unless the set carries one) → optimise hyperparameters (optional) or fit → after an
+optimisation, refit with the chosen parameters on training + validation structures (``refit``,
+default on) → outputs (potential, metrics, report, plots, predictions; with optimisation also
+the trials table, the objective plot, the chosen parameters and the search's metrics) → validation of the potential's material
 properties against DFT (optional; its table is appended to the report).
 """
 
@@ -12,7 +13,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction, if_
 
 from aiida_mlpgen.calculations.functions.delta import overlay_potential, subtract_delta
-from aiida_mlpgen.calculations.functions.training_set import split_training_set
+from aiida_mlpgen.calculations.functions.training_set import split_training_set, train_on_all
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 
@@ -23,6 +24,23 @@ from .types import DEFAULT_CODES, FIT_TYPES, fit_class
 from .validation import ValidationWorkChain
 
 FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
+
+
+@calcfunction
+def refit_report(refit_report, search_metrics):
+    """The refit's report followed by the search's validation errors (best trial, fitted on
+    the training part only): the refit itself has no held-out structures left."""
+    import io
+
+    from aiida_mlpgen.report.text import deviation_tables
+
+    metrics = search_metrics.get_dict()
+    held_out = {q: {'validation': metrics[q]['validation']} for q in metrics if 'validation' in metrics[q]}
+    lines = ['', 'Hyperparameter search: errors of its best trial on the validation structures it held out',
+             '(that trial was fitted on the training part; the potential above is refitted on all structures',
+             'with the same parameters)', ''] + deviation_tables(held_out)
+    text = refit_report.get_content() + '\n'.join(lines) + '\n'
+    return orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt')
 
 
 @calcfunction
@@ -51,6 +69,10 @@ class MlpGeneratorWorkChain(WorkChain):
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of the fit(s).')
         spec.input('optimize', valid_type=orm.Dict, required=False,
                    help='Hyperparameter optimisation (OptimizationWorkChain.optimize); a plain fit when omitted.')
+        spec.input('refit', valid_type=orm.Bool, default=lambda: orm.Bool(True),
+                   help='After an optimisation, fit the chosen parameters once more on training + validation '
+                        'structures and deliver that potential (the report keeps the search\'s validation '
+                        'errors); false delivers the best trial, fitted on the training part only.')
         spec.input('delta_mode', valid_type=orm.Str, required=False,
                    help='Δ-learning: "fit" (the set holds DFT minus a baseline; fit it as it is) or "include" '
                         '(delta_potential is evaluated on every structure, the fit learns the rest, and the '
@@ -64,7 +86,11 @@ class MlpGeneratorWorkChain(WorkChain):
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
             cls.split,
-            if_(cls.should_optimize)(cls.run_optimization).else_(cls.run_fit),
+            if_(cls.should_optimize)(
+                cls.run_optimization,
+                cls.inspect_optimization,
+                if_(cls.should_refit)(cls.run_refit),
+            ).else_(cls.run_fit),
             cls.results,
             if_(cls.should_validate)(cls.run_validation, cls.inspect_validation),
         )
@@ -76,6 +102,9 @@ class MlpGeneratorWorkChain(WorkChain):
         spec.output('objective_plot', valid_type=orm.SinglefileData, required=False,
                     help='Optimisation: objective vs trial.')
         spec.output('parameters', valid_type=orm.Dict, required=False, help='Optimisation: the chosen parameters.')
+        spec.output('search_metrics', valid_type=orm.Dict, required=False,
+                    help='Optimisation: metrics of the best trial (its validation errors) when the delivered '
+                         'potential is the refit on all structures.')
         spec.exit_code(402, 'ERROR_FIT_FAILED', message='The fit failed: {detail}.')
         spec.exit_code(403, 'ERROR_VALIDATION_FAILED', message='The validation failed: {detail}.')
 
@@ -150,6 +179,27 @@ class MlpGeneratorWorkChain(WorkChain):
             inputs['options'] = self.inputs.options
         return ToContext(fit=self.submit(OptimizationWorkChain, **inputs))
 
+    def inspect_optimization(self):
+        node = self.ctx.fit
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_FIT_FAILED.format(
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+        self.ctx.search = node
+        return None
+
+    def should_refit(self):
+        return self.inputs.refit.value
+
+    def run_refit(self):
+        inputs = self._common()
+        inputs['training_set'] = train_on_all(self.ctx.training_set)
+        inputs['parameters'] = self.ctx.search.outputs.parameters
+        if 'options' in self.inputs:
+            inputs['metadata'] = {'options': self.inputs.options.get_dict()}
+        wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]
+        self.report(f'refitting the chosen parameters on all {self.ctx.training_set.n_structures} structures')
+        return ToContext(fit=self.submit(wrapper, fit=inputs))
+
     def run_fit(self):
         inputs = self._common()
         if 'options' in self.inputs:
@@ -163,10 +213,19 @@ class MlpGeneratorWorkChain(WorkChain):
             return self.exit_codes.ERROR_FIT_FAILED.format(
                 detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
         overlay = self._include_by_subtraction()
-        for name in (*FIT_OUTPUTS, 'trials', 'objective_plot', 'parameters'):
-            if name == 'report' and self.should_validate():
-                continue  # given with the validation table appended
-            if name in node.outputs and not (overlay and name == 'potential'):
+        search = self.ctx.get('search')
+        self.ctx.report = node.outputs['report']
+        if search is not None:
+            for name in ('trials', 'objective_plot', 'parameters'):
+                self.out(name, search.outputs[name])
+            if search.pk != node.pk:  # refitted on all structures
+                self.out('search_metrics', search.outputs['metrics'])
+                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'])
+        for name in FIT_OUTPUTS:
+            if name == 'report':
+                if not self.should_validate():  # else given with the validation table appended
+                    self.out(name, self.ctx.report)
+            elif name in node.outputs and not (overlay and name == 'potential'):
                 self.out(name, node.outputs[name])
         if overlay:  # metrics and predictions stay those of the residual (DFT - Δ); the errors are the same
             self.out('potential', overlay_potential(node.outputs.potential, self.inputs.delta_potential))
@@ -181,7 +240,7 @@ class MlpGeneratorWorkChain(WorkChain):
 
     def inspect_validation(self):
         node = self.ctx.validation
-        fit_report = self.ctx.fit.outputs['report']
+        fit_report = self.ctx.report
         if 'report' not in node.outputs:
             self.out('report', fit_report)
             return self.exit_codes.ERROR_VALIDATION_FAILED.format(

@@ -5,6 +5,8 @@
 - ``precise``: SPEC.md's full settings (ACE 700 functions, 2000 iterations; SNAP 2J = 8;
   NNP 60 epochs, 25-25 network) — hours on a laptop, use a cluster.
 
+:data:`DESCRIPTIONS` says what each protocol is for and what it costs (ACE: measured on
+the mlearn sets with ``benchmarks/ace_mlearn.py``, 2 CPU cores, tensorpot evaluator).
 Every protocol fits energies and forces (SNAP also stresses), holds out 10 % for
 validation and uses seed 42. Overrides are merged on top (dotted keys nest).
 """
@@ -33,6 +35,30 @@ PROTOCOLS = {
         'precise': {'cutoff': 6.0, 'nodes_per_layer': 25, 'epochs': 60},
     },
 }
+
+DESCRIPTIONS = {
+    'snap': {
+        'fast': 'SNAP 2J=4: seconds to a minute; a first look.',
+        'moderate': 'SNAP 2J=6: the everyday fit, about a minute for an mlearn set on 2 cores.',
+        'precise': 'SNAP 2J=8 with RIDGE: minutes; more descriptors, regularised.',
+    },
+    'ace': {
+        'fast': 'ACE_FAST',
+        'moderate': 'ACE_MODERATE',
+        'precise': 'ACE_PRECISE',
+    },
+    'nnp': {
+        'fast': 'NNP 15-15, 5 Å, 10 epochs: minutes; a first look.',
+        'moderate': 'NNP 20-20, 5.5 Å, 30 epochs: the everyday fit.',
+        'precise': 'NNP 25-25, 6 Å, 60 epochs (SPEC.md): hours on a laptop, use a cluster.',
+    },
+}
+
+
+def protocol_description(potential_type: str, protocol: str) -> str:
+    """What ``protocol`` of ``potential_type`` is for and what it costs."""
+    protocol_parameters(potential_type, protocol)  # the same errors for unknown names
+    return DESCRIPTIONS[potential_type][protocol]
 
 
 def protocol_parameters(potential_type: str, protocol: str = 'moderate', overrides: dict | None = None) -> dict:

@@ -14,6 +14,7 @@ __all__ = (
     'reweight_groups',
     'select_groups',
     'split_training_set',
+    'train_on_all',
     'training_set_from_aiida',
 )
 
@@ -41,6 +42,16 @@ def split_training_set(training_set: TrainingSetData, fraction: orm.Float, seed:
     for index, frame in enumerate(frames):
         if unassigned[index]:
             frame.split = 'validation' if index in validation else 'train'
+    return _derived(training_set, frames)
+
+
+@calcfunction
+def train_on_all(training_set: TrainingSetData) -> TrainingSetData:
+    """Every structure of ``training_set`` tagged train: the refit on training + validation
+    structures once a hyperparameter search has chosen its parameters."""
+    frames = training_set.get_frame_list()
+    for frame in frames:
+        frame.split = 'train'
     return _derived(training_set, frames)
 
 

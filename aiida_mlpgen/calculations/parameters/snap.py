@@ -10,10 +10,16 @@ Keys (snake_case, dotted for nesting on the command line)::
     elements.<El>.energy_shift   added to the energy per atom of El before fitting, eV (0.0)
     fit.energy / fit.forces / fit.stress   weight, or "off" to remove the term (1.0 / 0.01 / 1e-6)
     group_weights.<group>.energy|forces|stress   per-group weights replacing fit.* for that group
-    solver                       SVD | LASSO | RIDGE | ELASTIC (SVD)
+    solver                       SVD | LASSO | RIDGE | ELASTIC (SVD; RIDGE with chemflag, whose
+                                 descriptors repeat by symmetry, so plain least squares is singular)
     solver_options.alpha         regularisation strength (1e-8; LASSO, RIDGE, ELASTIC)
     solver_options.l1_ratio      ELASTIC mixing, 0 = ridge .. 1 = lasso (0.5)
     quadratic                    quadratic SNAP (false)
+    chemflag                     explicit multi-element SNAP (Cusentino et al. 2020): one descriptor per
+                                 ordered element triple instead of one density weighted by wj (false;
+                                 not with quadratic)
+    bnormflag                    divide B_j1j2j by 2j+1 (default: as chemflag, as LAMMPS advises)
+    wselfallflag                 with chemflag, the self contribution for every element channel (false)
     bzeroflag                    subtract the isolated-atom bispectrum; false fits a constant
                                  energy per element, so total DFT energies need no shift (false)
     zbl, zbl_inner, zbl_outer    ZBL repulsion, inner/outer cutoff in Å (false, 4.0, 4.8)
@@ -43,6 +49,9 @@ DEFAULTS = {
     'solver': 'SVD',
     'solver_options': {'alpha': 1e-8, 'l1_ratio': 0.5},
     'quadratic': False,
+    'chemflag': False,
+    'bnormflag': None,
+    'wselfallflag': False,
     'bzeroflag': False,
     'zbl': False,
     'zbl_inner': 4.0,
@@ -113,6 +122,8 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         }
     p['group_weights'] = group_weights
 
+    if flag(p['chemflag'], 'chemflag') and 'solver' not in parameters:
+        p['solver'] = 'RIDGE'
     solver = str(p['solver']).upper()
     if solver not in SOLVERS:
         raise ParameterError(f'unknown solver {p["solver"]!r}; use one of {", ".join(SOLVERS)}')
@@ -127,8 +138,13 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     }
     if p['solver_options']['l1_ratio'] > 1:
         raise ParameterError('solver_options.l1_ratio must be in [0, 1]')
-    for key in ('quadratic', 'bzeroflag', 'zbl'):
+    if p['bnormflag'] is None:
+        p['bnormflag'] = p['chemflag']
+    for key in ('quadratic', 'chemflag', 'bnormflag', 'wselfallflag', 'bzeroflag', 'zbl'):
         p[key] = flag(p[key], key)
+    if p['chemflag'] and p['quadratic']:
+        raise ParameterError('explicit multi-element SNAP (chemflag) has no quadratic form in FitSNAP: '
+                             'set one of chemflag and quadratic to false')
     p['zbl_inner'] = number(p['zbl_inner'], 'zbl_inner', low=0, low_open=True)
     p['zbl_outer'] = number(p['zbl_outer'], 'zbl_outer', low=0, low_open=True)
     if p['zbl'] and p['zbl_inner'] >= p['zbl_outer']:
@@ -166,8 +182,9 @@ def fitsnap_input(
         'wj = ' + ' '.join(repr(p['elements'][e]['wj']) for e in elements),
         'radelem = ' + ' '.join(repr(p['elements'][e]['radelem']) for e in elements),
         'type = ' + ' '.join(elements),
-        'wselfallflag = 0',
-        'chemflag = 0',
+        f'wselfallflag = {int(p["wselfallflag"])}',
+        f'chemflag = {int(p["chemflag"])}',
+        f'bnormflag = {int(p["bnormflag"])}',
         f'bzeroflag = {int(p["bzeroflag"])}',
         f'quadraticflag = {int(p["quadratic"])}',
         '',
