@@ -242,6 +242,10 @@ def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
     ({'parameters': {'twojmax': 5}}, 'invalid snap parameters'),
     ({'optimize': {'keys': ['twojmax']}}, 'cannot be optimised'),
     ({'optimize': {'keys': ['rcutfac'], 'budget': 2}}, 'too small'),
+    ({'optimize': {'keys': ['nosuch']}}, 'nosuch'),
+    ({'optimize': {'keys': ['rcutfac'], 'bounds': {'rcutfac': []}}}, 'rcutfac'),
+    ({'optimize': {'keys': ['rcutfac'], 'folds': 1}}, 'folds must be an integer >= 2'),
+    ({'optimize': {'keys': ['rcutfac'], 'folds': 10}}, "group 'Displaced_BCC' has 9 structure"),
 ])
 def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, count_nodes):
     inputs = {'training_set': ta_split, 'potential_type': orm.Str('snap'), 'code': fitsnap_code}
@@ -320,3 +324,40 @@ def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
         atoms.calc = calculator
         expected = predicted[structure == index][0] + e_delta / len(atoms)
         assert atoms.get_potential_energy() / len(atoms) == pytest.approx(expected, abs=1e-6)
+
+
+def test_kfold_objective_is_the_mean_of_independent_fold_errors(ta_split, fitsnap_code):
+    """folds=3: every trial is three fits; its objective equals the mean over the folds of
+    1 x energy RMSE (meV/atom) + 10 x force RMSE (eV/Å), recomputed here from each fold fit's
+    own predictions; every structure is held out exactly once, every group in every fold."""
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
+
+    results, node = run_get_node(
+        OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code,
+        parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}),
+        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 6, 'folds': 3}))
+    assert node.is_finished_ok, node.exit_message
+    rows = results['trials'].get_dict()['rows']
+    assert len(rows) == 4 and all(len(r['fold_pks'].split(';')) == 3 for r in rows)
+    calcs = [n for n in node.called if isinstance(n, orm.CalcJobNode)]
+    assert len(calcs) == 12
+    folds = kfold_training_sets(ta_split, orm.Int(3), orm.Int(42))
+    held_out = np.zeros(ta_split.n_structures, int)
+    per_fold = []
+    for k in range(3):
+        fold = folds[f'fold_{k}']
+        tags = np.array([f.split for f in fold.get_frame_list()])
+        held_out += tags == 'validation'
+        groups = {f.group for f, t in zip(fold.get_frame_list(), tags, strict=True) if t == 'validation'}
+        assert groups == set(ta_split.groups)
+        fitted, fold_node = run_get_node(FitsnapCalculation, training_set=fold, code=fitsnap_code,
+                                         parameters=orm.load_node(rows[0]['pk']).inputs.parameters)
+        assert fold_node.is_finished_ok
+        p = fitted['predictions']
+        e_mask, f_mask = p.get_array('energy_validation'), p.get_array('forces_validation')
+        e = p.get_array('energy_predicted')[e_mask] - p.get_array('energy_reference')[e_mask]
+        f = p.get_array('forces_predicted')[f_mask] - p.get_array('forces_reference')[f_mask]
+        per_fold.append(1000 * np.sqrt(np.mean(e**2)) + 10 * np.sqrt(np.mean(f**2)))
+    assert list(held_out) == [1] * ta_split.n_structures
+    assert rows[0]['objective'] == pytest.approx(np.mean(per_fold), rel=1e-9)

@@ -24,6 +24,9 @@ def optimization_options(command):
     command = click.option('--validate', 'validate', default=None, metavar='STRUCTURE',
                            help='Validate the potential on this bulk structure (file or StructureData); the table '
                                 'joins the report. SNAP runs in LAMMPS, ACE and NNP with the ASE engine.')(command)
+    command = click.option('--folds', type=int, default=None,
+                           help='With --optimize: k-fold cross-validation (k fits per trial, folds stratified by '
+                                'group) instead of the single validation split.')(command)
     command = click.option('--refit/--no-refit', default=True, show_default=True,
                            help='With --optimize: refit the chosen parameters on all structures (training + '
                                 'validation) and deliver that potential; --no-refit delivers the best trial.')(command)
@@ -40,7 +43,7 @@ def optimization_options(command):
 
 
 def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
-             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True):
+             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True, folds=None):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
@@ -51,6 +54,8 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
         settings = {'keys': optimize, 'budget': budget, 'max_in_flight': in_flight} if optimize else None
+        if settings and folds is not None:
+            settings['folds'] = folds
         builder = MlpGeneratorWorkChain.get_builder_from_protocol(
             node, kind, protocol or 'moderate', code=orm.load_code(code), overrides=parameters, optimize=settings)
         if not protocol:

@@ -1,7 +1,10 @@
 """``OptimizationWorkChain``: hyperparameters by Powell's derivative-free methods, every trial a fit.
 
 Trials are child fit CalcJobs (FitSNAP, pacemaker or the NNP trainer) on a training set
-that carries a validation split; the objective is their weighted validation error. The
+that carries a validation split; the objective is their weighted validation error. With
+``folds`` = k, a trial is k fits instead (k-fold cross-validation over all structures of the
+set, folds stratified by group) and its objective the mean of the k validation errors: a
+steadier objective than one small validation split. The
 start and the 2n initial interpolation points run concurrently (at most ``max_in_flight``
 at a time), then nlopt proposes one point per step (see :mod:`.optimizer`).
 """
@@ -16,7 +19,9 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import WorkChain, append_, calcfunction, while_
 
+from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 from aiida_mlpgen.data.training_set import TrainingSetData
+from aiida_mlpgen.data.training_set.frames import assign_folds
 
 from . import optimizer as opt
 from .types import FIT_TYPES, fit_class
@@ -31,6 +36,8 @@ DEFAULT_SETTINGS = {
     'objective': {'energy': 1.0, 'forces': 10.0},
     'metric': 'rmse',
     'reference': None,
+    'folds': None,
+    'seed': 42,
 }
 PENALTY = 1e6  # objective of a failed trial
 #: SNAP parameters that change the weighted least-squares problem but not the descriptors.
@@ -57,6 +64,9 @@ def settings_of(optimize: dict) -> dict:
         raise opt.OptimizationError('optimize.max_in_flight must be >= 1')
     if settings['metric'] not in ('rmse', 'mae'):
         raise opt.OptimizationError('optimize.metric must be rmse or mae')
+    folds = settings['folds']
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise opt.OptimizationError(f'optimize.folds must be an integer >= 2 (k-fold cross-validation), got {folds!r}')
     return settings
 
 
@@ -80,13 +90,22 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     return settings, normalized, space, start
 
 
-def check_request(training_set, potential_type: str, parameters: dict, optimize: dict) -> str | None:
-    """What is wrong with an optimisation request, or None (the input validators use it)."""
+def check_request(training_set, potential_type: str, parameters: dict, optimize: dict,
+                  split_required: bool = False) -> str | None:
+    """What is wrong with an optimisation request, or None (the input validators use it).
+    ``split_required``: the set must carry a validation split unless the request has folds."""
     try:
         settings, _, _, start = search_space(training_set, potential_type, parameters, optimize)
         opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
     except (opt.OptimizationError, ValueError) as error:
         return str(error)
+    if settings['folds'] is not None:
+        try:
+            assign_folds([f.group for f in training_set.get_frame_list()], settings['folds'], settings['seed'])
+        except ValueError as error:
+            return f'optimize.folds: {error}'
+    elif split_required and not training_set.split_counts.get('validation'):
+        return 'the training set has no validation structures: split it first (split_training_set) or use folds'
     return None
 
 
@@ -104,7 +123,9 @@ class OptimizationWorkChain(WorkChain):
                    help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group), '
                         'bounds {key: [low, high]}, budget (fits, 30), max_in_flight (4), algorithm '
                         '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
-                        '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by.')
+                        '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by, '
+                        'folds (k: each trial is k fits, k-fold cross-validation over all structures, stratified '
+                        'by group; the objective is the mean over the folds), seed (of the folds, 42).')
         spec.input('code', valid_type=orm.AbstractCode, help='The fitting code.')
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every trial.')
         spec.input('reference_potential', valid_type=orm.Data, required=False,
@@ -127,11 +148,9 @@ class OptimizationWorkChain(WorkChain):
         if potential_type not in FIT_TYPES:
             return f'potential_type must be one of {sorted(FIT_TYPES)}, got {potential_type!r}'
         training_set = inputs['training_set']
-        if not training_set.split_counts.get('validation'):
-            return 'the training set has no validation structures: split it first (split_training_set)'
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         return check_request(training_set, potential_type, parameters,
-                             inputs['optimize'].get_dict() if 'optimize' in inputs else {})
+                             inputs['optimize'].get_dict() if 'optimize' in inputs else {}, split_required=True)
 
     def setup(self):
         settings, normalized, space, start = search_space(
@@ -140,6 +159,11 @@ class OptimizationWorkChain(WorkChain):
             self.inputs.optimize.get_dict() if 'optimize' in self.inputs else {})
         self.ctx.settings = settings
         self.ctx.start = start
+        if settings['folds'] is not None:
+            folds = kfold_training_sets(self.inputs.training_set, orm.Int(settings['folds']), orm.Int(settings['seed']))
+            self.ctx.fold_sets = [folds[f'fold_{k}'].pk for k in range(settings['folds'])]
+        else:
+            self.ctx.fold_sets = [self.inputs.training_set.pk]
         self.ctx.design = self._optimizer().initial_design()
         self.ctx.evaluated = []  # [point, objective]
         self.ctx.rows = []
@@ -162,7 +186,9 @@ class OptimizationWorkChain(WorkChain):
 
     def submit_trials(self):
         budget = int(self.ctx.settings['budget'])
-        room = min(int(self.ctx.settings['max_in_flight']), budget - len(self.ctx.evaluated))
+        fold_sets = [orm.load_node(pk) for pk in self.ctx.fold_sets]
+        per_batch = max(1, int(self.ctx.settings['max_in_flight']) // len(fold_sets))  # fits in flight
+        room = min(per_batch, budget - len(self.ctx.evaluated))
         points = []
         if self.ctx.design:
             points, self.ctx.design = self.ctx.design[:room], self.ctx.design[room:]
@@ -178,47 +204,57 @@ class OptimizationWorkChain(WorkChain):
             v.key.split('.')[0] in WEIGHT_KEYS for v in space)
         self.ctx.batch = []
         for point in points:
-            parameters = opt.apply(normalized, space, point)
-            inputs = AttributeDict({'training_set': self.inputs.training_set, 'code': self.inputs.code,
-                                    'parameters': orm.Dict(parameters)})
-            if weights_searched:  # a trial that changes weights only re-solves with saved descriptors
-                source = self.ctx.setdefault('descriptors', {}).get(descriptor_signature(parameters))
-                if source is not None:
-                    inputs.descriptors_folder = orm.load_node(source)
-                else:
-                    inputs.save_descriptors = orm.Bool(True)
-            if 'options' in self.inputs:
-                inputs.metadata = {'options': self.inputs.options.get_dict()}
-            if 'reference_potential' in self.inputs:
-                inputs.reference_potential = self.inputs.reference_potential
+            parameters = orm.Dict(opt.apply(normalized, space, point))
             trial = len(self.ctx.evaluated) + len(self.ctx.batch)
-            inputs.setdefault('metadata', {})['call_link_label'] = f'trial_{trial:03d}'
-            node = self.submit(calc, **inputs)
-            self.ctx.batch.append([list(point), node.pk])
-            self.to_context(trials=append_(node))
-        self.report(f'submitted {len(points)} trial(s): {[pk for _, pk in self.ctx.batch]}')
+            pks = []
+            for fold, training_set in enumerate(fold_sets):
+                inputs = AttributeDict({'training_set': training_set, 'code': self.inputs.code,
+                                        'parameters': parameters})
+                if weights_searched:  # a trial that changes weights only re-solves with saved descriptors
+                    source = self.ctx.setdefault('descriptors', {}).get(_descriptor_key(training_set, parameters))
+                    if source is not None:
+                        inputs.descriptors_folder = orm.load_node(source)
+                    else:
+                        inputs.save_descriptors = orm.Bool(True)
+                if 'options' in self.inputs:
+                    inputs.metadata = {'options': self.inputs.options.get_dict()}
+                if 'reference_potential' in self.inputs:
+                    inputs.reference_potential = self.inputs.reference_potential
+                label = f'trial_{trial:03d}' + (f'_fold_{fold}' if len(fold_sets) > 1 else '')
+                inputs.setdefault('metadata', {})['call_link_label'] = label
+                node = self.submit(calc, **inputs)
+                pks.append(node.pk)
+                self.to_context(trials=append_(node))
+            self.ctx.batch.append([list(point), pks])
+        self.report(f'submitted {len(points)} trial(s): {[pks for _, pks in self.ctx.batch]}')
 
     def inspect_trials(self):
         if self.ctx.done:
             return
         s = self.ctx.settings
         _, space = self._space()
-        for point, pk in self.ctx.batch:
-            node = orm.load_node(pk)
-            row = {'trial': len(self.ctx.evaluated), 'pk': pk, 'exit_status': node.exit_status}
+        for point, pks in self.ctx.batch:
+            nodes = [orm.load_node(pk) for pk in pks]
+            failed = [n for n in nodes if not n.is_finished_ok]
+            row = {'trial': len(self.ctx.evaluated), 'pk': pks[0],
+                   'exit_status': failed[0].exit_status if failed else 0}
+            if len(nodes) > 1:
+                row['fold_pks'] = ';'.join(str(pk) for pk in pks)
             row.update({v.key: v.from_unit(u) for v, u in zip(space, point, strict=True)})
-            row['reused_descriptors'] = 'descriptors_folder' in node.inputs
-            if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
-                signature = descriptor_signature(node.inputs.parameters.get_dict())
-                self.ctx.setdefault('descriptors', {})[signature] = node.outputs.remote_folder.pk
-            if node.is_finished_ok:
-                metrics = node.outputs.metrics.get_dict()
-                value = opt.objective_value(metrics, s['objective'], s['metric'], s['reference'])
+            row['reused_descriptors'] = all('descriptors_folder' in n.inputs for n in nodes)
+            for node in nodes:
+                if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
+                    key = _descriptor_key(node.inputs.training_set, node.inputs.parameters)
+                    self.ctx.setdefault('descriptors', {})[key] = node.outputs.remote_folder.pk
+            if not failed:
+                metrics = [n.outputs.metrics.get_dict() for n in nodes]
+                value = float(np.mean([opt.objective_value(m, s['objective'], s['metric'], s['reference'])
+                                       for m in metrics]))
                 for quantity in ('energy', 'forces'):
-                    block = metrics.get(quantity, {}).get('validation', {}).get('overall') or {}
                     scale = 1000.0 if quantity == 'energy' else 1.0
-                    row[f'{quantity}_rmse'] = block.get('rmse', math.nan) * scale
-                    row[f'{quantity}_mae'] = block.get('mae', math.nan) * scale
+                    blocks = [m.get(quantity, {}).get('validation', {}).get('overall') or {} for m in metrics]
+                    for metric in ('rmse', 'mae'):
+                        row[f'{quantity}_{metric}'] = float(np.mean([b.get(metric, math.nan) for b in blocks])) * scale
             else:
                 value = PENALTY
             row['objective'] = value
@@ -244,6 +280,11 @@ class OptimizationWorkChain(WorkChain):
         self.out('objective_plot', summary['objective_plot'])
         for name in ('potential', 'metrics', 'report', 'plots', 'predictions'):
             self.out(name, node.outputs[name])
+
+
+def _descriptor_key(training_set, parameters) -> str:
+    """Which saved FitSNAP descriptors a fit may reuse: same structures and split, same descriptor settings."""
+    return f'{training_set.pk}:{descriptor_signature(parameters.get_dict())}'
 
 
 def _clean(row: dict) -> dict:

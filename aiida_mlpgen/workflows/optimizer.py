@@ -113,7 +113,11 @@ def build_space(keys: list[str], normalized: dict, bounds: dict | None = None) -
         if not isinstance(start, int | float) or isinstance(start, bool):
             raise OptimizationError(f'{key!r} has no numeric start value ({start!r}); is the term switched off?')
         if key in bounds:
-            low, high = (float(x) for x in bounds[key])
+            given = bounds[key]
+            try:
+                low, high = (float(x) for x in given)
+            except (TypeError, ValueError):
+                raise OptimizationError(f'bounds of {key!r} must be [low, high], got {given!r}') from None
             log = DEFAULT_BOUNDS.get(kind, (0, 0, False))[2]
         else:
             low, high, log = DEFAULT_BOUNDS[kind]

@@ -7,9 +7,10 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from aiida_mlpgen.data.training_set import Frame, TrainingSetData, TrainingSetError
-from aiida_mlpgen.data.training_set.frames import choose_validation
+from aiida_mlpgen.data.training_set.frames import assign_folds, choose_validation
 
 __all__ = (
+    'kfold_training_sets',
     'merge_training_sets',
     'reweight_groups',
     'select_groups',
@@ -53,6 +54,28 @@ def train_on_all(training_set: TrainingSetData) -> TrainingSetData:
     for frame in frames:
         frame.split = 'train'
     return _derived(training_set, frames)
+
+
+@calcfunction
+def kfold_training_sets(training_set: TrainingSetData, folds: orm.Int, seed: orm.Int) -> dict:
+    """``fold_0`` .. ``fold_<k-1>``: copies of ``training_set`` for k-fold cross-validation, copy i
+    with the structures of fold i tagged validation and all others train. Folds are drawn per
+    group (stratified) with ``seed``; every structure is held out exactly once."""
+    k = int(folds.value)
+    if k < 2:
+        raise TrainingSetError(f'k-fold cross-validation needs at least 2 folds, got {k}')
+    groups = [f.group for f in training_set.get_frame_list()]
+    try:
+        assignment = assign_folds(groups, k, seed.value)
+    except ValueError as error:
+        raise TrainingSetError(str(error)) from error
+    result = {}
+    for fold in range(k):
+        frames = training_set.get_frame_list()
+        for frame, which in zip(frames, assignment, strict=True):
+            frame.split = 'validation' if which == fold else 'train'
+        result[f'fold_{fold}'] = _derived(training_set, frames)
+    return result
 
 
 @calcfunction

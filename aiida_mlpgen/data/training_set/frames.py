@@ -253,3 +253,20 @@ def choose_validation(groups, unassigned, fraction: float, seed: int) -> np.ndar
         members = np.flatnonzero((groups == group) & unassigned)
         chosen.extend(rng.permutation(members)[: int(round(fraction * len(members)))].tolist())
     return np.array(sorted(chosen), dtype=np.int64)
+
+
+def assign_folds(groups, folds: int, seed: int) -> np.ndarray:
+    """The fold (0 .. ``folds`` - 1) of each structure for k-fold cross-validation: each group's
+    structures are shuffled with ``seed`` and dealt round-robin, so every fold sees every group.
+    Raises ValueError when a group has fewer structures than folds."""
+    rng = np.random.default_rng(int(seed))
+    groups = np.asarray(groups)
+    assignment = np.empty(len(groups), dtype=np.int64)
+    offset = 0
+    for group in np.unique(groups):
+        members = rng.permutation(np.flatnonzero(groups == group))
+        if len(members) < folds:
+            raise ValueError(f'group {str(group)!r} has {len(members)} structure(s), fewer than the {folds} folds')
+        assignment[members] = (np.arange(len(members)) + offset) % folds
+        offset += len(members)
+    return assignment
