@@ -89,6 +89,16 @@ def test_ase_calculator_reproduces_pacemaker_predictions(base_fit, ta_ace_set):
         np.testing.assert_allclose(atoms.get_forces().ravel(), force_predicted[force_structure == index], atol=1e-6)
 
 
+def test_refit_runs_the_iterations_of_the_trial(base_fit):
+    """After a search, the refit on all structures runs as many iterations as the best trial did."""
+    from aiida_mlpgen.workflows.generator import refit_parameters
+
+    results, _ = base_fit
+    chosen = orm.Dict({'max_iterations': 2000, 'min_iterations': 200, 'cutoff': 5.0}).store()
+    refit = refit_parameters(chosen, results['potential'], results['learning_curve']).get_dict()
+    assert refit == {'max_iterations': 6, 'min_iterations': 6, 'cutoff': 5.0}
+
+
 def test_upfit_continues_from_the_old_loss(base_fit, ta_ace_set, pace_code):
     results, _ = base_fit
     old = results['learning_curve'].get_array('training_loss')

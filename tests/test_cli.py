@@ -208,10 +208,12 @@ def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
     assert 'SNAP optimisation of TrainingSetData' in out and 'Optimisation: 4 trials, best trial' in out
     # the delivered potential is refitted on all 18 structures; the search's validation errors follow
     assert re.search(r'^energy \[eV/atom\], train\s.*\n.*\nALL\s+18\s', out, re.M)
-    assert 'Hyperparameter search: errors of its best trial on the validation structures it held out' in out
+    assert 'Hyperparameter search: best trial' in out and 'validation errors (on the validation structures)' in out
     folder = mlpgen_cli.aiida_path.parent / 'opt_out'
     rows = (folder / 'trials.csv').read_text().splitlines()
     assert rows[0].startswith('trial,pk,exit_status,rcutfac') and len(rows) == 5
     assert (folder / 'objective.png').read_bytes()[:4] == b'\x89PNG'
     bad = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'twojmax', check=False)
     assert bad.returncode != 0 and 'cannot be optimised' in bad.stderr
+    alone = mlpgen_cli('fit', 'snap', 'ta', '--folds', '3', check=False)
+    assert alone.returncode != 0 and '--folds and --no-refit go with --optimize' in alone.stderr

@@ -177,8 +177,23 @@ def test_refit_equals_a_plain_fit_on_all_structures(optimized, ta_split, fitsnap
     np.testing.assert_allclose(coefficients[0], coefficients[1], rtol=1e-10, atol=1e-12)
     assert len(coefficients[0]) == results['potential'].base.attributes.get('n_coefficients')
     report = results['report'].get_content()
-    assert 'Hyperparameter search: errors of its best trial' in report
+    assert 'Hyperparameter search: best trial' in report and 'refitted on all' in report
     assert report.index('energy [eV/atom], train') < report.index('energy [eV/atom], validation')
+
+
+def test_refit_keeps_the_training_length_the_search_chose():
+    """The refit has no validation structures left: it trains the NNP for the best trial's optimum epoch."""
+    from aiida_mlpgen.data.potentials import NnpPotentialData
+    from aiida_mlpgen.workflows.generator import refit_parameters
+
+    from .conftest import SHARED
+
+    nnp = NnpPotentialData.from_n2p2(SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'nnp',
+                                     cflength=1.8897261, cfenergy=0.0367493)
+    nnp.base.attributes.set('epoch', 7)
+    chosen = orm.Dict({'epochs': 30, 'cutoff': 5.5}).store()
+    assert refit_parameters(chosen, nnp.store()).get_dict() == {'epochs': 7, 'cutoff': 5.5}
+    # (ACE: tests/test_ace.py::test_refit_runs_the_iterations_of_the_trial)
 
 
 def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
@@ -198,8 +213,13 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb.append(orm.CalcJobNode, with_outgoing='potential', tag='fit', project='id')
     qb.append(orm.Dict, with_outgoing='fit', edge_filters={'label': 'parameters'}, project='id')
     (fit_pk, parameters_pk), = qb.all()
-    # the potential is the refit (not a trial) with the very parameters the best trial ran with
-    assert fit_pk not in trials and parameters_pk == results['parameters'].pk
+    # the potential is the refit (not a trial), with the best trial's very parameters passed through
+    # refit_parameters (which carries the training length; SNAP has none, so the content is the same)
+    assert fit_pk not in trials
+    refit_parameters = orm.load_node(parameters_pk)
+    assert refit_parameters.creator.process_label == 'refit_parameters'
+    assert refit_parameters.creator.inputs.parameters.pk == results['parameters'].pk
+    assert refit_parameters.get_dict() == results['parameters'].get_dict()
     qb = orm.QueryBuilder()
     qb.append(orm.CalcJobNode, filters={'id': fit_pk}, tag='fit')
     qb.append(TrainingSetData, with_outgoing='fit', tag='all')
@@ -231,6 +251,7 @@ def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
     assert protocol_parameters('snap', 'fast')['twojmax'] == 4
     assert protocol_parameters('ace', 'precise')['number_of_functions'] == 700  # SPEC.md's default
     assert protocol_parameters('nnp', 'moderate', {'epochs': 5})['epochs'] == 5
+    assert protocol_parameters('ace', 'moderate', {'max_iterations': 100})['min_iterations'] == 100  # a lower cap
     with pytest.raises(ValueError, match='unknown protocol'):
         protocol_parameters('snap', 'sloppy')
 
@@ -246,11 +267,14 @@ def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
     ({'optimize': {'keys': ['rcutfac'], 'bounds': {'rcutfac': []}}}, 'rcutfac'),
     ({'optimize': {'keys': ['rcutfac'], 'folds': 1}}, 'folds must be an integer >= 2'),
     ({'optimize': {'keys': ['rcutfac'], 'folds': 10}}, "group 'Displaced_BCC' has 9 structure"),
+    ({'optimize': {'keys': ['rcutfac'], 'folds': 3}, 'refit': False}, 'refit must stay on'),
+    ({'optimize': {'keys': ['rcutfac'], 'seed': -1}}, 'seed must be a non-negative integer'),
 ])
 def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, count_nodes):
     inputs = {'training_set': ta_split, 'potential_type': orm.Str('snap'), 'code': fitsnap_code}
     for key, value in extra.items():
-        inputs[key] = orm.Dict(value) if isinstance(value, dict) else orm.Str(value)
+        inputs[key] = orm.Dict(value) if isinstance(value, dict) else orm.Bool(value) if isinstance(value, bool) \
+            else orm.Str(value)
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
         run_get_node(MlpGeneratorWorkChain, **inputs)

@@ -33,7 +33,7 @@ def optimization_options(command):
     command = click.option('--in-flight', type=int, default=4, show_default=True,
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
-                           help='With --optimize: number of fits at most.')(command)
+                           help='With --optimize: number of trials at most (each is --folds fits with --folds).')(command)
     command = click.option('--optimize', default=None, metavar='KEYS',
                            help='Optimise these hyperparameters (comma-separated parameter keys; radelem and wj '
                                 'mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces) with nlopt BOBYQA.')(command)
@@ -50,6 +50,8 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
     from aiida.engine import run_get_node
 
     parameters = parse_params(params)
+    if not optimize and (folds is not None or not refit):
+        raise click.UsageError('--folds and --no-refit go with --optimize')
     if protocol or optimize or validate:
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 

@@ -21,6 +21,11 @@ def tensorpot_problem() -> str | None:
     try:
         import tensorflow  # noqa: F401
         import tensorpotential  # noqa: F401
+
+        try:  # what pacemaker's fit adapter loads (the module moved between tensorpotential versions)
+            import tensorpotential.compat.pace.fit  # noqa: F401
+        except ModuleNotFoundError:
+            import tensorpotential.fit  # noqa: F401
     except Exception as error:  # ImportError, or a broken binary (OSError, AttributeError, ...)
         return f'{type(error).__name__}: {error}'
     return None
@@ -47,11 +52,13 @@ def prepare(argv: list[str], device: str) -> tuple[list[str], str, str | None]:
     :data:`FALLBACK_INPUT` when the fit falls back to pyace."""
     import yaml
 
-    if not argv or argv[0].startswith('-') or not Path(argv[0]).is_file():
+    positional = bool(argv) and not argv[0].startswith('-')
+    path = Path(argv[0]) if positional else Path('input.yaml')  # pacemaker's default input
+    if not path.is_file():
         return argv, 'unknown', None
-    config = yaml.safe_load(Path(argv[0]).read_text()) or {}
+    config = yaml.safe_load(path.read_text()) or {}
     chosen, evaluator, reason = choose(config, device)
     if chosen is not config:
         Path(FALLBACK_INPUT).write_text(yaml.safe_dump(chosen, sort_keys=False))
-        argv = [FALLBACK_INPUT, *argv[1:]]
+        argv = [FALLBACK_INPUT, *(argv[1:] if positional else argv)]
     return argv, evaluator, reason

@@ -69,7 +69,7 @@ class FitsnapParser(MlpFitParser):
             'coefficients': len(values),
         }
         regularised = parameters['solver'] != 'SVD' and parameters['solver_options']['alpha'] > 0
-        return potential, predictions, header, None if regularised else self._singular(frame, len(values))
+        return potential, predictions, header, self._singular(frame, len(values), rank=not regularised)
 
     def _predictions(self, frame: pd.DataFrame, setup: dict) -> dict:
         """Reference vs predicted, per quantity, in the frame of the training set.
@@ -127,7 +127,9 @@ class FitsnapParser(MlpFitParser):
             result['stress'] = entry(mask, reference.ravel(), delta.ravel())
         return result
 
-    def _singular(self, frame: pd.DataFrame, n_coefficients: int):
+    def _singular(self, frame: pd.DataFrame, n_coefficients: int, rank: bool = True):
+        """Too few weighted rows for the coefficients; with ``rank``, also a rank-deficient system
+        (a regularised solver copes with that, not with too few rows)."""
         training = ~frame['Testing'].to_numpy(bool)
         weights = frame['weights'].to_numpy(float)[training]
         used = weights > 0
@@ -136,6 +138,8 @@ class FitsnapParser(MlpFitParser):
         if design.shape[0] < design.shape[1]:
             return self.exit_codes.ERROR_SINGULAR_FIT.format(
                 detail=f'{design.shape[0]} weighted training rows for {design.shape[1]} coefficients')
+        if not rank:
+            return None
         singular = np.linalg.svd(design, compute_uv=False)
         if singular[-1] <= singular[0] * 1e-14:
             return self.exit_codes.ERROR_SINGULAR_FIT.format(

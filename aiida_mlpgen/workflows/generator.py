@@ -27,20 +27,42 @@ FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
 
 
 @calcfunction
-def refit_report(refit_report, search_metrics):
+def refit_report(refit_report, search_metrics, trials):
     """The refit's report followed by the search's validation errors (best trial, fitted on
     the training part only): the refit itself has no held-out structures left."""
     import io
 
     from aiida_mlpgen.report.text import deviation_tables
 
+    table = trials.get_dict()
+    best = table['rows'][table['best_trial']]
     metrics = search_metrics.get_dict()
     held_out = {q: {'validation': metrics[q]['validation']} for q in metrics if 'validation' in metrics[q]}
-    lines = ['', 'Hyperparameter search: errors of its best trial on the validation structures it held out',
-             '(that trial was fitted on the training part; the potential above is refitted on all structures',
-             'with the same parameters)', ''] + deviation_tables(held_out)
-    text = refit_report.get_content() + '\n'.join(lines) + '\n'
+    folds = len(str(best.get('fold_pks', '')).split(';')) if best.get('fold_pks') else 1
+    scope = f'mean over its {folds} cross-validation folds' if folds > 1 else 'on the validation structures'
+    lines = ['', f'Hyperparameter search: best trial {best["trial"]}, validation errors ({scope}): '
+                 f'energy RMSE {best.get("energy_rmse") or float("nan"):.4g} meV/atom, '
+                 f'force RMSE {best.get("forces_rmse") or float("nan"):.4g} eV/Å.',
+             'That trial was fitted without its validation structures; the potential above is refitted on all',
+             'structures with the same parameters and training length.',
+             'Validation errors of the trial' + (' (its first fold)' if folds > 1 else '') + ':', '']
+    text = refit_report.get_content() + '\n'.join(lines + deviation_tables(held_out)) + '\n'
     return orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt')
+
+
+@calcfunction
+def refit_parameters(parameters, potential, learning_curve=None):
+    """The chosen parameters with the training length the best trial's validation chose, as
+    the refit has no validation structures left to choose it: the NNP's optimum epoch, the
+    ACE fit's iteration count (SNAP is a linear solve: nothing to carry)."""
+    chosen = parameters.get_dict()
+    kind = potential.base.attributes.get(potential.KEY_POTENTIAL_TYPE)
+    if kind == 'nnp' and potential.base.attributes.get('epoch'):
+        chosen['epochs'] = int(potential.base.attributes.get('epoch'))
+    if kind == 'ace' and learning_curve is not None:
+        iterations = int(learning_curve.get_array('training_iteration')[-1])
+        chosen['max_iterations'] = chosen['min_iterations'] = max(iterations, 1)
+    return orm.Dict(chosen)
 
 
 @calcfunction
@@ -127,9 +149,14 @@ class MlpGeneratorWorkChain(WorkChain):
         except calc.PARAMETERS.ParameterError as error:
             return f'invalid {kind} parameters: {error}'
         if 'optimize' in inputs:
-            error = check_request(inputs['training_set'], kind, parameters, inputs['optimize'].get_dict())
+            optimize = inputs['optimize'].get_dict()
+            fraction = inputs['validation_fraction'].value if 'validation_fraction' in inputs else 0.1
+            error = check_request(inputs['training_set'], kind, parameters, optimize, split_required=fraction == 0)
             if error:
                 return f'optimize: {error}'
+            if optimize.get('folds') and 'refit' in inputs and not inputs['refit'].value:
+                return ('optimize: with folds every trial is k fits on parts of the data; the delivered potential '
+                        'is the refit on all structures, so refit must stay on')
         return None
 
     @classmethod
@@ -185,6 +212,8 @@ class MlpGeneratorWorkChain(WorkChain):
             return self.exit_codes.ERROR_FIT_FAILED.format(
                 detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
         self.ctx.search = node
+        for name in ('trials', 'objective_plot', 'parameters'):  # kept even if the refit fails
+            self.out(name, node.outputs[name])
         return None
 
     def should_refit(self):
@@ -193,7 +222,10 @@ class MlpGeneratorWorkChain(WorkChain):
     def run_refit(self):
         inputs = self._common()
         inputs['training_set'] = train_on_all(self.ctx.training_set)
-        inputs['parameters'] = self.ctx.search.outputs.parameters
+        trials = self.ctx.search.outputs.trials.get_dict()
+        best = orm.load_node(trials['rows'][trials['best_trial']]['pk'])
+        curve = {'learning_curve': best.outputs.learning_curve} if 'learning_curve' in best.outputs else {}
+        inputs['parameters'] = refit_parameters(self.ctx.search.outputs.parameters, best.outputs.potential, **curve)
         if 'options' in self.inputs:
             inputs['metadata'] = {'options': self.inputs.options.get_dict()}
         wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]
@@ -216,11 +248,9 @@ class MlpGeneratorWorkChain(WorkChain):
         search = self.ctx.get('search')
         self.ctx.report = node.outputs['report']
         if search is not None:
-            for name in ('trials', 'objective_plot', 'parameters'):
-                self.out(name, search.outputs[name])
             if search.pk != node.pk:  # refitted on all structures
                 self.out('search_metrics', search.outputs['metrics'])
-                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'])
+                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'], search.outputs['trials'])
         for name in FIT_OUTPUTS:
             if name == 'report':
                 if not self.should_validate():  # else given with the validation table appended

@@ -64,6 +64,8 @@ def settings_of(optimize: dict) -> dict:
         raise opt.OptimizationError('optimize.max_in_flight must be >= 1')
     if settings['metric'] not in ('rmse', 'mae'):
         raise opt.OptimizationError('optimize.metric must be rmse or mae')
+    if isinstance(settings['seed'], bool) or not isinstance(settings['seed'], int) or settings['seed'] < 0:
+        raise opt.OptimizationError(f'optimize.seed must be a non-negative integer, got {settings["seed"]!r}')
     folds = settings['folds']
     if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
         raise opt.OptimizationError(f'optimize.folds must be an integer >= 2 (k-fold cross-validation), got {folds!r}')
@@ -121,7 +123,8 @@ class OptimizationWorkChain(WorkChain):
         spec.input('parameters', valid_type=orm.Dict, required=False, help='Fit parameters; the start point.')
         spec.input('optimize', valid_type=orm.Dict, required=False,
                    help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group), '
-                        'bounds {key: [low, high]}, budget (fits, 30), max_in_flight (4), algorithm '
+                        'bounds {key: [low, high]}, budget (trials, 30), max_in_flight (fits at a time, 4; the k '
+                        'folds of one trial always run together), algorithm '
                         '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
                         '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by, '
                         'folds (k: each trial is k fits, k-fold cross-validation over all structures, stratified '
