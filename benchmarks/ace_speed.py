@@ -7,7 +7,8 @@ and with a vacancy (31 atoms); energies and forces from ASE's EMT playing DFT (s
 64 cells are fitted (split 90/10 by the fit), 16 further cells are held out. Each
 evaluator runs ``mlpgen fit ace SET -p number_of_functions=30 -p max_iterations=150
 -p cutoff=5`` in a fresh embedded profile; the table gives the wall time of the command,
-time per iteration and the held-out energy / force RMSE.
+time per iteration and the held-out energy / force RMSE. A pyace fit still running at
+``--pyace-timeout`` is stopped; its time per iteration comes from pacemaker's log.
 """
 
 from __future__ import annotations
@@ -67,10 +68,33 @@ def held_out_rmse(potential_pk: int, images, env) -> tuple[float, float]:
         '    e, f = atoms.get_potential_energy(), atoms.get_forces()\n'
         '    atoms.calc = calc\n'
         '    de.append((atoms.get_potential_energy() - e) / len(atoms)); df.append((atoms.get_forces() - f).ravel())\n'
-        'print(json.dumps([float(np.sqrt(np.mean(np.square(de)))), float(np.sqrt(np.mean(np.square(np.concatenate(df)))))]))\n'
+        'rmse = lambda x: float(np.sqrt(np.mean(np.square(x))))\n'
+        'print(json.dumps([rmse(de), rmse(np.concatenate(df))]))\n'
     )
     out = subprocess.run([sys.executable, '-c', code, str(images)], env=env, capture_output=True, text=True, check=True)
     return tuple(__import__('json').loads(out.stdout.strip().splitlines()[-1]))
+
+
+def stop_unfinished_job(aiida_path: Path) -> tuple[int, float]:
+    """Iterations done and seconds per iteration of the job left running by a timed-out command
+    (from pacemaker's log.txt), then stop its processes (those working in the job's folder)."""
+    from datetime import datetime
+
+    logs = sorted(aiida_path.glob('.aiida/scratch/**/log.txt'), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return 0, float('nan')
+    folder = logs[-1].parent
+    stamps = [datetime.strptime(line[:23], '%Y-%m-%d %H:%M:%S,%f') for line in logs[-1].read_text().splitlines()
+              if 'Iteration   #' in line]
+    for proc in Path('/proc').glob('[0-9]*'):
+        try:
+            if Path(os.readlink(proc / 'cwd')) == folder:
+                os.kill(int(proc.name), 9)
+        except (OSError, ValueError):
+            continue
+    if len(stamps) < 2:
+        return len(stamps), float('nan')
+    return len(stamps), (stamps[-1] - stamps[0]).total_seconds() / (len(stamps) - 1)
 
 
 def main() -> None:
@@ -100,7 +124,9 @@ def main() -> None:
             result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work,
                                     timeout=args.pyace_timeout if evaluator == 'pyace' else None)
         except subprocess.TimeoutExpired:
-            rows.append(f'| {evaluator} | stopped after {args.pyace_timeout:.0f} s, unfinished | - | - | - |')
+            done, per_iteration = stop_unfinished_job(Path(env['AIIDA_PATH']))
+            rows.append(f'| {evaluator} | stopped after {args.pyace_timeout:.0f} s, unfinished | {done} done | '
+                        f'{per_iteration:.2f} s | - |')
             continue
         wall = time.perf_counter() - start
         if result.returncode != 0:

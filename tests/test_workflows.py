@@ -223,7 +223,8 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb = orm.QueryBuilder()
     qb.append(orm.CalcJobNode, filters={'id': fit_pk}, tag='fit')
     qb.append(TrainingSetData, with_outgoing='fit', tag='all')
-    qb.append(orm.CalcFunctionNode, with_outgoing='all', tag='refit', filters={'attributes.process_label': 'train_on_all'})
+    qb.append(orm.CalcFunctionNode, with_outgoing='all', tag='refit',
+              filters={'attributes.process_label': 'train_on_all'})
     qb.append(TrainingSetData, with_outgoing='refit', tag='split')
     qb.append(orm.CalcFunctionNode, with_outgoing='split', tag='splitter')
     qb.append(TrainingSetData, with_outgoing='splitter', project='id')

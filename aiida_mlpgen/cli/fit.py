@@ -33,7 +33,7 @@ def optimization_options(command):
     command = click.option('--in-flight', type=int, default=4, show_default=True,
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
-                           help='With --optimize: number of trials at most (each is --folds fits with --folds).')(command)
+                           help='With --optimize: number of trials at most (with --folds, each is k fits).')(command)
     command = click.option('--optimize', default=None, metavar='KEYS',
                            help='Optimise these hyperparameters (comma-separated parameter keys; radelem and wj '
                                 'mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces) with nlopt BOBYQA.')(command)
@@ -43,7 +43,8 @@ def optimization_options(command):
 
 
 def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
-             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True, folds=None):
+             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True,
+             folds=None):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm

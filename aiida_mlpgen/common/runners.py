@@ -101,8 +101,8 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
         settings['SOLVER']['solver'] = 'RIDGE'
         settings['RIDGE'] = {'alpha': str(elastic[0])}
 
-    from mpi4py import MPI
     from fitsnap3lib.fitsnap import FitSnap
+    from mpi4py import MPI
 
     snap = FitSnap(settings, comm=MPI.COMM_WORLD, arglist=['--overwrite'])
     if Path(FITSNAP_REUSE_FILE).exists():  # only weights changed: the earlier run's descriptors
@@ -314,12 +314,12 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
     import subprocess
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    import yaml
     from pyace.cli import pacemaker
-    from . import pacemaker_evaluator
     from pyace.generalfit import GeneralACEFit, TestLossChangeTooSmallException
     from pyace.pyacefit import PyACEFit
 
-    import yaml
+    from . import pacemaker_evaluator
 
     is_input = bool(argv) and not argv[0].startswith('-') and Path(argv[0]).is_file()
     data = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('data', {}) if is_input else {}

@@ -3,8 +3,8 @@
 split (unless the set carries one) → optimise hyperparameters (optional) or fit → after an
 optimisation, refit with the chosen parameters on training + validation structures (``refit``,
 default on) → outputs (potential, metrics, report, plots, predictions; with optimisation also
-the trials table, the objective plot, the chosen parameters and the search's metrics) → validation of the potential's material
-properties against DFT (optional; its table is appended to the report).
+the trials table, the objective plot, the chosen parameters and the search's metrics) → validation
+of the potential's material properties against DFT (optional; its table is appended to the report).
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ class MlpGeneratorWorkChain(WorkChain):
         if search is not None:
             if search.pk != node.pk:  # refitted on all structures
                 self.out('search_metrics', search.outputs['metrics'])
-                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'], search.outputs['trials'])
+                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'],
+                                               search.outputs['trials'])
         for name in FIT_OUTPUTS:
             if name == 'report':
                 if not self.should_validate():  # else given with the validation table appended

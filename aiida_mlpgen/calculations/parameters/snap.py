@@ -29,7 +29,6 @@ Structure weights of the training set multiply the energy, force and stress weig
 
 from __future__ import annotations
 
-
 from aiida_mlpgen.data.potentials.overlay import pair_lines
 from aiida_mlpgen.data.potentials.snap import zbl_coeffs
 
