@@ -226,14 +226,14 @@ class MlpGeneratorWorkChain(WorkChain):
         best = orm.load_node(trials['rows'][trials['best_trial']]['pk'])
         curve = {'learning_curve': best.outputs.learning_curve} if 'learning_curve' in best.outputs else {}
         inputs['parameters'] = refit_parameters(self.ctx.search.outputs.parameters, best.outputs.potential, **curve)
-        if 'options' in self.inputs:
-            inputs['metadata'] = {'options': self.inputs.options.get_dict()}
-        wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]
         self.report(f'refitting the chosen parameters on all {self.ctx.training_set.n_structures} structures')
-        return ToContext(fit=self.submit(wrapper, fit=inputs))
+        return self._submit_fit(inputs)
 
     def run_fit(self):
-        inputs = self._common()
+        return self._submit_fit(self._common())
+
+    def _submit_fit(self, inputs: dict):
+        """One fit of the type, in its restart work chain, with the generator's options."""
         if 'options' in self.inputs:
             inputs['metadata'] = {'options': self.inputs.options.get_dict()}
         wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]

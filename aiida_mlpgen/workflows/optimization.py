@@ -21,7 +21,7 @@ from aiida.engine import WorkChain, append_, calcfunction, while_
 
 from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 from aiida_mlpgen.data.training_set import TrainingSetData
-from aiida_mlpgen.data.training_set.frames import assign_folds
+from aiida_mlpgen.data.training_set.frames import fold_problem
 
 from . import optimizer as opt
 from .types import FIT_TYPES, fit_class
@@ -102,10 +102,9 @@ def check_request(training_set, potential_type: str, parameters: dict, optimize:
     except (opt.OptimizationError, ValueError) as error:
         return str(error)
     if settings['folds'] is not None:
-        try:
-            assign_folds([f.group for f in training_set.get_frame_list()], settings['folds'], settings['seed'])
-        except ValueError as error:
-            return f'optimize.folds: {error}'
+        problem = fold_problem(training_set.group_counts, settings['folds'])  # attributes only: no arrays read
+        if problem:
+            return f'optimize.folds: {problem}'
     elif split_required and not training_set.split_counts.get('validation'):
         return 'the training set has no validation structures: split it first (split_training_set) or use folds'
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
@@ -64,18 +66,16 @@ def kfold_training_sets(training_set: TrainingSetData, folds: orm.Int, seed: orm
     k = int(folds.value)
     if k < 2:
         raise TrainingSetError(f'k-fold cross-validation needs at least 2 folds, got {k}')
-    groups = [f.group for f in training_set.get_frame_list()]
+    frames = training_set.get_frame_list()
     try:
-        assignment = assign_folds(groups, k, seed.value)
+        assignment = assign_folds([f.group for f in frames], k, seed.value)
     except ValueError as error:
         raise TrainingSetError(str(error)) from error
-    result = {}
-    for fold in range(k):
-        frames = training_set.get_frame_list()
-        for frame, which in zip(frames, assignment, strict=True):
-            frame.split = 'validation' if which == fold else 'train'
-        result[f'fold_{fold}'] = _derived(training_set, frames)
-    return result
+    return {
+        f'fold_{fold}': _derived(training_set, [dataclasses.replace(f, split='validation' if which == fold else 'train')
+                                                for f, which in zip(frames, assignment, strict=True)])
+        for fold in range(k)
+    }
 
 
 @calcfunction

@@ -261,12 +261,22 @@ def assign_folds(groups, folds: int, seed: int) -> np.ndarray:
     Raises ValueError when a group has fewer structures than folds."""
     rng = np.random.default_rng(int(seed))
     groups = np.asarray(groups)
+    names, counts = np.unique(groups, return_counts=True)
+    problem = fold_problem(dict(zip(names.tolist(), counts.tolist(), strict=True)), folds)
+    if problem:
+        raise ValueError(problem)
     assignment = np.empty(len(groups), dtype=np.int64)
     offset = 0
-    for group in np.unique(groups):
+    for group in names:
         members = rng.permutation(np.flatnonzero(groups == group))
-        if len(members) < folds:
-            raise ValueError(f'group {str(group)!r} has {len(members)} structure(s), fewer than the {folds} folds')
         assignment[members] = (np.arange(len(members)) + offset) % folds
         offset += len(members)
     return assignment
+
+
+def fold_problem(group_counts: dict, folds: int) -> str | None:
+    """Why ``folds``-fold cross-validation cannot deal these groups ({group: structures}), or None."""
+    for group, count in sorted(group_counts.items()):
+        if count < folds:
+            return f'group {str(group)!r} has {count} structure(s), fewer than the {folds} folds'
+    return None
