@@ -105,6 +105,14 @@ def _wait_for(predicate, what: str, timeout: float = 30.0, log: Path | None = No
     raise RuntimeError(f'{what} did not come up within {timeout:.0f} s\n{tail}')
 
 
+def _pid_written(path: Path) -> bool:
+    """A daemon creates its pid file before it writes the number: wait for the number."""
+    try:
+        return path.read_text().strip().isdigit()
+    except OSError:
+        return False
+
+
 def _pid_from(path: Path) -> int:
     return int(path.read_text().split()[0])
 
@@ -128,7 +136,7 @@ def start(root: Path) -> Cluster:
         subprocess.run([which('munged'), '--force', f'--key-file={key}', f'--socket={munge_socket}',
                         f'--pid-file={munge / "munged.pid"}', f'--log-file={munge / "munged.log"}',
                         f'--seed-file={munge / "munged.seed"}'], check=True, capture_output=True, timeout=30)
-        _wait_for(lambda: (munge / 'munged.pid').exists(), 'munged', log=munge / 'munged.log')
+        _wait_for(lambda: _pid_written(munge / 'munged.pid'), 'munged', log=munge / 'munged.log')
         processes['munged'] = _pid_from(munge / 'munged.pid')
 
         # --- SLURM: one node, this machine, no accounting, no cgroups
@@ -172,11 +180,11 @@ def start(root: Path) -> Cluster:
         env = {**os.environ, 'SLURM_CONF': str(conf)}
         subprocess.run([which('slurmctld'), '-i', '-f', str(conf)], env=env, check=True, capture_output=True,
                        timeout=30)
-        _wait_for(lambda: (slurm / 'slurmctld.pid').exists(), 'slurmctld', log=slurm / 'slurmctld.log')
+        _wait_for(lambda: _pid_written(slurm / 'slurmctld.pid'), 'slurmctld', log=slurm / 'slurmctld.log')
         processes['slurmctld'] = _pid_from(slurm / 'slurmctld.pid')
         subprocess.run([which('slurmd'), '-f', str(conf), '-N', node], env=env, check=True, capture_output=True,
                        timeout=30)
-        _wait_for(lambda: (slurm / 'slurmd.pid').exists(), 'slurmd', log=slurm / 'slurmd.log')
+        _wait_for(lambda: _pid_written(slurm / 'slurmd.pid'), 'slurmd', log=slurm / 'slurmd.log')
         processes['slurmd'] = _pid_from(slurm / 'slurmd.pid')
 
         def idle():
