@@ -148,13 +148,17 @@ def test_optimization_improves_and_records_every_trial(optimized):
     assert reused and all(r['exit_status'] == 0 for r in reused)
     png = results['objective_plot'].get_content(mode='rb')
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
-    # the first five trials (start and ± the step on both axes) ran as one concurrent batch of 3 + 2
+    # the first five trials (start and ± the step on both axes) ran in batches of 3 + 2: in the first,
+    # the start and rcutfac + step ran together; fit.forces + step (the start's design matrix) waited
+    # for the start and only re-solved it
     optimization = next(c for c in node.called if c.process_class is OptimizationWorkChain)
-    trials = sorted(optimization.called_descendants, key=lambda n: n.pk)
-    calcs = [n for n in trials if isinstance(n, orm.CalcJobNode)]
-    assert len(calcs) == 8
-    first = sorted(calcs[:3], key=lambda n: n.ctime)
-    assert max(n.ctime for n in first) < min(n.mtime for n in first)  # all three started before any ended
+    calcs = {link.link_label: link.node for link in optimization.base.links.get_outgoing(node_class=orm.CalcJobNode).all()}
+    assert sorted(calcs) == [f'trial_{i:03d}' for i in range(8)]
+    start, step_r, step_f = calcs['trial_000'], calcs['trial_001'], calcs['trial_002']
+    assert max(start.ctime, step_r.ctime) < min(start.mtime, step_r.mtime)  # in flight together
+    assert start.inputs.save_descriptors.value and 'descriptors_folder' not in step_r.inputs
+    assert step_f.inputs.descriptors_folder.pk == start.outputs.remote_folder.pk and step_f.ctime > start.mtime
+    assert rows[2]['reused_descriptors'] == 1 and rows[1]['reused_descriptors'] == 0
 
 
 def test_refit_equals_a_plain_fit_on_all_structures(optimized, ta_split, fitsnap_code):
@@ -354,7 +358,9 @@ def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
 def test_kfold_objective_is_the_mean_of_independent_fold_errors(ta_split, fitsnap_code):
     """folds=3: every trial is three fits; its objective equals the mean over the folds of
     1 x energy RMSE (meV/atom) + 10 x force RMSE (eV/Å), recomputed here from each fold fit's
-    own predictions; every structure is held out exactly once, every group in every fold."""
+    own predictions (independent fits, each computing its own descriptors, while the trials
+    shared one design matrix per trial); every structure is held out exactly once, every group
+    in every fold."""
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 
@@ -367,6 +373,11 @@ def test_kfold_objective_is_the_mean_of_independent_fold_errors(ta_split, fitsna
     assert len(rows) == 4 and all(len(r['fold_pks'].split(';')) == 3 for r in rows)
     calcs = [n for n in node.called if isinstance(n, orm.CalcJobNode)]
     assert len(calcs) == 12
+    # one design matrix per trial: fold 0 computes it, folds 1 and 2 re-solve it with their own split
+    assert all(r['reused_descriptors'] == 2 for r in rows)
+    for row in rows:
+        first, *others = [orm.load_node(int(pk)) for pk in row['fold_pks'].split(';')]
+        assert all(n.inputs.descriptors_folder.pk == first.outputs.remote_folder.pk for n in others)
     folds = kfold_training_sets(ta_split, orm.Int(3), orm.Int(42))
     held_out = np.zeros(ta_split.n_structures, int)
     per_fold = []

@@ -46,9 +46,10 @@ class FitsnapCalculation(MlpFitCalculation):
         spec.input('save_descriptors', valid_type=orm.Bool, default=lambda: orm.Bool(False),
                    help='Keep the design matrix in the remote folder, for later fits that change weights only.')
         spec.input('descriptors_folder', valid_type=orm.RemoteData, required=False,
-                   help='Remote folder of a fit that saved its descriptors with the same training set and '
-                        'descriptor parameters: only the weights (fit.*, group_weights) may differ; the design '
-                        'matrix is reused and only the weighted least-squares problem is solved.')
+                   help='Remote folder of a fit that saved its descriptors with the same structures (in the '
+                        'same order; the split may differ, e.g. another k-fold fold) and descriptor parameters: '
+                        'only the weights (fit.*, group_weights) and the split may differ; the design matrix is '
+                        'reused and only the weighted least-squares problem is solved.')
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = orm.Data
 
@@ -114,9 +115,11 @@ class FitsnapCalculation(MlpFitCalculation):
             remote = self.inputs.descriptors_folder
             remote_links = [(remote.computer.uuid, f'{remote.get_remote_path()}/{name}', name)
                             for name in FITSNAP_DESCRIPTORS]
-            weights = {g['name']: {'Energy': g['energy'], 'Force': g['forces'], 'Stress': g['stress']} for g in groups}
+            weights = {g['name']: {'train': g['train'], 'Energy': g['energy'], 'Force': g['forces'],
+                                   'Stress': g['stress']} for g in groups}
+            names = [keys[(f.group, f.split != 'validation', f.weight, f.stress is not None)] for f in frames]
             with folder.open(FITSNAP_REUSE_FILE, 'w') as handle:
-                json.dump({'weights': weights}, handle)
+                json.dump({'groups': weights, 'structures': names}, handle)
         retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE,
                     f'{self.POTENTIAL_PREFIX}.snapcoeff', f'{self.POTENTIAL_PREFIX}.snapparam']
         # The data is in the TrainingSetData node already: do not store it twice.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -64,20 +65,38 @@ def save_descriptors(snap) -> None:
 
 
 def load_descriptors(snap, request: dict) -> None:
-    """Restore :func:`save_descriptors`'s arrays and set each row's weight from ``request['weights']``
-    ({group: {Energy, Force, Stress}})."""
+    """Restore :func:`save_descriptors`'s arrays for a fit of the same structures (same order).
+
+    ``request['structures']`` names the group of this fit for every structure index and
+    ``request['groups']`` each group's ``train`` flag and weights ({Energy, Force, Stress}):
+    each row's group, testing flag and weight are set from them, so a design matrix saved by
+    one split (a k-fold fold, a trial) serves any other split of the same structures."""
     import numpy as np
 
     arrays = np.load(FITSNAP_DESCRIPTORS[0])
+    table = json.loads(Path(FITSNAP_DESCRIPTORS[1]).read_text())
+    names, groups = request['structures'], request['groups']
+    rows = [_structure_index(config) for config in table['Configs']]
+    if sorted(set(rows)) != list(range(len(names))):
+        raise RuntimeError(f'the saved descriptors cover {len(set(rows))} structures, this fit has {len(names)}: '
+                           'descriptors can only be reused for the same structures')
     for name in arrays.files:
         array = arrays[name]
         snap.pt.create_shared_array(name, *array.shape)
         snap.pt.shared_arrays[name].array[...] = array
-    snap.pt.fitsnap_dict.update(json.loads(Path(FITSNAP_DESCRIPTORS[1]).read_text()))
-    weights = request['weights']
-    table = snap.pt.fitsnap_dict
-    snap.pt.shared_arrays['w'].array[:] = [weights[g][t] for g, t in zip(table['Groups'], table['Row_Type'],
-                                                                         strict=True)]
+    table['Groups'] = [names[i] for i in rows]
+    table['Testing'] = [not groups[names[i]]['train'] for i in rows]
+    snap.pt.fitsnap_dict.update(table)
+    snap.pt.shared_arrays['w'].array[:] = [groups[names[i]][kind] for i, kind in zip(rows, table['Row_Type'],
+                                                                                     strict=True)]
+
+
+def _structure_index(config: str) -> int:
+    """The structure index in a FitSNAP row's file name (``.../s000042.json``)."""
+    match = re.search(r's(\d+)\.json$', config)
+    if match is None:
+        raise RuntimeError(f'unexpected FitSNAP configuration name {config!r} in the saved descriptors')
+    return int(match.group(1))
 
 
 def fitsnap_main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,10 @@ set, folds stratified by group) and its objective the mean of the k validation e
 steadier objective than one small validation split. The
 start and the 2n initial interpolation points run concurrently (at most ``max_in_flight``
 at a time), then nlopt proposes one point per step (see :mod:`.optimizer`).
+
+SNAP fits that differ only in weights or in the split (the k folds of a trial) share one
+FitSNAP design matrix: the first computes and saves it, the others wait for it and only
+re-solve the weighted least-squares problem.
 """
 
 from __future__ import annotations
@@ -133,7 +137,9 @@ class OptimizationWorkChain(WorkChain):
         spec.input('reference_potential', valid_type=orm.Data, required=False,
                    help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).')
         spec.inputs.validator = cls.validate_inputs
-        spec.outline(cls.setup, while_(cls.should_continue)(cls.submit_trials, cls.inspect_trials), cls.finalize)
+        spec.outline(cls.setup,
+                     while_(cls.should_continue)(cls.submit_trials, cls.submit_waiting, cls.inspect_trials),
+                     cls.finalize)
         spec.output('parameters', valid_type=orm.Dict, help='The best parameters found.')
         spec.output('trials', valid_type=orm.Dict, help='Every trial: parameters, errors, objective, process pk.')
         spec.output('objective_plot', valid_type=orm.SinglefileData, help='Objective vs trial (PNG).')
@@ -201,34 +207,72 @@ class OptimizationWorkChain(WorkChain):
                 return
             points = [point]
         normalized, space = self._space()
-        calc = fit_class(self.inputs.potential_type.value)
-        weights_searched = self.inputs.potential_type.value == 'snap' and any(
-            v.key.split('.')[0] in WEIGHT_KEYS for v in space)
-        self.ctx.batch = []
+        share = self._shares_descriptors(space)
+        self.ctx.batch, self.ctx.waiting = [], []
+        computing = set()
         for point in points:
-            parameters = orm.Dict(opt.apply(normalized, space, point))
+            parameters = orm.Dict(opt.apply(normalized, space, point)).store()  # waiting fits load it by pk
             trial = len(self.ctx.evaluated) + len(self.ctx.batch)
             pks = []
             for fold, training_set in enumerate(fold_sets):
-                inputs = AttributeDict({'training_set': training_set, 'code': self.inputs.code,
-                                        'parameters': parameters})
-                if weights_searched:  # a trial that changes weights only re-solves with saved descriptors
-                    source = self.ctx.setdefault('descriptors', {}).get(_descriptor_key(training_set, parameters))
-                    if source is not None:
-                        inputs.descriptors_folder = orm.load_node(source)
-                    else:
-                        inputs.save_descriptors = orm.Bool(True)
-                if 'options' in self.inputs:
-                    inputs.metadata = {'options': self.inputs.options.get_dict()}
-                if 'reference_potential' in self.inputs:
-                    inputs.reference_potential = self.inputs.reference_potential
                 label = f'trial_{trial:03d}' + (f'_fold_{fold}' if len(fold_sets) > 1 else '')
-                inputs.setdefault('metadata', {})['call_link_label'] = label
-                node = self.submit(calc, **inputs)
-                pks.append(node.pk)
-                self.to_context(trials=append_(node))
+                key = self._descriptor_key(parameters) if share else None
+                if key is not None and key in computing:  # wait for the fit that computes this design matrix
+                    self.ctx.waiting.append([len(self.ctx.batch), fold, key, label, parameters.pk])
+                    pks.append(None)
+                    continue
+                source = self.ctx.setdefault('descriptors', {}).get(key) if key else None
+                if key is not None and source is None:
+                    computing.add(key)
+                pks.append(self._submit_fit(training_set, parameters, label, share, source))
             self.ctx.batch.append([list(point), pks])
-        self.report(f'submitted {len(points)} trial(s): {[pks for _, pks in self.ctx.batch]}')
+        self.report(f'submitted {len(points)} trial(s): {[pks for _, pks in self.ctx.batch]}'
+                    + (f'; {len(self.ctx.waiting)} fit(s) wait for a design matrix' if self.ctx.waiting else ''))
+
+    def submit_waiting(self):
+        """Fits that waited for a design matrix computed by another fit of the batch: re-solve it."""
+        if self.ctx.done or not self.ctx.get('waiting'):
+            return
+        self._remember_descriptors([pk for _, pks in self.ctx.batch for pk in pks if pk is not None])
+        fold_sets = [orm.load_node(pk) for pk in self.ctx.fold_sets]
+        for index, fold, key, label, parameters in self.ctx.waiting:
+            source = self.ctx.descriptors.get(key)  # None if the computing fit failed: compute again
+            pk = self._submit_fit(fold_sets[fold], orm.load_node(parameters), label, True, source)
+            self.ctx.batch[index][1][fold] = pk
+        self.ctx.waiting = []
+
+    def _shares_descriptors(self, space) -> bool:
+        """SNAP fits share FitSNAP's design matrix when only weights or the split (folds) differ."""
+        if self.inputs.potential_type.value != 'snap':
+            return False
+        return len(self.ctx.fold_sets) > 1 or any(v.key.split('.')[0] in WEIGHT_KEYS for v in space)
+
+    def _descriptor_key(self, parameters) -> str:
+        """Which saved design matrix a fit may reuse: the structures (every fold set holds those of the
+        input set, in its order) and every parameter but the weights."""
+        return f'{self.inputs.training_set.pk}:{descriptor_signature(parameters.get_dict())}'
+
+    def _remember_descriptors(self, pks):
+        for pk in pks:
+            node = orm.load_node(pk)
+            if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
+                self.ctx.setdefault('descriptors', {})[self._descriptor_key(node.inputs.parameters)] = \
+                    node.outputs.remote_folder.pk
+
+    def _submit_fit(self, training_set, parameters, label, share: bool, source) -> int:
+        inputs = AttributeDict({'training_set': training_set, 'code': self.inputs.code, 'parameters': parameters})
+        if share and source is not None:
+            inputs.descriptors_folder = orm.load_node(source)
+        elif share:
+            inputs.save_descriptors = orm.Bool(True)
+        if 'options' in self.inputs:
+            inputs.metadata = {'options': self.inputs.options.get_dict()}
+        if 'reference_potential' in self.inputs:
+            inputs.reference_potential = self.inputs.reference_potential
+        inputs.setdefault('metadata', {})['call_link_label'] = label
+        node = self.submit(fit_class(self.inputs.potential_type.value), **inputs)
+        self.to_context(trials=append_(node))
+        return node.pk
 
     def inspect_trials(self):
         if self.ctx.done:
@@ -243,11 +287,8 @@ class OptimizationWorkChain(WorkChain):
             if len(nodes) > 1:
                 row['fold_pks'] = ';'.join(str(pk) for pk in pks)
             row.update({v.key: v.from_unit(u) for v, u in zip(space, point, strict=True)})
-            row['reused_descriptors'] = all('descriptors_folder' in n.inputs for n in nodes)
-            for node in nodes:
-                if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
-                    key = _descriptor_key(node.inputs.training_set, node.inputs.parameters)
-                    self.ctx.setdefault('descriptors', {})[key] = node.outputs.remote_folder.pk
+            row['reused_descriptors'] = sum('descriptors_folder' in n.inputs for n in nodes)  # fits that re-solved
+            self._remember_descriptors(pks)
             if not failed:
                 metrics = [n.outputs.metrics.get_dict() for n in nodes]
                 value = float(np.mean([opt.objective_value(m, s['objective'], s['metric'], s['reference'])
@@ -282,11 +323,6 @@ class OptimizationWorkChain(WorkChain):
         self.out('objective_plot', summary['objective_plot'])
         for name in ('potential', 'metrics', 'report', 'plots', 'predictions'):
             self.out(name, node.outputs[name])
-
-
-def _descriptor_key(training_set, parameters) -> str:
-    """Which saved FitSNAP descriptors a fit may reuse: same structures and split, same descriptor settings."""
-    return f'{training_set.pk}:{descriptor_signature(parameters.get_dict())}'
 
 
 def _clean(row: dict) -> dict:
