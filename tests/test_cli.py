@@ -213,6 +213,8 @@ def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
     rows = (folder / 'trials.csv').read_text().splitlines()
     assert rows[0].startswith('trial,pk,exit_status,rcutfac') and len(rows) == 5
     assert (folder / 'objective.png').read_bytes()[:4] == b'\x89PNG'
+    defaults = mlpgen_cli('fit', 'snap', 'ta', '--optimize', '--budget', '5', check=False)  # rcutfac, wj, fit.forces
+    assert defaults.returncode != 0 and 'a budget of 5 is too small for 3 variables' in defaults.stderr
     bad = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'twojmax', check=False)
     assert bad.returncode != 0 and 'cannot be optimised' in bad.stderr
     alone = mlpgen_cli('fit', 'snap', 'ta', '--folds', '3', check=False)

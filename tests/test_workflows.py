@@ -77,6 +77,23 @@ def test_search_space_names_and_bounds():
         'nodes_per_layer': [40, 40]}
 
 
+def test_default_search_keys_follow_type_and_elements(ta_split):
+    """No keys: SNAP searches rcutfac, wj and the energy:force balance, and each element's radelem
+    only with several elements (one element: the cutoff is rcutfac x 2 radelem, so radelem would
+    duplicate rcutfac); ACE and NNP the cutoff and the model size."""
+    from aiida_mlpgen.workflows.optimization import default_keys, search_space
+
+    settings, _, space, start = search_space(ta_split, 'snap', {'twojmax': 4}, {})
+    assert [v.key for v in space] == ['rcutfac', 'elements.Ta.wj', 'fit.forces'] and len(start) == 3
+    assert settings['keys'] == ['rcutfac', 'wj', 'fit.forces']
+    assert opt.expand_keys(default_keys('snap', ['Cu', 'Au']), ['Cu', 'Au'], []) == [
+        'rcutfac', 'elements.Cu.radelem', 'elements.Au.radelem', 'elements.Cu.wj', 'elements.Au.wj', 'fit.forces']
+    assert [v.key for v in search_space(ta_split, 'nnp', {}, {})[2]] == ['cutoff', 'nodes_per_layer']
+    assert [v.key for v in search_space(ta_split, 'ace', {}, {})[2]] == ['cutoff', 'number_of_functions']
+    with pytest.raises(opt.OptimizationError, match='leave keys out'):
+        search_space(ta_split, 'snap', {}, {'keys': []})
+
+
 def test_group_weights_start_from_the_fit_weights(ta_split):
     from aiida_mlpgen.workflows.optimization import search_space
 

@@ -15,6 +15,10 @@ def cmd_fit():
     """Fit a potential to a training set on the embedded profile."""
 
 
+#: ``--optimize`` given without keys.
+DEFAULT_KEYS = 'default'
+
+
 def optimization_options(command):
     """--protocol, --optimize, --budget, --in-flight, --validate: run the generator WorkChain."""
     command = click.option('--reference', default=None,
@@ -34,9 +38,12 @@ def optimization_options(command):
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
                            help='With --optimize: number of trials at most (with --folds, each is k fits).')(command)
-    command = click.option('--optimize', default=None, metavar='KEYS',
-                           help='Optimise these hyperparameters (comma-separated parameter keys; radelem and wj '
-                                'mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces) with nlopt BOBYQA.')(command)
+    command = click.option('--optimize', default=None, metavar='[KEYS]', is_flag=False, flag_value=DEFAULT_KEYS,
+                           help='Optimise hyperparameters with nlopt BOBYQA: these comma-separated parameter keys '
+                                '(radelem and wj mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces), or '
+                                'without KEYS the defaults of the type (SNAP: rcutfac, wj, fit.forces and, with '
+                                'several elements, each element\'s radelem; ACE: cutoff, number_of_functions; '
+                                'NNP: cutoff, nodes_per_layer).')(command)
     command = click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default=None,
                            help='Start from a protocol of the generator (parameters given with -p override it).')(command)
     return command
@@ -56,7 +63,9 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
     if protocol or optimize or validate:
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
-        settings = {'keys': optimize, 'budget': budget, 'max_in_flight': in_flight} if optimize else None
+        settings = {'budget': budget, 'max_in_flight': in_flight} if optimize else None
+        if optimize and optimize != DEFAULT_KEYS:
+            settings['keys'] = optimize
         if settings and folds is not None:
             settings['folds'] = folds
         builder = MlpGeneratorWorkChain.get_builder_from_protocol(

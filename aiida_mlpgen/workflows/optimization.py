@@ -31,7 +31,7 @@ from . import optimizer as opt
 from .types import FIT_TYPES, fit_class
 
 DEFAULT_SETTINGS = {
-    'keys': ['rcutfac', 'radelem', 'wj'],
+    'keys': None,  # None: default_keys() of the type and elements
     'bounds': {},
     'budget': 30,
     'max_in_flight': 4,
@@ -55,6 +55,18 @@ def descriptor_signature(parameters: dict) -> str:
     return json.dumps({k: v for k, v in parameters.items() if k not in WEIGHT_KEYS}, sort_keys=True)
 
 
+def default_keys(potential_type: str, elements: list[str]) -> list[str]:
+    """What ``--optimize`` with no keys searches. SNAP: the cutoff scale, the energy:force
+    balance and the neighbour weight ``wj``, plus each element's radius ``radelem`` when there
+    are several (with one element the cutoff is rcutfac x 2 radelem: one of the two is enough).
+    ACE and NNP: the cutoff and the size of the model."""
+    if potential_type == 'snap':
+        return ['rcutfac', 'radelem', 'wj', 'fit.forces'] if len(elements) > 1 else ['rcutfac', 'wj', 'fit.forces']
+    if potential_type == 'ace':
+        return ['cutoff', 'number_of_functions']
+    return ['cutoff', 'nodes_per_layer']
+
+
 def settings_of(optimize: dict) -> dict:
     unknown = set(optimize) - set(DEFAULT_SETTINGS)
     if unknown:
@@ -62,8 +74,9 @@ def settings_of(optimize: dict) -> dict:
     settings = {**DEFAULT_SETTINGS, **optimize}
     if isinstance(settings['keys'], str):
         settings['keys'] = [k.strip() for k in settings['keys'].split(',') if k.strip()]
-    if not settings['keys']:
-        raise opt.OptimizationError('optimize.keys: name at least one hyperparameter')
+    if settings['keys'] is not None and not settings['keys']:
+        raise opt.OptimizationError('optimize.keys: name at least one hyperparameter, or leave keys out for the '
+                                    'defaults of the type')
     if int(settings['max_in_flight']) < 1:
         raise opt.OptimizationError('optimize.max_in_flight must be >= 1')
     if settings['metric'] not in ('rmse', 'mae'):
@@ -85,6 +98,8 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     if potential_type == 'nnp' and not parameters.get('symmetry_functions'):
         normalized['symmetry_functions'] = None  # the default set follows the (optimised) cutoff
     groups = sorted(training_set.base.attributes.get('groups', {}) or [])
+    if settings['keys'] is None:
+        settings['keys'] = default_keys(potential_type, elements)
     keys = opt.expand_keys(settings['keys'], elements, groups)
     if potential_type == 'snap':
         for key in keys:  # per-element and per-group entries exist once set explicitly
@@ -125,7 +140,9 @@ class OptimizationWorkChain(WorkChain):
         spec.input('potential_type', valid_type=orm.Str, help='snap, ace or nnp.')
         spec.input('parameters', valid_type=orm.Dict, required=False, help='Fit parameters; the start point.')
         spec.input('optimize', valid_type=orm.Dict, required=False,
-                   help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group), '
+                   help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group; left '
+                        'out: default_keys() of the type, e.g. SNAP rcutfac, wj, fit.forces and per-element '
+                        'radelem for several elements), '
                         'bounds {key: [low, high]}, budget (trials, 30), max_in_flight (fits at a time, 4; the k '
                         'folds of one trial always run together), algorithm '
                         '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
