@@ -165,8 +165,8 @@ def test_explicit_multi_element_snap(fitsnap_code, tmp_path):
     cells = cu_au_cells(16)
     training_set = TrainingSetData.from_ase(cells).store()
     common = {'twojmax': 2, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}}
-    plain, _ = fit(training_set, fitsnap_code, **common)
-    chem, node = fit(training_set, fitsnap_code, chemflag=True, **common)
+    plain, _ = fit(training_set, fitsnap_code, chemflag=False, **common)
+    chem, node = fit(training_set, fitsnap_code, **common)  # two elements: chemflag is the default
     assert node.is_finished_ok, node.exit_message
     potential = chem['potential']
     n_plain = plain['potential'].base.attributes.get('n_coefficients')
@@ -187,6 +187,8 @@ def test_explicit_multi_element_snap(fitsnap_code, tmp_path):
         assert lammps['energy'][k] / len(cells[k]) == pytest.approx(predicted[structure == k][0], abs=1e-6)
     with pytest.raises(ValueError, match='chemflag'):
         fit(training_set, fitsnap_code, chemflag=True, quadratic=True, twojmax=2)
+    assert snap_parameters.normalize({'quadratic': True}, ['Au', 'Cu'])['chemflag'] is False  # qSNAP: plain density
+    assert snap_parameters.normalize({}, ['Ta'])['chemflag'] is False
 
 
 def test_validation_split_and_outputs(ta_set, fitsnap_code):

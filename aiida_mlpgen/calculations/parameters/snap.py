@@ -16,8 +16,8 @@ Keys (snake_case, dotted for nesting on the command line)::
     solver_options.l1_ratio      ELASTIC mixing, 0 = ridge .. 1 = lasso (0.5)
     quadratic                    quadratic SNAP (false)
     chemflag                     explicit multi-element SNAP (Cusentino et al. 2020): one descriptor per
-                                 ordered element triple instead of one density weighted by wj (false;
-                                 not with quadratic)
+                                 ordered element triple instead of one density weighted by wj (default:
+                                 on for sets of several elements, unless quadratic; not with quadratic)
     bnormflag                    divide B_j1j2j by 2j+1 (default: as chemflag, as LAMMPS advises)
     wselfallflag                 with chemflag, the self contribution for every element channel (false)
     bzeroflag                    subtract the isolated-atom bispectrum; false fits a constant
@@ -48,7 +48,7 @@ DEFAULTS = {
     'solver': 'SVD',
     'solver_options': {'alpha': 1e-8, 'l1_ratio': 0.5},
     'quadratic': False,
-    'chemflag': False,
+    'chemflag': None,  # None: on with several elements (a plain SNAP density cannot tell them apart)
     'bnormflag': None,
     'wselfallflag': False,
     'bzeroflag': False,
@@ -121,6 +121,8 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         }
     p['group_weights'] = group_weights
 
+    if p['chemflag'] is None:
+        p['chemflag'] = len(elements) > 1 and not flag(p['quadratic'], 'quadratic')
     if flag(p['chemflag'], 'chemflag') and 'solver' not in parameters:
         p['solver'] = 'RIDGE'
     solver = str(p['solver']).upper()
