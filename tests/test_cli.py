@@ -218,4 +218,6 @@ def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
     bad = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'twojmax', check=False)
     assert bad.returncode != 0 and 'cannot be optimised' in bad.stderr
     alone = mlpgen_cli('fit', 'snap', 'ta', '--folds', '3', check=False)
-    assert alone.returncode != 0 and '--folds and --no-refit go with --optimize' in alone.stderr
+    assert alone.returncode != 0 and '--folds, --choice and --no-refit go with --optimize' in alone.stderr
+    odd = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'rcutfac', '--choice', 'twojmax=4,5', check=False)
+    assert odd.returncode != 0 and 'choices twojmax=5: twojmax must be even' in odd.stderr

@@ -303,6 +303,47 @@ def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, 
     assert count_nodes() == before
 
 
+def test_band_limit_as_a_discrete_outer_choice(ta_split, fitsnap_code):
+    """choices {twojmax: [2, 4]}: one rcutfac search per band limit, side by side; the winner is the
+    search whose best trial has the lowest objective, and its parameters carry that twojmax."""
+    results, node = run_get_node(
+        OptimizationWorkChain, training_set=split_training_set(ta_split, orm.Float(0.2), orm.Int(3)), potential_type=orm.Str('snap'), code=fitsnap_code,
+        parameters=orm.Dict({'fit': {'stress': 'off'}}),
+        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4, 'choices': {'twojmax': [2, 4]}}))
+    assert node.is_finished_ok, node.exit_message
+    searches = [link.node for link in node.base.links.get_outgoing(node_class=orm.WorkChainNode).all()]
+    assert sorted(s.label for s in searches) == ['twojmax=2', 'twojmax=4'] and all(s.is_finished_ok for s in searches)
+    table = results['trials'].get_dict()
+    rows = table['rows']
+    assert table['columns'][0] == 'choice' and len(rows) == 8
+    assert [r['choice'] for r in rows] == ['twojmax=2'] * 4 + ['twojmax=4'] * 4
+    objectives = [r['objective'] for r in rows]
+    assert table['best_trial'] == int(np.argmin(objectives))
+    best = rows[table['best_trial']]
+    assert results['parameters']['twojmax'] == int(best['choice'].split('=')[1])
+    assert results['parameters']['rcutfac'] == pytest.approx(best['rcutfac'])
+    assert results['potential'].pk == orm.load_node(best['pk']).outputs.potential.pk
+    for search in searches:  # each search ran its own band limit only
+        twojmax = int(search.label.split('=')[1])
+        assert {c.inputs.parameters['twojmax'] for c in search.called if isinstance(c, orm.CalcJobNode)} == {twojmax}
+    assert results['objective_plot'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.parametrize('choices, message', [
+    ({'twojmax': [5]}, 'choices twojmax=5: twojmax must be even'),
+    ({'twojmax': []}, 'non-empty lists'),
+    ({'rcutfac': [4.0, 4.5]}, 'both a choice and a searched key'),
+    ({'twojmax': list(range(2, 36, 2))}, 'at most 16'),
+])
+def test_bad_choices_fail_before_any_fit(choices, message, ta_split, fitsnap_code, count_nodes):
+    ta_split = split_training_set(ta_split, orm.Float(0.2), orm.Int(3))
+    before = count_nodes()
+    with pytest.raises(ValueError, match=message):
+        run_get_node(OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code,
+                     optimize=orm.Dict({'keys': ['rcutfac'], 'choices': choices}))
+    assert count_nodes() == before
+
+
 def test_optimization_needs_a_validation_split(ta_split, fitsnap_code):
     with pytest.raises(ValueError, match='no validation structures'):
         run_get_node(OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code)

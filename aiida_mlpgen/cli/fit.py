@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .params import parse_params
+from .params import parse_choices, parse_params
 from .root import cmd_root
 from .utils import load_training_set
 
@@ -34,6 +34,10 @@ def optimization_options(command):
     command = click.option('--refit/--no-refit', default=True, show_default=True,
                            help='With --optimize: refit the chosen parameters on all structures (training + '
                                 'validation) and deliver that potential; --no-refit delivers the best trial.')(command)
+    command = click.option('--choice', 'choices', multiple=True, metavar='KEY=V1,V2',
+                           help='With --optimize: a discrete outer choice, one search per value (or combination '
+                                'of values, when repeated) run side by side, e.g. --choice twojmax=6,8; the best '
+                                'search wins.')(command)
     command = click.option('--in-flight', type=int, default=4, show_default=True,
                            help='With --optimize: trials running at the same time.')(command)
     command = click.option('--budget', type=int, default=30, show_default=True,
@@ -51,15 +55,15 @@ def optimization_options(command):
 
 def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
              budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True,
-             folds=None):
+             folds=None, choices=()):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
     from aiida.engine import run_get_node
 
     parameters = parse_params(params)
-    if not optimize and (folds is not None or not refit):
-        raise click.UsageError('--folds and --no-refit go with --optimize')
+    if not optimize and (folds is not None or not refit or choices):
+        raise click.UsageError('--folds, --choice and --no-refit go with --optimize')
     if protocol or optimize or validate:
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
@@ -68,6 +72,8 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
             settings['keys'] = optimize
         if settings and folds is not None:
             settings['folds'] = folds
+        if settings and choices:
+            settings['choices'] = parse_choices(choices)
         builder = MlpGeneratorWorkChain.get_builder_from_protocol(
             node, kind, protocol or 'moderate', code=orm.load_code(code), overrides=parameters, optimize=settings)
         if not protocol:
@@ -223,7 +229,9 @@ def write_report(calc, directory: Path) -> None:
         lines = [','.join(table['columns'])]
         lines += [','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns']) for row in table['rows']]
         (directory / 'trials.csv').write_text('\n'.join(lines) + '\n')
-        click.echo(f'Optimisation: {len(table["rows"])} trials, best trial {table["best_trial"]} '
+        best = table['rows'][table['best_trial']]
+        choice = f' of {best["choice"]}' if best.get('choice') else ''
+        click.echo(f'Optimisation: {len(table["rows"])} trials, best trial {best["trial"]}{choice} '
                    f'(trials.csv, objective.png)')
     if 'validation' in calc.outputs and 'plots' in calc.outputs.validation:
         folder = calc.outputs.validation.plots

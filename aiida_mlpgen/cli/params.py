@@ -32,3 +32,17 @@ def parse_params(items) -> dict:
                 raise click.BadParameter(f'{key!r} nests below a value', param_hint='--param')
         target[parts[-1]] = typed(value)
     return result
+
+
+def parse_choices(items) -> dict:
+    """``['twojmax=6,8']`` -> ``{'twojmax': [6, 8]}`` (dotted keys stay dotted: they are search keys)."""
+    result = {}
+    for item in items:
+        if '=' not in item:
+            raise click.BadParameter(f'{item!r} is not key=value1,value2', param_hint='--choice')
+        key, values = item.split('=', 1)
+        choices = [typed(v) for v in values.split(',') if v.strip()]
+        if not key.strip() or not choices:
+            raise click.BadParameter(f'{item!r} needs a key and at least one value', param_hint='--choice')
+        result[key.strip()] = choices
+    return result

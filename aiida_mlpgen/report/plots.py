@@ -171,20 +171,29 @@ def nnp_learning_curve(curve: dict, path, best: int | None = None):
     return _save(figure, Path(path))
 
 
-def optimization_plot(trials, values, path, best: int | None = None):
-    """Objective per trial (failed trials left out), the running best, a star at ``best``."""
+def optimization_plot(trials, values, path, best: int | None = None, choices=None):
+    """Objective per trial (failed trials left out), the running best, a star at row ``best``;
+    with ``choices`` (a label per row: searches of a discrete outer choice) one colour per search."""
     figure, axes = _figure()
     trials, values = np.asarray(trials), np.asarray(values, float)
     ok = np.isfinite(values) & (values < 1e5)
-    axes.plot(trials[ok], values[ok], 'o', ms=5, color='black', label='trial')
-    if ok.any():
-        running = np.minimum.accumulate(np.where(ok, values, np.inf))
-        axes.step(trials, running, where='post', color='red', lw=1.5, label='best so far')
-    if best is not None and best in trials[ok]:
-        value = values[list(trials).index(best)]
-        axes.plot([best], [value], '*', ms=16, color='red', label=f'best: trial {best}')
+    labels = np.asarray(choices if choices is not None else [''] * len(trials))
+    palette = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for index, label in enumerate(dict.fromkeys(labels)):
+        rows = labels == label
+        color = 'black' if choices is None else palette[index % len(palette)]
+        line = 'red' if choices is None else color
+        axes.plot(trials[rows & ok], values[rows & ok], 'o', ms=5, color=color,
+                  label='trial' if choices is None else label)
+        if (rows & ok).any():
+            running = np.minimum.accumulate(np.where(ok[rows], values[rows], np.inf))
+            axes.step(trials[rows], running, where='post', color=line, lw=1.5,
+                      label='best so far' if choices is None else None)
+    if best is not None and 0 <= best < len(trials) and ok[best]:
+        where = f' ({labels[best]})' if choices is not None else ''
+        axes.plot([trials[best]], [values[best]], '*', ms=16, color='red', label=f'best: trial {trials[best]}{where}')
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel('trial')
+    axes.set_xlabel('trial' if choices is None else 'trial (of each search)')
     axes.set_ylabel('objective (weighted validation error)')
     axes.set_title('Hyperparameter optimisation')
     axes.legend(loc='upper right', fontsize=9)

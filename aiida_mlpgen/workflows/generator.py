@@ -40,7 +40,8 @@ def refit_report(refit_report, search_metrics, trials):
     held_out = {q: {'validation': metrics[q]['validation']} for q in metrics if 'validation' in metrics[q]}
     folds = len(str(best.get('fold_pks', '')).split(';')) if best.get('fold_pks') else 1
     scope = f'mean over its {folds} cross-validation folds' if folds > 1 else 'on the validation structures'
-    lines = ['', f'Hyperparameter search: best trial {best["trial"]}, validation errors ({scope}): '
+    choice = f' of {best["choice"]}' if best.get('choice') else ''
+    lines = ['', f'Hyperparameter search: best trial {best["trial"]}{choice}, validation errors ({scope}): '
                  f'energy RMSE {best.get("energy_rmse") or float("nan"):.4g} meV/atom, '
                  f'force RMSE {best.get("forces_rmse") or float("nan"):.4g} eV/Å.',
              'That trial was fitted without its validation structures; the potential above is refitted on all',

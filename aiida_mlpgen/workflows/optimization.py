@@ -21,7 +21,7 @@ import math
 import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import WorkChain, append_, calcfunction, while_
+from aiida.engine import ToContext, WorkChain, append_, calcfunction, if_, while_
 
 from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 from aiida_mlpgen.data.training_set import TrainingSetData
@@ -42,7 +42,9 @@ DEFAULT_SETTINGS = {
     'reference': None,
     'folds': None,
     'seed': 42,
+    'choices': None,  # {key: [values]}: one search per combination (a discrete outer choice)
 }
+MAX_CHOICES = 16
 PENALTY = 1e6  # objective of a failed trial
 #: SNAP parameters that change the weighted least-squares problem but not the descriptors.
 WEIGHT_KEYS = ('fit', 'group_weights', 'solver', 'solver_options')
@@ -89,6 +91,32 @@ def settings_of(optimize: dict) -> dict:
     return settings
 
 
+def choice_combinations(choices: dict | None) -> list[dict]:
+    """``{'twojmax': [6, 8]}`` -> ``[{'twojmax': 6}, {'twojmax': 8}]`` (every combination of the lists)."""
+    import itertools
+
+    if not choices:
+        return []
+    if not isinstance(choices, dict) or not all(isinstance(v, list | tuple) and v for v in choices.values()):
+        raise opt.OptimizationError(f'optimize.choices must map parameter keys to non-empty lists of values, '
+                                    f'got {choices!r}')
+    keys = sorted(choices)
+    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*(choices[k] for k in keys))]
+    if len(combos) > MAX_CHOICES:
+        raise opt.OptimizationError(f'optimize.choices make {len(combos)} searches; at most {MAX_CHOICES}')
+    return combos
+
+
+def choice_label(combo: dict) -> str:
+    return ','.join(f'{k}={v}' for k, v in combo.items())
+
+
+def with_choice(parameters: dict, combo: dict) -> dict:
+    for key, value in combo.items():
+        parameters = opt.set_key(parameters, key, value)
+    return parameters
+
+
 def search_space(training_set: TrainingSetData, potential_type: str, parameters: dict, optimize: dict):
     """(settings, normalized parameters, variables, start point in the unit cube)."""
     settings = settings_of(optimize)
@@ -116,8 +144,20 @@ def check_request(training_set, potential_type: str, parameters: dict, optimize:
     """What is wrong with an optimisation request, or None (the input validators use it).
     ``split_required``: the set must carry a validation split unless the request has folds."""
     try:
-        settings, _, _, start = search_space(training_set, potential_type, parameters, optimize)
-        opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
+        settings = settings_of(optimize)
+        combos = choice_combinations(settings['choices']) or [{}]
+        for combo in combos:
+            searched = set(opt.expand_keys(settings['keys'] or [], [], []))
+            clash = sorted(set(combo) & searched)
+            if clash:
+                raise opt.OptimizationError(f'{clash} cannot be both a choice and a searched key')
+            try:
+                chosen = with_choice(parameters, combo)
+                fit_class(potential_type).PARAMETERS.normalize(chosen, list(training_set.elements))
+            except ValueError as error:
+                raise opt.OptimizationError(f'optimize.choices {choice_label(combo)}: {error}') from None
+            settings, _, _, start = search_space(training_set, potential_type, chosen, optimize)
+            opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
     except (opt.OptimizationError, ValueError) as error:
         return str(error)
     if settings['folds'] is not None:
@@ -148,15 +188,19 @@ class OptimizationWorkChain(WorkChain):
                         '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
                         '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by, '
                         'folds (k: each trial is k fits, k-fold cross-validation over all structures, stratified '
-                        'by group; the objective is the mean over the folds), seed (of the folds, 42).')
+                        'by group; the objective is the mean over the folds), seed (of the folds, 42), choices '
+                        '({key: [values]}, e.g. {twojmax: [6, 8]}: a discrete outer choice, one search of '
+                        '`budget` trials per combination, run side by side; the best search wins).')
         spec.input('code', valid_type=orm.AbstractCode, help='The fitting code.')
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every trial.')
         spec.input('reference_potential', valid_type=orm.Data, required=False,
                    help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).')
         spec.inputs.validator = cls.validate_inputs
-        spec.outline(cls.setup,
-                     while_(cls.should_continue)(cls.submit_trials, cls.submit_waiting, cls.inspect_trials),
-                     cls.finalize)
+        spec.outline(
+            if_(cls.has_choices)(cls.run_choices, cls.collect_choices).else_(
+                cls.setup,
+                while_(cls.should_continue)(cls.submit_trials, cls.submit_waiting, cls.inspect_trials),
+                cls.finalize))
         spec.output('parameters', valid_type=orm.Dict, help='The best parameters found.')
         spec.output('trials', valid_type=orm.Dict, help='Every trial: parameters, errors, objective, process pk.')
         spec.output('objective_plot', valid_type=orm.SinglefileData, help='Objective vs trial (PNG).')
@@ -166,6 +210,7 @@ class OptimizationWorkChain(WorkChain):
         spec.output('plots', valid_type=orm.FolderData, help='The best trial\'s plots.')
         spec.output('predictions', valid_type=orm.ArrayData, help='The best trial\'s predictions.')
         spec.exit_code(401, 'ERROR_ALL_TRIALS_FAILED', message='No trial finished: see the failed fit processes.')
+        spec.exit_code(402, 'ERROR_ALL_CHOICES_FAILED', message='No search of optimize.choices finished: {detail}.')
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -176,6 +221,52 @@ class OptimizationWorkChain(WorkChain):
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         return check_request(training_set, potential_type, parameters,
                              inputs['optimize'].get_dict() if 'optimize' in inputs else {}, split_required=True)
+
+    def has_choices(self):
+        return bool(self.inputs.optimize.get_dict().get('choices')) if 'optimize' in self.inputs else False
+
+    def run_choices(self):
+        """One search per combination of ``optimize.choices``, side by side, sharing max_in_flight."""
+        settings = settings_of(self.inputs.optimize.get_dict())
+        combos = choice_combinations(settings['choices'])
+        parameters = self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}
+        child = {k: v for k, v in self.inputs.optimize.get_dict().items() if k != 'choices'}
+        child['max_in_flight'] = max(1, int(settings['max_in_flight']) // len(combos))
+        searches = {}
+        for index, combo in enumerate(combos):
+            inputs = {k: self.inputs[k] for k in ('training_set', 'potential_type', 'code', 'options',
+                                                  'reference_potential') if k in self.inputs}
+            inputs['parameters'] = orm.Dict(with_choice(parameters, combo))
+            inputs['optimize'] = orm.Dict(child)
+            inputs['metadata'] = {'call_link_label': f'choice_{index}', 'label': choice_label(combo)}
+            searches[f'choice_{index}'] = self.submit(OptimizationWorkChain, **inputs)
+        self.report(f'{len(combos)} searches, one per choice: {[choice_label(c) for c in combos]}')
+        return ToContext(**searches)
+
+    def collect_choices(self):
+        combos = choice_combinations(self.inputs.optimize.get_dict()['choices'])
+        nodes = [self.ctx[f'choice_{i}'] for i in range(len(combos))]
+        done = [(n, c) for n, c in zip(nodes, combos, strict=True) if n.is_finished_ok]
+        if not done:
+            return self.exit_codes.ERROR_ALL_CHOICES_FAILED.format(
+                detail='; '.join(f'{n.process_label}<{n.pk}> [{n.exit_status}]' for n in nodes))
+        rows, best_row, winner = [], None, None
+        for node, combo in done:
+            table = node.outputs.trials.get_dict()
+            best = len(rows) + table['best_trial']  # each search's best row, in the merged table
+            if best_row is None or table['rows'][table['best_trial']]['objective'] < rows[best_row]['objective']:
+                best_row, winner = best, node
+            rows += [{'choice': choice_label(combo), **row} for row in table['rows']]
+        self.report(f'best choice {rows[best_row]["choice"]}: objective {rows[best_row]["objective"]:.6g} '
+                    f'({winner.process_label}<{winner.pk}>)')
+        columns = ['choice'] + [c for c in done[0][0].outputs.trials.get_dict()['columns']]
+        summary = tabulate_trials(orm.Dict({'columns': columns, 'rows': [_clean(r) for r in rows]}),
+                                  orm.Int(best_row))
+        self.out('trials', summary['trials'])
+        self.out('objective_plot', summary['objective_plot'])
+        for name in ('parameters', 'potential', 'metrics', 'report', 'plots', 'predictions'):
+            self.out(name, winner.outputs[name])
+        return None
 
     def setup(self):
         settings, normalized, space, start = search_space(
@@ -348,14 +439,16 @@ def _clean(row: dict) -> dict:
 
 @calcfunction
 def tabulate_trials(rows: orm.Dict, best_trial: orm.Int) -> dict:
-    """The trials table (with the best trial marked) and the objective-vs-trial plot."""
+    """The trials table (with the best row marked: ``best_trial`` is a row index, the trial number
+    when there are no choices) and the objective-vs-trial plot."""
     from aiida_mlpgen.report.plots import optimization_plot
 
     table = rows.get_dict()
     trials = np.array([r['trial'] for r in table['rows']])
     values = np.array([r['objective'] if r['objective'] is not None else np.nan for r in table['rows']], float)
+    choices = [r['choice'] for r in table['rows']] if 'choice' in table['columns'] else None
     buffer = io.BytesIO()
-    optimization_plot(trials, values, buffer, best=best_trial.value)
+    optimization_plot(trials, values, buffer, best=best_trial.value, choices=choices)
     buffer.seek(0)
     return {'trials': orm.Dict({**table, 'best_trial': best_trial.value}),
             'objective_plot': orm.SinglefileData(buffer, filename='objective.png')}
