@@ -32,7 +32,8 @@ def published_errors(kind: str, shared: Path, split) -> dict:
     from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
     folder = shared / 'reference_potentials' / 'mlearn' / 'Mo' / kind
-    potential = SnapPotentialData.from_files(glob.glob(f'{folder}/*.snapcoeff')[0], glob.glob(f'{folder}/*.snapparam')[0])
+    potential = SnapPotentialData.from_files(glob.glob(f'{folder}/*.snapcoeff')[0],
+                                             glob.glob(f'{folder}/*.snapparam')[0])
     frames = [f for f in split.get_frame_list() if f.split == 'validation']
     atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True) for f in frames]
     with tempfile.TemporaryDirectory() as directory:
@@ -92,7 +93,8 @@ def main() -> None:
     print('| | objective | E RMSE / MAE (meV/atom) | F RMSE / MAE (eV/Å) | parameters |')
     print('|---|---|---|---|---|')
     for name, row in (('start (moderate protocol)', rows[0]), (f'best (trial {best["trial"]})', best)):
-        values = ', '.join(f'{k} {row[k]:.4g}' for k in table['columns'] if k.startswith(('rcutfac', 'elements', 'fit')))
+        values = ', '.join(f'{k} {row[k]:.4g}' for k in table['columns']
+                           if k.startswith(('rcutfac', 'elements', 'fit')))
         print(f'| {name} | {row["objective"]:.4f} | {row["energy_rmse"]:.2f} / {row["energy_mae"]:.2f} | '
               f'{row["forces_rmse"]:.4f} / {row["forces_mae"]:.4f} | {values} |')
     print(f'| published mlearn {args.kind} | {pub_objective:.4f} | {published["energy_rmse"]:.2f} / '

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROW = re.compile(r"\|\s*\('([^']+)', 'Unweighted', (?:'Training', )?'(Energy|Force)'\)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)")
+ROW = re.compile(r"\|\s*\('([^']+)', 'Unweighted', (?:'Training', )?'(Energy|Force)'\)"
+                 r"\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)")
 GROUP_WEIGHTS = {
     'Displaced_A15': (100, 1, 1e-8), 'Displaced_BCC': (100, 1, 1e-8), 'Displaced_FCC': (100, 1, 1e-8),
     'Elastic_BCC': (1e-8, 1e-8, 1e-4), 'Elastic_FCC': (1e-9, 1e-9, 1e-9), 'GSF_110': (100, 1, 1e-8),
@@ -81,7 +82,8 @@ def main() -> None:
         (Path(work) / 'raw').mkdir()
         raw, raw_time = run_raw(dataset, Path(work) / 'raw')
         ours, our_time = run_ours(dataset)
-    print('| group | quantity | published MAE / RMSE | FitSNAP direct MAE / RMSE | aiida-mlpgen MAE / RMSE | max rel. diff |')
+    print('| group | quantity | published MAE / RMSE | FitSNAP direct MAE / RMSE | aiida-mlpgen MAE / RMSE '
+          '| max rel. diff |')
     print('|---|---|---|---|---|---|')
     worst = 0.0
     for key in sorted(reference):

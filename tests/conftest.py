@@ -6,9 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-
 import tempfile
+from pathlib import Path
 
 # Tests never touch the user's AiiDA configuration: everything lives in a temporary AIIDA_PATH.
 os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='mlpgen-tests-aiida-')

@@ -68,7 +68,7 @@ class Cluster:
         return done.stdout
 
     def stop(self) -> None:
-        for name, pid in reversed(list(self.processes.items())):
+        for _name, pid in reversed(list(self.processes.items())):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:

@@ -59,7 +59,8 @@ FITSNAP_CASES = {
     'zero-volume': (lambda r, d: r['Lattice'].__setitem__(2, [0.0, 0.0, 0.0]), r'BCC_1\.json: zero-volume'),
     'left-handed': (_left_handed, r'BCC_1\.json: left-handed cell'),
     'close-atoms': (_close_atoms, r'BCC_1\.json: atoms 0 and 1 are 0\.173 Å apart, closer than 0\.5 Å'),
-    'mixed-units': (lambda r, d: d.__setitem__('StressStyle', 'kbar'), r"BCC_2\.json: mixed units, StressStyle is 'bar' here but 'kbar' in .*BCC_1\.json"),
+    'mixed-units': (lambda r, d: d.__setitem__('StressStyle', 'kbar'),
+                    r"BCC_2\.json: mixed units, StressStyle is 'bar' here but 'kbar' in .*BCC_1\.json"),
     'unknown-unit': (lambda r, d: d.__setitem__('EnergyStyle', 'furlong'), r"unknown unit 'furlong'"),
 }
 
@@ -131,7 +132,8 @@ def test_mlearn_missing_energy_names_record(mo_slice, count_nodes):
 def test_duplicates_rejected_unless_allowed(ta_small, count_nodes):
     shutil.copy(ta_small / BCC1, ta_small / 'Displaced_FCC' / 'copy_of_BCC_1.json')
     before = count_nodes()
-    with pytest.raises(TrainingSetError, match=r'copy_of_BCC_1\.json: duplicated structure, identical to .*BCC_1\.json'):
+    duplicated = r'copy_of_BCC_1\.json: duplicated structure, identical to .*BCC_1\.json'
+    with pytest.raises(TrainingSetError, match=duplicated):
         TrainingSetData.from_file(ta_small)
     assert count_nodes() == before
     with pytest.warns(TrainingSetWarning, match='duplicated structure'):

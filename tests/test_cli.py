@@ -125,7 +125,8 @@ def test_demo_runs_end_to_end(mlpgen_cli):
     assert (exported / 'n2p2' / 'input.data').exists()
     assert (exported / 'pacemaker' / 'training_set.pckl.gzip').exists()
     pk = re.search(r'<- TrainingSetData<(\d+)> <- split_training_set', out).group(1)
-    assert re.search(rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> <- Mo_mlearn_slice', out)
+    assert re.search(rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> '
+                     r'<- Mo_mlearn_slice', out)
     assert re.search(rf'SnapPotentialData<\d+> <- FitsnapCalculation<\d+> <- TrainingSetData<{pk}>', out)
     energy = re.search(r'energy \[eV/atom\], validation.*\n-+.*\nALL\s+(\d+)\s+(\S+)', out)
     assert int(energy.group(1)) >= 3 and float(energy.group(2)) < 0.05  # held-out energy RMSE below 50 meV/atom

@@ -194,7 +194,7 @@ def test_prune_comments_out_narrow_functions(tmp_path):
     original = (folder / 'input.nn').read_text().splitlines()
     pruned = (folder / 'output-prune-range.nn').read_text().splitlines()
     assert len(pruned) == len(original)
-    changed = [(a, b) for a, b in zip(original, pruned) if a != b]
+    changed = [(a, b) for a, b in zip(original, pruned, strict=True) if a != b]
     assert len(changed) == 4 and all(b == '# ' + a and a.startswith('symfunction_short') for a, b in changed)
     assert len(Settings.parse('\n'.join(pruned)).symmetry_functions) == 35
 
@@ -202,7 +202,8 @@ def test_prune_comments_out_narrow_functions(tmp_path):
 def test_train_writes_n2p2_files_that_reload_with_the_printed_errors(tmp_path):
     folder = _mo_bohr_folder(tmp_path, every=6)
     text = (folder / 'input.nn').read_text()
-    text = text.replace('epochs                          30', 'epochs 2').replace('global_nodes_short              16 16', 'global_nodes_short 6 6')
+    text = text.replace('epochs                          30', 'epochs 2')
+    text = text.replace('global_nodes_short              16 16', 'global_nodes_short 6 6')
     text = text.replace('test_fraction                   1e-06', 'test_fraction 0.25')
     (folder / 'input.nn').write_text(text)
     assert cli.main(['-C', str(folder), 'scaling', '20']) == 0
@@ -219,8 +220,8 @@ def test_train_writes_n2p2_files_that_reload_with_the_printed_errors(tmp_path):
             frames = n2p2_data.read(folder / name)
             energy = [(potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).energy - f.energy) / len(f.numbers)
                       for f in frames]
-            force = np.concatenate([(potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).forces - f.forces).ravel()
-                                    for f in frames])
+            force = np.concatenate([
+                (potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).forces - f.forces).ravel() for f in frames])
             assert np.sqrt(np.mean(np.square(energy))) == pytest.approx(curve[epoch, column], rel=1e-6)
             force_column = names.index('RMSE_Ftrain_pu' if column == 1 else 'RMSE_Ftest_pu')
             assert np.sqrt(np.mean(force**2)) == pytest.approx(curve[epoch, force_column], rel=1e-6)

@@ -32,11 +32,13 @@ if failure == 'memory':
     sys.stderr.write('Traceback (most recent call last):\nMemoryError: Unable to allocate 93.1 GiB\n')
     sys.exit(1)
 if failure == 'walltime' and {always!r}:  # killed before it could write anything
-    sys.stderr.write('slurmstepd: error: *** JOB 4243 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
+    sys.stderr.write('slurmstepd: error: *** JOB 4243 ON node01 CANCELLED AT 2026-11-25T12:00:00 '
+                     'DUE TO TIME LIMIT ***\n')
     sys.exit(1)
 code = subprocess.call([real, *sys.argv[1:]])
 if failure in ('walltime', 'walltime-after'):
-    sys.stderr.write('slurmstepd: error: *** JOB 4242 ON node01 CANCELLED AT 2026-11-25T12:00:00 DUE TO TIME LIMIT ***\n')
+    sys.stderr.write('slurmstepd: error: *** JOB 4242 ON node01 CANCELLED AT 2026-11-25T12:00:00 '
+                     'DUE TO TIME LIMIT ***\n')
     sys.exit(1)
 if failure == 'nan-snap':
     path = Path('mlpgen_pot.snapcoeff')

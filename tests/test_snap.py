@@ -57,7 +57,8 @@ def test_ta_reproduces_fitsnap_reference_metrics(ta_json, fitsnap_code):
     metrics = results['metrics'].get_dict()
     reference = {}
     for line in TA_REFERENCE.read_text().splitlines():
-        match = re.match(r"\|\s*\('([^']+)', 'Unweighted', '(Energy|Force)'\)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)", line)
+        match = re.match(r"\|\s*\('([^']+)', 'Unweighted', '(Energy|Force)'\)"
+                         r"\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)", line)
         if match:
             reference[(match.group(1), match.group(2))] = (int(match.group(3)), float(match.group(4)),
                                                            float(match.group(5)))

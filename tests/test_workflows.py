@@ -169,7 +169,8 @@ def test_optimization_improves_and_records_every_trial(optimized):
     # the start and rcutfac + step ran together; fit.forces + step (the start's design matrix) waited
     # for the start and only re-solved it
     optimization = next(c for c in node.called if c.process_class is OptimizationWorkChain)
-    calcs = {link.link_label: link.node for link in optimization.base.links.get_outgoing(node_class=orm.CalcJobNode).all()}
+    links = optimization.base.links.get_outgoing(node_class=orm.CalcJobNode).all()
+    calcs = {link.link_label: link.node for link in links}
     assert sorted(calcs) == [f'trial_{i:03d}' for i in range(8)]
     start, step_r, step_f = calcs['trial_000'], calcs['trial_001'], calcs['trial_002']
     assert max(start.ctime, step_r.ctime) < min(start.mtime, step_r.mtime)  # in flight together
@@ -307,7 +308,8 @@ def test_band_limit_as_a_discrete_outer_choice(ta_split, fitsnap_code):
     """choices {twojmax: [2, 4]}: one rcutfac search per band limit, side by side; the winner is the
     search whose best trial has the lowest objective, and its parameters carry that twojmax."""
     results, node = run_get_node(
-        OptimizationWorkChain, training_set=split_training_set(ta_split, orm.Float(0.2), orm.Int(3)), potential_type=orm.Str('snap'), code=fitsnap_code,
+        OptimizationWorkChain, training_set=split_training_set(ta_split, orm.Float(0.2), orm.Int(3)),
+        potential_type=orm.Str('snap'), code=fitsnap_code,
         parameters=orm.Dict({'fit': {'stress': 'off'}}),
         optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4, 'choices': {'twojmax': [2, 4]}}))
     assert node.is_finished_ok, node.exit_message

@@ -39,7 +39,8 @@ class MlpFitCalculation(CalcJob):
         spec.output('plots', valid_type=orm.FolderData, help='Parity, difference and error-distribution PNGs.')
         spec.output('learning_curve', valid_type=orm.ArrayData, required=False,
                     help='Loss (or RMSE) per iteration/epoch for training and validation, iterative fits only.')
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True)
+        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.',
+                       invalidates_cache=True)
         spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
                        invalidates_cache=True)
         spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.',

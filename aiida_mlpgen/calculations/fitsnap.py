@@ -61,7 +61,8 @@ class FitsnapCalculation(MlpFitCalculation):
             return error
         reference = inputs.get('reference_potential')
         if reference is not None and list(reference.elements) != list(training_set.elements):
-            return f'reference potential elements {reference.elements} differ from the training set\'s {training_set.elements}'
+            return (f'reference potential elements {reference.elements} differ from the training set\'s '
+                    f'{training_set.elements}')
         if training_set.split_counts.get('validation', 0) == training_set.n_structures:
             return 'every structure of the training set is tagged validation: nothing to fit'
         return None

@@ -25,10 +25,11 @@ class PacemakerCalculation(MlpFitCalculation):
 
     The training set becomes pacemaker's training and validation data (built into its
     pandas pickles on the machine that runs the fit), with ``energy_corrected`` = energy
-    minus per-element reference energies (least squares, or given). The code runs ``<executable> input.yaml`` — ``mlpgen-pacemaker`` adds
-    SPEC.md's stopping rule and writes ``output_potential.yace`` with the reference
-    energies as ``E0``. ``device: gpu`` selects pacemaker's ``tensorpot`` evaluator; the
-    job must then ask the scheduler for a GPU (:meth:`gpu_options`).
+    minus per-element reference energies (least squares, or given). The code runs
+    ``<executable> input.yaml`` — ``mlpgen-pacemaker`` adds SPEC.md's stopping rule and writes
+    ``output_potential.yace`` with the reference energies as ``E0``. ``device: gpu`` selects
+    pacemaker's ``tensorpot`` evaluator; the job must then ask the scheduler for a GPU
+    (:meth:`gpu_options`).
     """
 
     INPUT_FILE = 'input.yaml'
@@ -39,7 +40,8 @@ class PacemakerCalculation(MlpFitCalculation):
     PARSER_NAME = 'mlpgen.pacemaker'
     PARAMETERS = ace_parameters
     TYPE_NAME = 'ACE'
-    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt', 'test_metrics.txt',
+    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt',
+                'test_metrics.txt',
                 'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE,
                 'interim_potential_*.yaml')
 

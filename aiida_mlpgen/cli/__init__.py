@@ -1,8 +1,7 @@
 """The ``mlpgen`` command line: embedded setup, training-data management, demo."""
 
-from .root import cmd_root
-
 # Register the sub-commands on the root group.
 from . import data, demo, fit, potential, setup, validate  # noqa: E402,F401
+from .root import cmd_root
 
 __all__ = ('cmd_root',)

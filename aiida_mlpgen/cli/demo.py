@@ -81,7 +81,8 @@ def cmd_demo(data_path, output, potential_type):
     potential = calc.outputs.potential
     creator = split.creator
     click.echo(
-        f'   {type(potential).__name__}<{potential.pk}> <- {calc.process_label}<{calc.pk}> <- TrainingSetData<{split.pk}> '
+        f'   {type(potential).__name__}<{potential.pk}> <- {calc.process_label}<{calc.pk}> '
+        f'<- TrainingSetData<{split.pk}> '
         f'<- {creator.process_label}<{creator.pk}> <- TrainingSetData<{creator.inputs.training_set.pk}> '
         f'<- {source.name}'
     )

@@ -49,7 +49,8 @@ def optimization_options(command):
                                 'several elements, each element\'s radelem; ACE: cutoff, number_of_functions; '
                                 'NNP: cutoff, nodes_per_layer).')(command)
     command = click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default=None,
-                           help='Start from a protocol of the generator (parameters given with -p override it).')(command)
+                           help='Start from a protocol of the generator (parameters given with -p override '
+                                'it).')(command)
     return command
 
 
@@ -227,7 +228,8 @@ def write_report(calc, directory: Path) -> None:
         (directory / 'objective.png').write_bytes(calc.outputs.objective_plot.get_content(mode='rb'))
         table = calc.outputs.trials.get_dict()
         lines = [','.join(table['columns'])]
-        lines += [','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns']) for row in table['rows']]
+        lines += [','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns'])
+                  for row in table['rows']]
         (directory / 'trials.csv').write_text('\n'.join(lines) + '\n')
         best = table['rows'][table['best_trial']]
         choice = f' of {best["choice"]}' if best.get('choice') else ''
@@ -239,7 +241,8 @@ def write_report(calc, directory: Path) -> None:
             (directory / f'validation_{name}').write_bytes(folder.base.repository.get_object_content(name, mode='rb'))
     mod = calc.outputs.potential.write_lammps(directory / 'lammps')
     click.echo(text)
-    click.echo(f'Process {calc.process_label}<{calc.pk}>; potential {type(calc.outputs.potential).__name__}<{calc.outputs.potential.pk}>')
+    potential = calc.outputs.potential
+    click.echo(f'Process {calc.process_label}<{calc.pk}>; potential {type(potential).__name__}<{potential.pk}>')
     click.echo(f'Report and plots: {directory.resolve()}')
     click.echo(f'LAMMPS: include {mod.resolve()}')
 

@@ -114,7 +114,8 @@ def write_plots(predictions: dict, directory) -> list[Path]:
         written.append(parity(values, quantity, directory / f'{title}_DFT_vs_MLP.png'))
         written.append(difference(values, quantity, directory / f'{title}_Difference_DFT_vs_MLP.png'))
         written.append(distribution(values, quantity, False, directory / f'{title}_Error_Distribution_TrainingSet.png'))
-        written.append(distribution(values, quantity, True, directory / f'{title}_Error_Distribution_ValidationSet.png'))
+        written.append(distribution(values, quantity, True,
+                                    directory / f'{title}_Error_Distribution_ValidationSet.png'))
     return written
 
 
@@ -150,13 +151,14 @@ def nnp_learning_curve(curve: dict, path, best: int | None = None):
         panels.append(('RMSE_F', 1.0, 'force RMSE (eV/Å)'))
     figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
     epochs = np.asarray(curve['epoch'], int)
-    for ax, (prefix, scale, label) in zip(axes[0], panels):
+    for ax, (prefix, scale, label) in zip(axes[0], panels, strict=True):
         for kind, color, name in (('train', 'black', 'training'), ('test', 'red', 'validation')):
             values = np.asarray(curve.get(f'{prefix}{kind}_pu', []), float) * scale
             if len(values) and np.isfinite(values).any():
                 ax.plot(epochs, values, marker='o', ms=3, lw=1.2, color=color, label=name)
         if best is not None and best in epochs:
-            key = f'{prefix}test_pu' if np.isfinite(curve.get(f'{prefix}test_pu', [np.nan])).all() else f'{prefix}train_pu'
+            tested = np.isfinite(curve.get(f'{prefix}test_pu', [np.nan])).all()
+            key = f'{prefix}test_pu' if tested else f'{prefix}train_pu'
             value = float(np.asarray(curve[key])[list(epochs).index(best)]) * scale
             ax.annotate(f'optimum: epoch {best}', xy=(best, value), xytext=(best, value * 2.5),
                         arrowprops={'arrowstyle': '->', 'color': 'black', 'lw': 1.5}, ha='center')

@@ -28,7 +28,7 @@ def vasp_outcar(path: Path) -> dict:
                 settings['functional'] = _vasp_functional(line.split('=')[1].split()[0])
             elif 'KSPACING =' in line and 'kspacing' not in settings:
                 settings['kspacing'] = float(line.split('=')[1].split()[0])
-            elif line.startswith(' Iteration') or line.startswith('----------------------------------------- Iteration'):
+            elif line.startswith((' Iteration', '----------------------------------------- Iteration')):
                 break
     if pseudos:
         settings['pseudopotentials'] = pseudos

@@ -18,7 +18,6 @@ from ..checks import TrainingSetError
 from ..frames import Frame, Frames
 from ._common import malformed, symbols_to_numbers
 
-
 #: n2p2 marks the structure's set on the begin line; our validation set is its test set.
 N2P2_SETS = {'set=train': 'train', 'set=test': 'validation'}
 _BEGIN = {name: 'begin ' + word for word, name in N2P2_SETS.items()}
