@@ -292,12 +292,13 @@ def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
     ({'optimize': {'keys': ['rcutfac'], 'folds': 10}}, "group 'Displaced_BCC' has 9 structure"),
     ({'optimize': {'keys': ['rcutfac'], 'folds': 3}, 'refit': False}, 'refit must stay on'),
     ({'optimize': {'keys': ['rcutfac'], 'seed': -1}}, 'seed must be a non-negative integer'),
+    ({'optimize': {'keys': ['rcutfac']}, 'validation_fraction': 0.01}, 'draws no validation structure'),
 ])
 def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, count_nodes):
     inputs = {'training_set': ta_split, 'potential_type': orm.Str('snap'), 'code': fitsnap_code}
     for key, value in extra.items():
         inputs[key] = orm.Dict(value) if isinstance(value, dict) else orm.Bool(value) if isinstance(value, bool) \
-            else orm.Str(value)
+            else orm.Float(value) if isinstance(value, float) else orm.Str(value)
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
         run_get_node(MlpGeneratorWorkChain, **inputs)

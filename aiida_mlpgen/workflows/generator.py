@@ -155,6 +155,11 @@ class MlpGeneratorWorkChain(WorkChain):
             error = check_request(inputs['training_set'], kind, parameters, optimize, split_required=fraction == 0)
             if error:
                 return f'optimize: {error}'
+            training_set = inputs['training_set']
+            drawn = sum(int(round(fraction * n)) for n in training_set.group_counts.values())
+            if not optimize.get('folds') and not training_set.split_counts.get('validation') and fraction and not drawn:
+                return (f'optimize: validation_fraction {fraction} draws no validation structure from groups of '
+                        f'{sorted(training_set.group_counts.values())} structures: raise it or use folds')
             if optimize.get('folds') and 'refit' in inputs and not inputs['refit'].value:
                 return ('optimize: with folds every trial is k fits on parts of the data; the delivered potential '
                         'is the refit on all structures, so refit must stay on')
