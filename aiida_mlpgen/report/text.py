@@ -4,23 +4,6 @@ from __future__ import annotations
 
 from .metrics import QUANTITIES
 
-CITATIONS = {
-    'snap': [
-        'A. P. Thompson et al., J. Comput. Phys. 285, 316 (2015)',
-        'M. A. Wood and A. P. Thompson, J. Chem. Phys. 148, 241721 (2018)',
-        'M. A. Cusentino et al., J. Phys. Chem. A 124, 5456 (2020)',
-    ],
-    'ace': [
-        'R. Drautz, Phys. Rev. B 99, 014104 (2019)',
-        'Y. Lysogorskiy et al., npj Comput. Mater. 7, 97 (2021)',
-        'A. Bochkarev et al., Phys. Rev. Mater. 6, 013804 (2022)',
-    ],
-    'nnp': [
-        'A. Singraber et al., J. Chem. Theory Comput. 15, 3075 (2019)',
-        'A. Singraber et al., J. Chem. Theory Comput. 15, 1827 (2019)',
-    ],
-}
-
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -60,7 +43,13 @@ def report(potential_type: str, metrics: dict, potential_lines: list[str], locat
     out += deviation_tables(metrics)
     out += ['Potential files: ' + location, 'LAMMPS lines (include potential.mod, written by `mlpgen report`):']
     out += [f'    {line}' for line in potential_lines]
-    out += ['', 'Please cite:'] + [f'  - {c}' for c in CITATIONS.get(potential_type, [])]
+    out += ['', 'Please cite:'] + [f'  - {c}' for c in _citations(potential_type)]
     out += ['', 'Extrapolation warning: the potential is reliable only inside the range of structures '
             'and energies the training set covers.']
     return '\n'.join(out) + '\n'
+
+
+def _citations(potential_type: str) -> tuple[str, ...]:
+    from aiida_mlpgen import potential_types
+
+    return potential_types.get(potential_type).citations if potential_type in potential_types.names() else ()

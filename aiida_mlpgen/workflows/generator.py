@@ -12,15 +12,13 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction, if_
 
+from aiida_mlpgen import potential_types
 from aiida_mlpgen.calculations.functions.delta import overlay_potential, subtract_delta
 from aiida_mlpgen.calculations.functions.training_set import split_training_set, train_on_all
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 
 from .optimization import OptimizationWorkChain, check_request
-from .protocols import protocol_parameters
-from .restart import RESTART_WORKCHAINS
-from .types import DEFAULT_CODES, FIT_TYPES, fit_class
 from .validation import ValidationWorkChain
 
 FIT_OUTPUTS = ('potential', 'metrics', 'report', 'plots', 'predictions')
@@ -54,15 +52,13 @@ def refit_report(refit_report, search_metrics, trials):
 @calcfunction
 def refit_parameters(parameters, potential, learning_curve=None):
     """The chosen parameters with the training length the best trial's validation chose, as
-    the refit has no validation structures left to choose it: the NNP's optimum epoch, the
-    ACE fit's iteration count (SNAP is a linear solve: nothing to carry)."""
-    chosen = parameters.get_dict()
+    the refit has no validation structures left to choose it (the type's ``refit_parameters``:
+    the NNP's optimum epoch, the ACE fit's iteration count; SNAP is a linear solve)."""
     kind = potential.base.attributes.get(potential.KEY_POTENTIAL_TYPE)
-    if kind == 'nnp' and potential.base.attributes.get('epoch'):
-        chosen['epochs'] = int(potential.base.attributes.get('epoch'))
-    if kind == 'ace' and learning_curve is not None:
-        iterations = int(learning_curve.get_array('training_iteration')[-1])
-        chosen['max_iterations'] = chosen['min_iterations'] = max(iterations, 1)
+    last = None
+    if learning_curve is not None and 'training_iteration' in learning_curve.get_arraynames():
+        last = int(learning_curve.get_array('training_iteration')[-1])
+    chosen = potential_types.get(kind).refit_parameters(parameters.get_dict(), potential.base.attributes.all, last)
     return orm.Dict(chosen)
 
 
@@ -82,7 +78,8 @@ class MlpGeneratorWorkChain(WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input('training_set', valid_type=TrainingSetData, help='DFT training data.')
-        spec.input('potential_type', valid_type=orm.Str, help='ace, snap or nnp.')
+        spec.input('potential_type', valid_type=orm.Str,
+                   help='A registered potential type (aiida_mlpgen.potential_types): snap, ace, nnp.')
         spec.input('parameters', valid_type=orm.Dict, required=False,
                    help='Parameters of the type (see its CalcJob); defaults when omitted.')
         spec.input('validation_fraction', valid_type=orm.Float, default=lambda: orm.Float(0.1),
@@ -134,8 +131,8 @@ class MlpGeneratorWorkChain(WorkChain):
     @classmethod
     def validate_inputs(cls, inputs, _):
         kind = inputs['potential_type'].value
-        if kind not in FIT_TYPES:
-            return f'potential_type must be one of {sorted(FIT_TYPES)}, got {kind!r}'
+        if kind not in potential_types.names():
+            return f'potential_type must be one of {sorted(potential_types.names())}, got {kind!r}'
         mode = inputs['delta_mode'].value if 'delta_mode' in inputs else None
         if mode not in (None, 'fit', 'include'):
             return f'delta_mode must be "fit" or "include", got {mode!r}'
@@ -143,7 +140,7 @@ class MlpGeneratorWorkChain(WorkChain):
             return 'delta_mode "include" needs a delta_potential'
         if 'delta_potential' in inputs and mode != 'include':
             return 'a delta_potential is used with delta_mode "include" only'
-        calc = fit_class(kind)
+        calc = potential_types.get(kind).calculation_class()
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         try:
             calc.PARAMETERS.normalize(parameters, list(inputs['training_set'].elements))
@@ -166,15 +163,22 @@ class MlpGeneratorWorkChain(WorkChain):
         return None
 
     @classmethod
-    def get_builder_from_protocol(cls, training_set, potential_type: str, protocol: str = 'moderate', code=None,
-                                  overrides: dict | None = None, optimize: dict | None = None):
-        """A builder with the protocol's parameters (:mod:`.protocols`), the embedded code of the
-        type unless ``code`` is given, and ``optimize`` settings when asked."""
+    def get_builder_from_protocol(cls, training_set, potential_type: str, protocol: str | None = None, code=None,
+                                  overrides: dict | None = None, optimize: dict | None = None,
+                                  options: dict | None = None):
+        """A builder with the protocol's parameters and ``metadata.options`` (the type's protocol
+        file; ``protocol`` None: its default), the embedded code of the type unless ``code`` is
+        given, ``overrides`` merged on the parameters, ``options`` on the options, and ``optimize``
+        settings when asked."""
+        from aiida_mlpgen.calculations.parameters.checks import merge
+
+        kind = potential_types.get(potential_type)
         builder = cls.get_builder()
         builder.training_set = training_set
         builder.potential_type = orm.Str(potential_type)
-        builder.parameters = orm.Dict(protocol_parameters(potential_type, protocol, overrides))
-        builder.code = code if code is not None else orm.load_code(DEFAULT_CODES[potential_type])
+        builder.parameters = orm.Dict(potential_types.protocol_parameters(potential_type, protocol, overrides))
+        builder.options = orm.Dict(merge(potential_types.protocol_options(potential_type, protocol), options or {}))
+        builder.code = code if code is not None else orm.load_code(kind.code_label)
         if optimize:
             builder.optimize = orm.Dict(optimize)
         return builder
@@ -242,7 +246,7 @@ class MlpGeneratorWorkChain(WorkChain):
         """One fit of the type, in its restart work chain, with the generator's options."""
         if 'options' in self.inputs:
             inputs['metadata'] = {'options': self.inputs.options.get_dict()}
-        wrapper = RESTART_WORKCHAINS[self.inputs.potential_type.value]
+        wrapper = potential_types.get(self.inputs.potential_type.value).restart_class()
         return ToContext(fit=self.submit(wrapper, fit=inputs))
 
     def results(self):

@@ -23,12 +23,12 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, append_, calcfunction, if_, while_
 
+from aiida_mlpgen import potential_types
 from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.data.training_set.frames import fold_problem
 
 from . import optimizer as opt
-from .types import FIT_TYPES, fit_class
 
 DEFAULT_SETTINGS = {
     'keys': None,  # None: default_keys() of the type and elements
@@ -58,15 +58,10 @@ def descriptor_signature(parameters: dict) -> str:
 
 
 def default_keys(potential_type: str, elements: list[str]) -> list[str]:
-    """What ``--optimize`` with no keys searches. SNAP: the cutoff scale, the energy:force
-    balance and the neighbour weight ``wj``, plus each element's radius ``radelem`` when there
-    are several (with one element the cutoff is rcutfac x 2 radelem: one of the two is enough).
-    ACE and NNP: the cutoff and the size of the model."""
-    if potential_type == 'snap':
-        return ['rcutfac', 'radelem', 'wj', 'fit.forces'] if len(elements) > 1 else ['rcutfac', 'wj', 'fit.forces']
-    if potential_type == 'ace':
-        return ['cutoff', 'number_of_functions']
-    return ['cutoff', 'nodes_per_layer']
+    """What ``--optimize`` with no keys searches: the type's ``search_keys`` (SNAP: rcutfac, wj,
+    fit.forces and, with several elements, each element's radelem; ACE and NNP: the cutoff and
+    the size of the model)."""
+    return potential_types.get(potential_type).search_keys(list(elements))
 
 
 def settings_of(optimize: dict) -> dict:
@@ -120,20 +115,18 @@ def with_choice(parameters: dict, combo: dict) -> dict:
 def search_space(training_set: TrainingSetData, potential_type: str, parameters: dict, optimize: dict):
     """(settings, normalized parameters, variables, start point in the unit cube)."""
     settings = settings_of(optimize)
-    calc = fit_class(potential_type)
+    calc = potential_types.get(potential_type).calculation_class()
     elements = list(training_set.elements)
-    normalized = calc.PARAMETERS.normalize(parameters, elements)
-    if potential_type == 'nnp' and not parameters.get('symmetry_functions'):
-        normalized['symmetry_functions'] = None  # the default set follows the (optimised) cutoff
+    normalized = potential_types.get(potential_type).prepare_search(calc.PARAMETERS.normalize(parameters, elements),
+                                                                    parameters)
     groups = sorted(training_set.base.attributes.get('groups', {}) or [])
     if settings['keys'] is None:
         settings['keys'] = default_keys(potential_type, elements)
     keys = opt.expand_keys(settings['keys'], elements, groups)
-    if potential_type == 'snap':
-        for key in keys:  # per-element and per-group entries exist once set explicitly
-            if opt.get_key(normalized, key) is None and key.startswith('group_weights.'):
-                term = key.rsplit('.', 1)[1]
-                normalized = opt.set_key(normalized, key, normalized['fit'][term])
+    for key in keys:  # per-group weights exist once set explicitly: they start from the fit's weights
+        if opt.get_key(normalized, key) is None and key.startswith('group_weights.') and 'fit' in normalized:
+            term = key.rsplit('.', 1)[1]
+            normalized = opt.set_key(normalized, key, normalized['fit'][term])
     space = opt.build_space(keys, normalized, settings['bounds'])
     start = [v.to_unit(opt.start_value(normalized, v.key)) for v in space]
     return settings, normalized, space, start
@@ -153,7 +146,7 @@ def check_request(training_set, potential_type: str, parameters: dict, optimize:
                 raise opt.OptimizationError(f'{clash} cannot be both a choice and a searched key')
             try:
                 chosen = with_choice(parameters, combo)
-                fit_class(potential_type).PARAMETERS.normalize(chosen, list(training_set.elements))
+                potential_types.get(potential_type).parameters.normalize(chosen, list(training_set.elements))
             except ValueError as error:
                 raise opt.OptimizationError(f'optimize.choices {choice_label(combo)}: {error}') from None
             settings, _, _, start = search_space(training_set, potential_type, chosen, optimize)
@@ -215,8 +208,8 @@ class OptimizationWorkChain(WorkChain):
     @classmethod
     def validate_inputs(cls, inputs, _):
         potential_type = inputs['potential_type'].value
-        if potential_type not in FIT_TYPES:
-            return f'potential_type must be one of {sorted(FIT_TYPES)}, got {potential_type!r}'
+        if potential_type not in potential_types.names():
+            return f'potential_type must be one of {sorted(potential_types.names())}, got {potential_type!r}'
         training_set = inputs['training_set']
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         return check_request(training_set, potential_type, parameters,
@@ -351,7 +344,7 @@ class OptimizationWorkChain(WorkChain):
 
     def _shares_descriptors(self, space) -> bool:
         """SNAP fits share FitSNAP's design matrix when only weights or the split (folds) differ."""
-        if self.inputs.potential_type.value != 'snap':
+        if not potential_types.get(self.inputs.potential_type.value).shares_design_matrix:
             return False
         return len(self.ctx.fold_sets) > 1 or any(v.key.split('.')[0] in WEIGHT_KEYS for v in space)
 
@@ -378,7 +371,7 @@ class OptimizationWorkChain(WorkChain):
         if 'reference_potential' in self.inputs:
             inputs.reference_potential = self.inputs.reference_potential
         inputs.setdefault('metadata', {})['call_link_label'] = label
-        node = self.submit(fit_class(self.inputs.potential_type.value), **inputs)
+        node = self.submit(potential_types.get(self.inputs.potential_type.value).calculation_class(), **inputs)
         self.to_context(trials=append_(node))
         return node.pk
 

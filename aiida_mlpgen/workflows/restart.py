@@ -38,6 +38,26 @@ class FitBaseWorkChain(BaseRestartWorkChain):
     """Run a fit CalcJob and restart it after failures that a change of settings can cure."""
 
     _process_class = None
+    _potential_type = None  #: name in aiida_mlpgen.potential_types
+
+    @classmethod
+    def get_builder_from_protocol(cls, training_set, protocol: str | None = None, code=None,
+                                  overrides: dict | None = None, options: dict | None = None):
+        """A builder of one fit with the type's protocol (parameters and ``metadata.options``;
+        ``protocol`` None: its default), ``overrides`` and ``options`` merged on top, and the
+        embedded code of the type unless ``code`` is given."""
+        from aiida_mlpgen import potential_types
+        from aiida_mlpgen.calculations.parameters.checks import merge
+
+        builder = cls.get_builder()
+        builder.fit.training_set = training_set
+        builder.fit.parameters = orm.Dict(potential_types.protocol_parameters(cls._potential_type, protocol,
+                                                                              overrides))
+        builder.fit.code = code if code is not None else orm.load_code(
+            potential_types.get(cls._potential_type).code_label)
+        builder.fit.metadata.options = merge(potential_types.protocol_options(cls._potential_type, protocol),
+                                             options or {})
+        return builder
 
     @classmethod
     def define(cls, spec):
@@ -114,6 +134,7 @@ class FitBaseWorkChain(BaseRestartWorkChain):
 
 class FitsnapBaseWorkChain(FitBaseWorkChain):
     _process_class = FitsnapCalculation
+    _potential_type = 'snap'
 
     @process_handler(priority=500, exit_codes=interrupted(FitsnapCalculation))
     def handle_walltime(self, node):
@@ -137,6 +158,7 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
 
 class PacemakerBaseWorkChain(FitBaseWorkChain):
     _process_class = PacemakerCalculation
+    _potential_type = 'ace'
 
     @process_handler(priority=500, exit_codes=interrupted(PacemakerCalculation))
     def handle_walltime(self, node):
@@ -155,6 +177,7 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
 
 class N2p2BaseWorkChain(FitBaseWorkChain):
     _process_class = N2p2Calculation
+    _potential_type = 'nnp'
 
     @process_handler(priority=500, exit_codes=interrupted(N2p2Calculation))
     def handle_walltime(self, node):
@@ -220,5 +243,3 @@ def ace_from_interim(retrieved: orm.FolderData, name: orm.Str):
         path.write_bytes(retrieved.base.repository.get_object_content(name.value, mode='rb'))
         return AcePotentialData.from_yaml(path)
 
-
-RESTART_WORKCHAINS = {'snap': FitsnapBaseWorkChain, 'ace': PacemakerBaseWorkChain, 'nnp': N2p2BaseWorkChain}

