@@ -23,37 +23,23 @@ import time
 from pathlib import Path
 
 import numpy as np
+from emt_cells import KINDS, deform, label
 
 
 def cu_cells(n: int, seed: int):
     """``n`` labelled Cu cells of 31–32 atoms (EMT energies and forces)."""
     from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from ase.calculators.singlepoint import SinglePointCalculator
 
     rng = np.random.default_rng(seed)
-    kinds = ('strain', 'shear', 'rattle', 'vacancy')
     images = []
     for i in range(n):
-        kind = kinds[i % len(kinds)]
+        kind = KINDS[i % len(KINDS)]
         atoms = bulk('Cu', 'fcc', a=3.61, cubic=True).repeat((2, 2, 2))
-        strain = np.eye(3)
-        if kind == 'strain':
-            strain += np.diag(rng.uniform(-0.03, 0.03, 3))
-        elif kind == 'shear':
-            off = rng.uniform(-0.03, 0.03, 3)
-            strain[0, 1] = strain[1, 0] = off[0]
-            strain[0, 2] = strain[2, 0] = off[1]
-            strain[1, 2] = strain[2, 1] = off[2]
-        atoms.set_cell(atoms.cell @ strain, scale_atoms=True)
+        deform(atoms, kind, rng, 0.03)
         if kind == 'vacancy':
             del atoms[int(rng.integers(len(atoms)))]
         atoms.positions += rng.normal(0, rng.uniform(0.02, 0.1), atoms.positions.shape)
-        atoms.calc = EMT()
-        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
-        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
-        atoms.info['group'] = kind
-        images.append(atoms)
+        images.append(label(atoms, kind))
     return images
 
 

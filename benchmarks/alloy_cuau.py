@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from emt_cells import KINDS, deform, label
 
 A_CU, A_AU = 3.61, 4.08
 
@@ -35,37 +36,21 @@ A_CU, A_AU = 3.61, 4.08
 def alloy_cells(n: int, seed: int):
     """``n`` labelled fcc Cu–Au cells of 30–32 atoms (EMT energies, forces and stresses)."""
     from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from ase.calculators.singlepoint import SinglePointCalculator
 
     rng = np.random.default_rng(seed)
-    kinds = ('strain', 'shear', 'rattle', 'vacancy')
     images = []
     for i in range(n):
-        kind = kinds[i % len(kinds)]
+        kind = KINDS[i % len(KINDS)]
         x_au = rng.uniform(0.0, 1.0)
         atoms = bulk('Cu', 'fcc', a=A_CU * (1 - x_au) + A_AU * x_au, cubic=True).repeat((2, 2, 2))
-        symbols = np.where(rng.random(len(atoms)) < x_au, 'Au', 'Cu')
-        atoms.set_chemical_symbols(list(symbols))
-        strain = np.eye(3)
-        if kind == 'strain':
-            strain += np.diag(rng.uniform(-0.04, 0.04, 3))
-        elif kind == 'shear':
-            off = rng.uniform(-0.04, 0.04, 3)
-            strain[0, 1] = strain[1, 0] = off[0]
-            strain[0, 2] = strain[2, 0] = off[1]
-            strain[1, 2] = strain[2, 1] = off[2]
-        atoms.set_cell(atoms.cell @ strain, scale_atoms=True)
+        atoms.set_chemical_symbols(list(np.where(rng.random(len(atoms)) < x_au, 'Au', 'Cu')))
+        deform(atoms, kind, rng, 0.04)
         if kind == 'vacancy':
             for _ in range(int(rng.integers(1, 3))):
                 del atoms[int(rng.integers(len(atoms)))]
         sigma = rng.uniform(0.03, 0.15) if kind == 'rattle' else rng.uniform(0.02, 0.06)
         atoms.positions += rng.normal(0, sigma, atoms.positions.shape)
-        atoms.calc = EMT()
-        energy, forces, stress = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
-        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces, stress=stress)
-        atoms.info['group'] = kind
-        images.append(atoms)
+        images.append(label(atoms, kind, stress=True))
     return images
 
 
