@@ -2,6 +2,8 @@
 
 import dataclasses
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,6 +227,40 @@ def test_train_writes_n2p2_files_that_reload_with_the_printed_errors(tmp_path):
             assert np.sqrt(np.mean(np.square(energy))) == pytest.approx(curve[epoch, column], rel=1e-6)
             force_column = names.index('RMSE_Ftrain_pu' if column == 1 else 'RMSE_Ftest_pu')
             assert np.sqrt(np.mean(force**2)) == pytest.approx(curve[epoch, force_column], rel=1e-6)
+
+
+#: Installed first in the engine's interpreter: any import of AiiDA fails.
+BLOCK_AIIDA = """
+import sys
+class _NoAiida:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'aiida' or name.startswith('aiida.'):
+            raise ImportError(f'{name} is blocked: the engine must run without AiiDA')
+sys.meta_path.insert(0, _NoAiida())
+"""
+
+
+def test_engine_runs_where_aiida_cannot_be_imported(tmp_path):
+    """``mlpgen-nnp`` scaling, prune and train, as a cluster job runs them, with every import of
+    ``aiida`` made to fail (a sitecustomize on PYTHONPATH): the engine needs no AiiDA."""
+    import os
+    import subprocess
+
+    folder = _mo_bohr_folder(tmp_path, every=12)
+    text = (folder / 'input.nn').read_text().replace('epochs                          30', 'epochs 1')
+    (folder / 'input.nn').write_text(text.replace('global_nodes_short              16 16', 'global_nodes_short 4 4'))
+    site = tmp_path / 'site'
+    site.mkdir()
+    (site / 'sitecustomize.py').write_text(BLOCK_AIIDA)
+    env = {**os.environ, 'PYTHONPATH': str(site)}
+    engine = str(Path(sys.executable).parent / 'mlpgen-nnp')
+    probe = subprocess.run([sys.executable, '-c', 'import aiida'], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0 and 'blocked' in probe.stderr  # the block works
+    for step in (['scaling', '20'], ['prune', 'range', '0.01'], ['train']):
+        done = subprocess.run([engine, '-C', str(folder), *step], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (folder / 'learning-curve.out').exists()
 
 
 def test_weights_round_trip_in_n2p2_layout(tmp_path):
