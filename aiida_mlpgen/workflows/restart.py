@@ -22,6 +22,7 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, calcfunctio
 from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
 from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
+from aiida_mlpgen.calculations.parameters import snap as snap_parameters
 
 OUT_OF_MEMORY = 110
 OUT_OF_WALLTIME = 120
@@ -145,10 +146,11 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
     def handle_nan(self, node):
         parameters = self._parameters()
         options = dict(parameters.get('solver_options') or {})
-        if str(parameters.get('solver', 'SVD')).upper() != 'RIDGE':
-            parameters['solver'], options['alpha'] = 'RIDGE', 1e-6
-        else:
-            options['alpha'] = 10 * float(options.get('alpha', 1e-6))
+        default = snap_parameters.DEFAULTS['solver_options']['alpha']
+        if str(parameters.get('solver', 'SVD')).upper() != 'RIDGE':  # regularise: RIDGE, 100 x the default
+            parameters['solver'], options['alpha'] = 'RIDGE', 100 * default
+        else:  # regularised already: ten times more
+            options['alpha'] = 10 * float(options.get('alpha', default))
         parameters['solver_options'] = options
         self._set_parameters(parameters)
         self.report(f'{node.process_label}<{node.pk}> gave non-finite/singular coefficients: RIDGE, alpha '
