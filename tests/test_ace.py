@@ -19,6 +19,8 @@ from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
 from .conftest import local_code
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 #: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
 TINY = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+pytestmark = [pytest.mark.slow]
+
 
 def _hash(show_output: str) -> str:
     return re.search(r'content hash\s+([0-9a-f]{64})', show_output).group(1)

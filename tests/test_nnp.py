@@ -144,6 +144,8 @@ with open('fake-n2p2-calls.jsonl', 'a') as log:
     log.write(json.dumps({{'program': name, 'args': sys.argv[1:], 'files': sorted(os.listdir('.')),
                            'input_nn': Path('input.nn').read_text()}}) + '\n')
 from aiida_mlpgen.engines.nnp.cli import main
+
+pytestmark = [pytest.mark.slow]
 command = {{'nnp-scaling': ['scaling'], 'nnp-prune': ['prune'], 'nnp-train': ['train']}}[name]
 sys.exit(main(command + sys.argv[1:]))
 '''

@@ -10,6 +10,8 @@ import pytest
 from aiida_mlpgen import potential_types
 from aiida_mlpgen.embedded import cached_processes, codes
 
+pytestmark = [pytest.mark.slow]
+
 PROTOCOL = """\
 default_protocol: quick
 protocols:

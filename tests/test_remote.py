@@ -36,7 +36,8 @@ BIN = Path(sys.executable).parent
 WHY = services.missing()
 if WHY is not None and os.environ.get('CI') == 'true':
     raise RuntimeError(f'CI must run the SSH+SLURM tests: {WHY}')
-pytestmark = pytest.mark.skipif(WHY is not None, reason=f'SSH/SLURM services cannot start here: {WHY}')
+pytestmark = [pytest.mark.remote, pytest.mark.slow,
+              pytest.mark.skipif(WHY is not None, reason=f'SSH/SLURM services cannot start here: {WHY}')]
 
 SNAP = {'twojmax': 4}
 ACE = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,

@@ -21,6 +21,8 @@ BIN = Path(sys.executable).parent
 STAND_IN = r'''#!{python}
 import os, subprocess, sys
 from pathlib import Path
+
+pytestmark = [pytest.mark.slow]
 marker = Path({marker!r})
 real = {real!r}
 first_train = not marker.exists() and (sys.argv[1:2] == ['train'] or {always!r})

@@ -16,6 +16,8 @@ from aiida_mlpgen.data.potentials import AseCalculatorPotentialData, SnapPotenti
 
 from .conftest import SHARED, local_code
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 
 

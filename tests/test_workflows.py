@@ -19,6 +19,8 @@ from aiida_mlpgen.workflows.optimization import OptimizationWorkChain
 
 from .conftest import local_code
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 
 
