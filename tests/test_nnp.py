@@ -18,6 +18,8 @@ from aiida_mlpgen.engines.nnp.settings import Settings
 
 from .conftest import MLEARN, SHARED, local_code, require
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 #: Small but real: 2 epochs, 8-8 network, a reduced grid, 4.5 Å.
 TINY = {'epochs': 2, 'nodes_per_layer': 8, 'cutoff': 4.5, 'force_update_fraction': 0.02, 'symmetry_functions': [
@@ -144,8 +146,6 @@ with open('fake-n2p2-calls.jsonl', 'a') as log:
     log.write(json.dumps({{'program': name, 'args': sys.argv[1:], 'files': sorted(os.listdir('.')),
                            'input_nn': Path('input.nn').read_text()}}) + '\n')
 from aiida_mlpgen.engines.nnp.cli import main
-
-pytestmark = [pytest.mark.slow]
 command = {{'nnp-scaling': ['scaling'], 'nnp-prune': ['prune'], 'nnp-train': ['train']}}[name]
 sys.exit(main(command + sys.argv[1:]))
 '''

@@ -15,14 +15,14 @@ from aiida_mlpgen.workflows.restart import FitsnapBaseWorkChain, N2p2BaseWorkCha
 
 from .conftest import MLEARN, local_code, require
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 
 #: First call fails as ``failure`` says, later calls run the real program.
 STAND_IN = r'''#!{python}
 import os, subprocess, sys
 from pathlib import Path
-
-pytestmark = [pytest.mark.slow]
 marker = Path({marker!r})
 real = {real!r}
 first_train = not marker.exists() and (sys.argv[1:2] == ['train'] or {always!r})
