@@ -118,6 +118,7 @@ def test_energy_is_invariant_and_extensive():
     assert doubled == pytest.approx(2 * e, abs=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('element', sorted(PUBLISHED))
 def test_published_potentials_reproduce_their_accuracy(element):
     """Each published mlearn n2p2 potential (Bohr/Hartree) on its whole training set."""
@@ -201,6 +202,7 @@ def test_prune_comments_out_narrow_functions(tmp_path):
     assert len(Settings.parse('\n'.join(pruned)).symmetry_functions) == 35
 
 
+@pytest.mark.slow
 def test_train_writes_n2p2_files_that_reload_with_the_printed_errors(tmp_path):
     folder = _mo_bohr_folder(tmp_path, every=6)
     text = (folder / 'input.nn').read_text()
@@ -240,6 +242,7 @@ sys.meta_path.insert(0, _NoAiida())
 """
 
 
+@pytest.mark.slow
 def test_engine_runs_where_aiida_cannot_be_imported(tmp_path):
     """``mlpgen-nnp`` scaling, prune and train, as a cluster job runs them, with every import of
     ``aiida`` made to fail (a sitecustomize on PYTHONPATH): the engine needs no AiiDA."""

@@ -20,6 +20,8 @@ from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
 
 from .conftest import SHARED, local_code
 
+pytestmark = [pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
 #: Group weights (energy, forces, stress) of FitSNAP's Ta-example.in.
