@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from emt_cells import KINDS, deform, label
+from emt_cells import KINDS, deform, held_out_errors, label
 
 
 def cu_cells(n: int, seed: int):
@@ -41,24 +41,6 @@ def cu_cells(n: int, seed: int):
         atoms.positions += rng.normal(0, rng.uniform(0.02, 0.1), atoms.positions.shape)
         images.append(label(atoms, kind))
     return images
-
-
-def held_out_rmse(potential_pk: int, images, env) -> tuple[float, float]:
-    code = (
-        'import sys, json, numpy as np, ase.io\n'
-        'from aiida import load_profile, orm\n'
-        'load_profile()\n'
-        f'calc = orm.load_node({potential_pk}).get_ase_calculator()\n'
-        'de, df = [], []\n'
-        'for atoms in ase.io.read(sys.argv[1], index=":"):\n'
-        '    e, f = atoms.get_potential_energy(), atoms.get_forces()\n'
-        '    atoms.calc = calc\n'
-        '    de.append((atoms.get_potential_energy() - e) / len(atoms)); df.append((atoms.get_forces() - f).ravel())\n'
-        'rmse = lambda x: float(np.sqrt(np.mean(np.square(x))))\n'
-        'print(json.dumps([rmse(de), rmse(np.concatenate(df))]))\n'
-    )
-    out = subprocess.run([sys.executable, '-c', code, str(images)], env=env, capture_output=True, text=True, check=True)
-    return tuple(__import__('json').loads(out.stdout.strip().splitlines()[-1]))
 
 
 def stop_unfinished_job(aiida_path: Path) -> tuple[int, float]:
@@ -119,9 +101,9 @@ def main() -> None:
             raise SystemExit(result.stdout + result.stderr)
         iterations = int(re.search(r'iterations: (\d+)', result.stdout).group(1))
         pk = int(re.search(r'; potential \w+<(\d+)>', result.stdout).group(1))
-        e_rmse, f_rmse = held_out_rmse(pk, work / 'cu_held_out.xyz', env)
+        errors = held_out_errors(pk, work / 'cu_held_out.xyz', env)
         rows.append(f'| {evaluator} | {wall:.0f} s | {iterations} | {wall / max(iterations, 1):.2f} s | '
-                    f'{e_rmse * 1000:.2f} / {f_rmse:.4f} |')
+                    f'{errors["e_rmse"]:.2f} / {errors["f_rmse"]:.4f} |')
     print('| evaluator | wall time of `mlpgen fit ace` | iterations | per iteration | held-out E RMSE (meV/atom) / '
           'F RMSE (eV/Å) |')
     print('|---|---|---|---|---|')

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from emt_cells import KINDS, deform, label
+from emt_cells import KINDS, deform, held_out_errors, label
 
 A_CU, A_AU = 3.61, 4.08
 
@@ -52,26 +52,6 @@ def alloy_cells(n: int, seed: int):
         atoms.positions += rng.normal(0, sigma, atoms.positions.shape)
         images.append(label(atoms, kind, stress=True))
     return images
-
-
-def held_out_errors(potential_pk: int, images: Path, env) -> dict:
-    """Energy (meV/atom) and force (eV/Å) RMSE and MAE of a stored potential on ``images``."""
-    code = (
-        'import sys, json, numpy as np, ase.io\n'
-        'from aiida import load_profile, orm\n'
-        'load_profile()\n'
-        f'calc = orm.load_node({potential_pk}).get_ase_calculator()\n'
-        'de, df = [], []\n'
-        'for atoms in ase.io.read(sys.argv[1], index=":"):\n'
-        '    e, f = atoms.get_potential_energy(), atoms.get_forces()\n'
-        '    atoms.calc = calc\n'
-        '    de.append((atoms.get_potential_energy() - e) / len(atoms)); df.append((atoms.get_forces() - f).ravel())\n'
-        'de, df = 1000 * np.array(de), np.concatenate(df)\n'
-        'print(json.dumps({"e_rmse": float(np.sqrt(np.mean(de**2))), "e_mae": float(np.mean(np.abs(de))),\n'
-        '                  "f_rmse": float(np.sqrt(np.mean(df**2))), "f_mae": float(np.mean(np.abs(df)))}))\n'
-    )
-    out = subprocess.run([sys.executable, '-c', code, str(images)], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_fit(kind: str, extra: str, env, work: Path, log: Path) -> tuple[int, float, int]:
