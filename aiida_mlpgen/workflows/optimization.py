@@ -138,17 +138,17 @@ def check_request(training_set, potential_type: str, parameters: dict, optimize:
     ``split_required``: the set must carry a validation split unless the request has folds."""
     try:
         settings = settings_of(optimize)
-        combos = choice_combinations(settings['choices']) or [{}]
-        for combo in combos:
-            searched = set(opt.expand_keys(settings['keys'] or [], [], []))
+        searched = set(opt.expand_keys(settings['keys'] or [], [], []))
+        for combo in choice_combinations(settings['choices']) or [{}]:
             clash = sorted(set(combo) & searched)
             if clash:
                 raise opt.OptimizationError(f'{clash} cannot be both a choice and a searched key')
-            try:
-                chosen = with_choice(parameters, combo)
-                potential_types.get(potential_type).parameters.normalize(chosen, list(training_set.elements))
-            except ValueError as error:
-                raise opt.OptimizationError(f'optimize.choices {choice_label(combo)}: {error}') from None
+            chosen = with_choice(parameters, combo)
+            if combo:  # name the choice that makes the parameters invalid
+                try:
+                    potential_types.get(potential_type).parameters.normalize(chosen, list(training_set.elements))
+                except ValueError as error:
+                    raise opt.OptimizationError(f'optimize.choices {choice_label(combo)}: {error}') from None
             settings, _, _, start = search_space(training_set, potential_type, chosen, optimize)
             opt.ReplayOptimizer(start, settings['algorithm'], int(settings['budget']), float(settings['rhobeg']))
     except (opt.OptimizationError, ValueError) as error:
@@ -252,7 +252,7 @@ class OptimizationWorkChain(WorkChain):
             rows += [{'choice': choice_label(combo), **row} for row in table['rows']]
         self.report(f'best choice {rows[best_row]["choice"]}: objective {rows[best_row]["objective"]:.6g} '
                     f'({winner.process_label}<{winner.pk}>)')
-        columns = ['choice'] + [c for c in done[0][0].outputs.trials.get_dict()['columns']]
+        columns = ['choice', *done[0][0].outputs.trials.get_dict()['columns']]
         summary = tabulate_trials(orm.Dict({'columns': columns, 'rows': [_clean(r) for r in rows]}),
                                   orm.Int(best_row))
         self.out('trials', summary['trials'])
