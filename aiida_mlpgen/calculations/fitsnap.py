@@ -74,7 +74,7 @@ class FitsnapCalculation(MlpFitCalculation):
         )
         frames = training_set.get_frame_list()
         fit = parameters['fit']
-        groups, table, keys = [], {}, {}
+        groups, table, keys, names = [], {}, {}, []  # names: each structure's FitSNAP group
         data = folder.get_subfolder(self.DATA_FOLDER, create=True)
         for index, frame in enumerate(frames):
             train = frame.split != 'validation'
@@ -92,6 +92,7 @@ class FitsnapCalculation(MlpFitCalculation):
                 groups.append({'name': name, 'train': train, **weights})
                 table[name] = {'group': frame.group, 'train': train, 'weight': frame.weight,
                                'has_stress': frame.stress is not None}
+            names.append(keys[key])
             write_file(data.abspath + f'/{keys[key]}/s{index:06d}.json', frame, stress_placeholder=True)
         reference_terms, local_copy_list = None, []
         if 'reference_potential' in self.inputs:
@@ -118,7 +119,6 @@ class FitsnapCalculation(MlpFitCalculation):
                             for name in FITSNAP_DESCRIPTORS]
             weights = {g['name']: {'train': g['train'], 'Energy': g['energy'], 'Force': g['forces'],
                                    'Stress': g['stress']} for g in groups}
-            names = [keys[(f.group, f.split != 'validation', f.weight, f.stress is not None)] for f in frames]
             with folder.open(FITSNAP_REUSE_FILE, 'w') as handle:
                 json.dump({'groups': weights, 'structures': names}, handle)
         retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE,
