@@ -5,7 +5,10 @@
 Fits through N2p2Calculation on a temporary embedded profile; prints validation energy
 and force RMSE/MAE, epochs run, the optimum epoch, seconds per epoch and the wall time,
 then re-evaluates the stored potential on the training split with the evaluator and
-compares with the RMSE the training printed for that epoch in learning-curve.out.
+compares with the RMSE the training printed for that epoch in learning-curve.out. Also times
+the parser alone (parsed again from the retrieved files and the job's comparison files still
+in the remote folder) against evaluating the network on every structure, which the parser
+did before issue 16.
 """
 
 from __future__ import annotations
@@ -63,15 +66,24 @@ def main() -> None:
         path.write_text(retrieved.base.repository.get_object_content('learning-curve.out'))
         curve = read_learning_curve(path)
     row = list(curve['epoch']).index(potential.epoch)
-    # the stored potential, evaluated on the training split, against what train printed
+    from aiida.plugins import ParserFactory
+
+    start = time.perf_counter()
+    _, parse = ParserFactory('mlpgen.n2p2').parse_from_node(
+        node, store_provenance=False, retrieved_temporary_folder=node.outputs.remote_folder.get_remote_path())
+    parse_seconds = time.perf_counter() - start
+    assert parse.is_finished_ok, parse.exit_message
+    # the stored potential, evaluated on every structure, against what train printed
+    start = time.perf_counter()
     model = potential.get_model()
     e_err, f_err = [], []
     for frame in split.get_frame_list():
+        result = model.evaluate(frame.numbers, frame.positions, frame.cell, frame.pbc)
         if frame.split != 'train':
             continue
-        result = model.evaluate(frame.numbers, frame.positions, frame.cell, frame.pbc)
         e_err.append((result.energy - frame.energy) / len(frame.numbers))
         f_err.append((result.forces - frame.forces).ravel())
+    evaluate_seconds = time.perf_counter() - start
     e_rmse, f_rmse = np.sqrt(np.mean(np.square(e_err))), np.sqrt(np.mean(np.square(np.concatenate(f_err))))
     v = metrics['energy']['validation']['overall']
     fv = metrics['forces']['validation']['overall']
@@ -83,6 +95,8 @@ def main() -> None:
           f'{v["mae"] * 1000:.2f} | {fv["rmse"]:.4f} / {fv["mae"]:.4f} | {np.mean(seconds):.2f} | {wall:.0f} |')
     print(f'train RMSE at epoch {potential.epoch}: learning-curve.out E {curve["RMSEpa_Etrain_pu"][row]:.8e} '
           f'F {curve["RMSE_Ftrain_pu"][row]:.8e}; evaluator on the stored files E {e_rmse:.8e} F {f_rmse:.8e}')
+    print(f'parser alone: {parse_seconds:.1f} s; evaluating the network on all {len(split.get_frame_list())} '
+          f'structures (the parser before issue 16): {evaluate_seconds:.1f} s')
     print(f'process {node.pk}; plots in its `plots` output; AIIDA_PATH={os.environ["AIIDA_PATH"]}')
 
 

@@ -39,9 +39,10 @@ def training_set():
     return split_training_set(data, orm.Float(0.25), orm.Int(1))
 
 
-def parse_stored(name: str, data, folder: Path | None = None):
-    """Parse the stored outputs ``name`` (or a changed copy in ``folder``) as the retrieved folder of
-    a CalcJobNode that had the fit's inputs; (results, the parse calcfunction node)."""
+def parse_stored(name: str, data, folder: Path | None = None, temporary: Path | None = None):
+    """Parse the stored outputs ``name`` (or a changed copy in ``folder``; the retrieved temporary
+    files from ``NAME.temporary`` or ``temporary``) as the retrieved folder of a CalcJobNode that
+    had the fit's inputs; (results, the parse calcfunction node)."""
     from .conftest import local_code
 
     calc_class, _, parameters = FITS[name]
@@ -57,7 +58,9 @@ def parse_stored(name: str, data, folder: Path | None = None):
     retrieved.base.repository.put_object_from_tree(str(folder or OUTPUTS / name))
     retrieved.base.links.add_incoming(node, LinkType.CREATE, 'retrieved')
     retrieved.store()
-    return ParserFactory(node.get_option('parser_name')).parse_from_node(node, store_provenance=False)
+    temporary = temporary or OUTPUTS / f'{name}.temporary'
+    return ParserFactory(node.get_option('parser_name')).parse_from_node(
+        node, store_provenance=False, retrieved_temporary_folder=str(temporary) if temporary.exists() else None)
 
 
 @pytest.fixture(scope='module')
@@ -86,6 +89,58 @@ def test_fitsnap_parser_on_stored_outputs(mo8):
         assert metrics[quantity]['validation']['overall']['rmse'] == pytest.approx(_rmse(error[validation]), rel=1e-9)
     assert int(validation.sum()) // 3 == sum(len(f.numbers) for f in mo8.get_frame_list() if f.split == 'validation')
     assert metrics['energy']['train']['overall']['n'] == 6 and metrics['energy']['validation']['overall']['n'] == 2
+
+
+def test_design_check_is_computed_in_the_job_and_only_read_by_the_parser(mo8, tmp_path):
+    """mlpgen-fitsnap wrote the check of the weighted design matrix (rows, rank) beside the
+    dataframe; it equals the check recomputed here, the report shows it, and a check that
+    found a problem ends the parse in ERROR_SINGULAR_FIT with its sentence."""
+    import json
+    import shutil
+
+    import pandas as pd
+
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.common.design_check import CHECK_FILE, check_design
+
+    stored = json.loads((OUTPUTS / 'fitsnap_mo8' / CHECK_FILE).read_text())
+    again = check_design(pd.read_pickle(OUTPUTS / 'fitsnap_mo8' / 'FitSNAP.df'), regularised=False)
+    train = [f for f in mo8.get_frame_list() if f.split == 'train']
+    # an energy row and three force rows per atom of each training structure (stress is off)
+    assert stored['rows'] == again['rows'] == len(train) + 3 * sum(len(f.numbers) for f in train)
+    assert stored['coefficients'] == 15 and stored['problem'] is None
+    assert stored['condition_number'] == pytest.approx(again['condition_number'], rel=1e-9)
+    results, call = parse_stored('fitsnap_mo8', mo8)
+    assert f'{stored["condition_number"]:.3g}' in results['report'].get_content()
+    folder = tmp_path / 'retrieved'
+    shutil.copytree(OUTPUTS / 'fitsnap_mo8', folder)
+    (folder / CHECK_FILE).write_text(json.dumps({**stored, 'problem': 'rank-deficient design matrix (test)'}))
+    results, call = parse_stored('fitsnap_mo8', mo8, folder)
+    assert call.exit_status == FitsnapCalculation.exit_codes.ERROR_SINGULAR_FIT.status
+    assert 'rank-deficient design matrix (test)' in call.exit_message
+
+
+def test_design_check_finds_too_few_rows_and_rank_deficiency():
+    import pandas as pd
+
+    from aiida_mlpgen.common.design_check import check_design, regularised
+
+    rng = np.random.default_rng(0)
+    design = rng.normal(size=(6, 3))
+    frame = pd.DataFrame(design, columns=[0, 1, 2])
+    frame['weights'] = [1.0, 2.0, 1.0, 0.5, 1.0, 0.0]  # the last row has no weight
+    frame['Testing'] = [False, False, False, False, True, False]  # row 4 is held out
+    full = check_design(frame, regularised=False)
+    assert (full['rows'], full['coefficients'], full['problem']) == (4, 3, None)
+    weighted = design[:4] * np.array([1.0, 2.0, 1.0, 0.5])[:, None]
+    assert full['condition_number'] == pytest.approx(np.linalg.cond(weighted), rel=1e-9)
+    frame[2] = frame[0] * 3.0  # a column that repeats another: rank 2
+    assert 'rank-deficient' in check_design(frame, regularised=False)['problem']
+    assert check_design(frame, regularised=True)['problem'] is None  # a penalty copes with it
+    frame['weights'] = [1.0, 1.0, 0, 0, 1.0, 0]
+    assert check_design(frame, regularised=True)['problem'] == '2 weighted training rows for 3 coefficients'
+    assert regularised({'SOLVER': {'solver': 'RIDGE'}, 'RIDGE': {'alpha': '1e-8'}})
+    assert not regularised({'SOLVER': {'solver': 'SVD'}}) and not regularised({'SOLVER': {'solver': 'RIDGE'}})
 
 
 @pytest.mark.parametrize('damage, status', [
@@ -128,4 +183,33 @@ def test_nnp_parser_on_stored_outputs(mo8):
     assert epoch == int(curve['epoch'][int(np.argmin(curve[test_column]))])
     metrics = results['metrics'].get_dict()
     assert metrics['energy']['validation']['overall']['n'] == 2 and metrics['energy']['train']['overall']['n'] == 6
-    assert np.isfinite(metrics['forces']['train']['overall']['rmse'])
+    # the predictions come from the job's comparison files of that epoch, in eV and eV/Å: their
+    # errors are the learning curve's at the optimum epoch (n2p2 writes it in physical units)
+    row = int(np.flatnonzero(curve['epoch'] == epoch)[0])
+    for quantity, column in (('energy', 'RMSEpa_E{}_pu'), ('forces', 'RMSE_F{}_pu')):
+        for split, word in (('train', 'train'), ('validation', 'test')):
+            assert metrics[quantity][split]['overall']['rmse'] == pytest.approx(
+                curve[column.format(word)][row], rel=1e-5), (quantity, split)
+    # and they are the potential's: one validation structure evaluated here agrees
+    frames = mo8.get_frame_list()
+    s = next(i for i, f in enumerate(frames) if f.split == 'validation')
+    model = results['potential'].get_model()
+    frame = frames[s]
+    direct = model.evaluate(frame.numbers, frame.positions, frame.cell, frame.pbc)
+    p = results['predictions']
+    energy = p.get_array('energy_predicted')[p.get_array('energy_structure') == s]
+    assert energy[0] == pytest.approx(direct.energy / len(frame.numbers), abs=1e-6)
+    forces = p.get_array('forces_predicted')[p.get_array('forces_structure') == s]
+    assert np.allclose(forces, direct.forces.ravel(), atol=1e-5)
+
+
+def test_nnp_parser_without_comparison_files_names_them(mo8, tmp_path):
+    """Re-parsed without the job's per-epoch comparison files (the temporary folder is gone):
+    a missing-output exit, not a model evaluation in the daemon."""
+    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+
+    empty = tmp_path / 'temporary'
+    empty.mkdir()
+    results, call = parse_stored('nnp_mo8', mo8, temporary=empty)
+    assert call.exit_status == N2p2Calculation.exit_codes.ERROR_OUTPUT_MISSING.status
+    assert 'trainpoints' in call.exit_message and 'potential' not in results

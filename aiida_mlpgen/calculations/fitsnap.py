@@ -7,6 +7,7 @@ import json
 import numpy as np
 from aiida import orm
 
+from aiida_mlpgen.common.design_check import CHECK_FILE
 from aiida_mlpgen.common.runners import FITSNAP_DESCRIPTORS, FITSNAP_REUSE_FILE, FITSNAP_SAVE_MARKER
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
@@ -121,7 +122,7 @@ class FitsnapCalculation(MlpFitCalculation):
                                    'Stress': g['stress']} for g in groups}
             with folder.open(FITSNAP_REUSE_FILE, 'w') as handle:
                 json.dump({'groups': weights, 'structures': names}, handle)
-        retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE,
+        retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE, CHECK_FILE,
                     f'{self.POTENTIAL_PREFIX}.snapcoeff', f'{self.POTENTIAL_PREFIX}.snapparam']
         # The data is in the TrainingSetData node already: do not store it twice.
         calcinfo = self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])

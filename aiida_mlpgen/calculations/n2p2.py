@@ -41,6 +41,8 @@ class N2p2Calculation(MlpFitCalculation):
     TYPE_NAME = 'NNP'
     RETRIEVE = ('input.nn', 'scaling.data', 'learning-curve.out', 'output-prune-range.nn', 'weights.*.out',
                 PREPARE_OUTPUT, SPLIT_FILE)
+    #: n2p2's per-epoch comparison files: the parser reads the optimum epoch's, then they go
+    RETRIEVE_TEMPORARY = ('trainpoints.*.out', 'testpoints.*.out', 'trainforces.*.out', 'testforces.*.out')
 
     @classmethod
     def define(cls, spec):
@@ -120,6 +122,7 @@ class N2p2Calculation(MlpFitCalculation):
             local_copy = [(restart.uuid, name, name) for name in restart.list_object_names()
                           if name.startswith('weights.') or name == 'scaling.data']
         calcinfo = self._calcinfo(list(self.RETRIEVE), local_copy, exclude=['input.data'])
+        calcinfo.retrieve_temporary_list = list(self.RETRIEVE_TEMPORARY)
         calcinfo.codes_info[0].cmdline_params = programs['train'][1:]
         calcinfo.prepend_text = '\n'.join(prepare)
         return calcinfo

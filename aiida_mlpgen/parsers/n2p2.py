@@ -3,8 +3,10 @@
 The optimum epoch is the one with the lowest validation error (n2p2 users pick it by hand
 from learning-curve.out): the sum of the validation energy RMSE per atom and, when forces
 are fitted, the validation force RMSE, each divided by its lowest value over the epochs.
-Predictions for the parity plots come from our evaluator on the training set's structures
-(it reproduces n2p2, see the engine's tests), so real-n2p2 runs are parsed the same way.
+Predictions for the parity plots are the job's own: the trainer writes, every epoch, n2p2's
+comparison files (``trainpoints``/``testpoints`` energies per atom, ``trainforces``/
+``testforces``, in training units, structures numbered as in input.data), retrieved into
+the temporary folder; the parser reads those of the optimum epoch and evaluates nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from .base import MlpFitParser
 
 class N2p2Parser(MlpFitParser):
     POTENTIAL_TYPE = 'nnp'
+
+    def parse(self, **kwargs):
+        self._temporary = kwargs.get('retrieved_temporary_folder')
+        return super().parse(**kwargs)
 
     def parse_fit(self, retrieved):
         names = set(retrieved.base.repository.list_object_names())
@@ -55,7 +61,12 @@ class N2p2Parser(MlpFitParser):
                     return self.exit_codes.ERROR_NAN_COEFFICIENTS
                 return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         split = json.loads(retrieved.base.repository.get_object_content(Calc.SPLIT_FILE))
-        predictions = self._predictions(potential, set(split['validation']))
+        try:
+            predictions = self._predictions(epoch, split)
+        except FileNotFoundError as error:
+            return self.exit_codes.ERROR_OUTPUT_MISSING.format(files=f'{error} (the retrieved temporary folder)')
+        except ValueError as error:
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         header = {
             **self.common_header(potential),
             'symmetry functions (after pruning)': ', '.join(
@@ -74,26 +85,41 @@ class N2p2Parser(MlpFitParser):
         data, epoch = self._curve
         nnp_learning_curve(data, Path(directory) / 'learning-curve.png', best=epoch)
 
-    def _predictions(self, potential, validation: set) -> dict:
-        model = potential.get_model()
-        frames = self.node.inputs.training_set.get_frame_list()
-        energy = {'reference': [], 'predicted': [], 'validation': [], 'group': [], 'structure': []}
-        forces = {key: [] for key in energy}
-        for index, frame in enumerate(frames):
-            result = model.evaluate(frame.numbers, frame.positions, frame.cell, frame.pbc)
-            n = len(frame.numbers)
-            flag = index in validation
-            for table, ref, pred, count in (
-                (energy, [frame.energy / n], [result.energy / n], 1),
-                (forces, frame.forces.ravel(), result.forces.ravel(), 3 * n),
-            ):
-                table['reference'].append(np.asarray(ref, float))
-                table['predicted'].append(np.asarray(pred, float))
-                table['validation'].append(np.full(count, flag))
-                table['group'].append(np.full(count, frame.group))
-                table['structure'].append(np.full(count, index))
-        return {name: {k: np.concatenate(v) for k, v in table.items()} for name, table in
-                (('energy', energy), ('forces', forces))}
+    def _predictions(self, epoch: int, split: dict) -> dict:
+        """Reference (the training set, eV) and prediction (reference plus the job's own error at
+        ``epoch``, converted from training units) of every structure, ordered as in input.data."""
+        folder = Path(self._temporary) if getattr(self, '_temporary', None) else None
+        if folder is None:
+            raise FileNotFoundError('trainpoints/trainforces files: no retrieved temporary folder')
+        frames = self.node.inputs.training_set.get_frames()
+        _, conv_energy, conv_length = split.get('normalization') or (0.0, 1.0, 1.0)
+        validation = np.zeros(len(frames), bool)
+        validation[np.asarray(split['validation'], int)] = True
+        energy_error = np.full(len(frames), np.nan)
+        force_error = np.full(frames.forces.shape, np.nan)
+        starts = np.concatenate([[0], np.cumsum(frames.n_atoms)[:-1]])
+        for name in ('train', 'test'):
+            if name == 'test' and not validation.any():
+                continue
+            points = nnp_files.read_comparison(folder / f'{name}points.{epoch:06d}.out', 3)
+            index = points[:, 0].astype(int)
+            energy_error[index] = (points[:, 2] - points[:, 1]) / conv_energy
+            forces = nnp_files.read_comparison(folder / f'{name}forces.{epoch:06d}.out', 4)
+            atoms = starts[forces[:, 0].astype(int)] + forces[:, 1].astype(int)
+            delta = (forces[:, 3] - forces[:, 2]) * conv_length / conv_energy
+            force_error[atoms.reshape(-1, 3)[:, 0]] = delta.reshape(-1, 3)
+        if np.isnan(energy_error).any() or np.isnan(force_error).any():
+            raise ValueError(f'the comparison files of epoch {epoch} do not cover every structure and atom')
+        per_atom = frames.energies_per_atom()
+        structure_of_atom = np.repeat(np.arange(len(frames)), frames.n_atoms)
+        groups = frames.groups
+        component = np.repeat(structure_of_atom, 3)
+        return {
+            'energy': {'reference': per_atom, 'predicted': per_atom + energy_error, 'validation': validation,
+                       'group': groups, 'structure': np.arange(len(frames))},
+            'forces': {'reference': frames.forces.ravel(), 'predicted': (frames.forces + force_error).ravel(),
+                       'validation': validation[component], 'group': groups[component], 'structure': component},
+        }
 
 
 def epoch_seconds(text: str) -> list[float]:

@@ -170,8 +170,8 @@ def input_nn(p: dict, elements: list[str], normalization: tuple[float, float, fl
         'rmse_threshold_trials 3',
         'weights_min -1.0',
         'weights_max 1.0',
-        'write_trainpoints 0',
-        'write_trainforces 0',
+        'write_trainpoints 1',  # every epoch: the parser reads the chosen epoch's predictions
+        'write_trainforces 1',
         'write_weights_epoch 1',
         f'kalman_type {int(k["type"])}',
         f'kalman_epsilon {k["epsilon"]!r}',

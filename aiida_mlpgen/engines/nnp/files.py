@@ -1,8 +1,11 @@
-"""n2p2's commented file headers and the input.data structures the engine reads."""
+"""n2p2's commented file headers, the input.data structures the engine reads and the
+comparison files it writes."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 
 def header(title: list[str], columns: list[tuple[int, str, str]]) -> str:
@@ -37,3 +40,21 @@ def read_structures(path):
     from aiida_mlpgen.data.training_set.formats import n2p2_data
 
     return n2p2_data.read(Path(path))
+
+
+def read_comparison(path, columns: int) -> np.ndarray:
+    """n2p2's ``trainpoints``/``testpoints`` (index, Eref, Ennp per atom) or ``trainforces``/
+    ``testforces`` (index_s, index_a, Fref, Fnnp) file as an array of ``columns`` columns;
+    FileNotFoundError names the file, ValueError a malformed one."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(path.name)
+    try:
+        table = np.loadtxt(path, comments='#', ndmin=2)
+    except ValueError as error:
+        raise ValueError(f'{path.name}: {error}') from error
+    if table.size == 0:
+        return np.zeros((0, columns))
+    if table.shape[1] != columns or not np.isfinite(table).all():
+        raise ValueError(f'{path.name}: expected {columns} finite columns, got {table.shape[1]}')
+    return table

@@ -75,6 +75,8 @@ class Trainer:
         test = np.array(test)
         train_frames = [f for f, t in zip(frames, test, strict=True) if not t]
         test_frames = [f for f, t in zip(frames, test, strict=True) if t]
+        #: each set's structures as indices of input.data (n2p2's structure index in the points files)
+        self.index = {'train': np.flatnonzero(~test), 'test': np.flatnonzero(test)}
         if not train_frames:
             raise NnpInputError('no training structures left after the test split')
         from aiida_mlpgen.data.training_set.formats import n2p2_data
@@ -313,19 +315,19 @@ class Trainer:
         (self.folder / 'learning-curve.out').write_text(files.header(title, columns) + '\n'.join(lines) + '\n')
 
     def _write_points(self, epoch, name, data, energy) -> None:
-        columns = [(10, 'index', 'Structure index.'),
+        columns = [(10, 'index', 'Structure index (in input.data).'),
                    (16, 'Eref', 'Reference potential energy per atom (training units).'),
                    (16, 'Ennp', 'NNP potential energy per atom (training units).')]
-        pairs = zip(data.energy / data.n_atoms, energy / data.n_atoms, strict=True)
-        rows = [f'{i:10d} {r:16.8E} {p:16.8E}' for i, (r, p) in enumerate(pairs)]
+        pairs = zip(self.index[name], data.energy / data.n_atoms, energy / data.n_atoms, strict=True)
+        rows = [f'{i:10d} {r:16.8E} {p:16.8E}' for i, r, p in pairs]
         text = files.header(['Energy comparison.'], columns) + '\n'.join(rows) + '\n'
         (self.folder / f'{name}points.{epoch:06d}.out').write_text(text)
 
     def _write_forces(self, epoch, name, data, forces) -> None:
-        columns = [(10, 'index_s', 'Structure index.'),
+        columns = [(10, 'index_s', 'Structure index (in input.data).'),
                    (10, 'index_a', 'Atom index (x, y, z components in consecutive lines).'),
                    (16, 'Fref', 'Reference force (training units).'), (16, 'Fnnp', 'NNP force (training units).')]
-        structure = np.repeat(data.structure_of_atom, 3)
+        structure = np.repeat(self.index[name][data.structure_of_atom], 3)
         atom = np.repeat(np.arange(len(data.numbers)) - data.atom_start[data.structure_of_atom], 3)
         conv = self.units.conv_length
         values = zip(structure, atom, data.forces.ravel() / conv, forces.ravel() / conv, strict=True)

@@ -1,6 +1,7 @@
 """How the stored outputs beside this script were made (rerun after a change of what a
 CalcJob retrieves): each fit of ``tests/test_parsers.py``'s training set runs once through
-AiiDA with the real code, and its ``retrieved`` folder is copied here.
+AiiDA with the real code, and its ``retrieved`` folder is copied here (``NAME``); files of the
+CalcJob's ``retrieve_temporary_list`` are copied from its remote folder (``NAME.temporary``).
 
     python tests/data/outputs/make_outputs.py     # needs an AiiDA profile (a temporary one is made)
 """
@@ -36,6 +37,16 @@ def main():
         for item in retrieved.base.repository.list_object_names():
             if not item.startswith('_scheduler'):
                 (target / item).write_bytes(retrieved.base.repository.get_object_content(item, mode='rb'))
+        temporary = HERE / f'{name}.temporary'
+        patterns = getattr(calc_class(), 'RETRIEVE_TEMPORARY', ())
+        if patterns:
+            temporary.mkdir(exist_ok=True)
+            for old in temporary.iterdir():
+                old.unlink()
+            remote = Path(node.outputs.remote_folder.get_remote_path())
+            for pattern in patterns:
+                for path in remote.glob(pattern):
+                    (temporary / path.name).write_bytes(path.read_bytes())
         print(name, sorted(p.name for p in target.iterdir()))
 
 
