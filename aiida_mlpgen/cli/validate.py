@@ -130,8 +130,9 @@ def cmd_validate(potential, structure, properties, engine, settings, phases, ref
 def cmd_lammps_packages(code, packages):
     """Show or record the LAMMPS packages of CODE (e.g. lammps@cluster ML-SNAP ML-PACE).
 
-    Validation checks a local LAMMPS itself (``lmp -h``); a remote one is trusted through
-    what is recorded here (the code's extra ``lammps_packages``)."""
+    Validation reads what is recorded here (the code's extra ``lammps_packages``; ``mlpgen
+    setup`` records it for the local LAMMPS); a local code without a record is asked (``lmp -h``)
+    and the answer recorded; a code without one is trusted until LAMMPS meets a pair style it lacks."""
     from aiida import orm
 
     from aiida_mlpgen.embedded import ensure_ready
@@ -146,8 +147,12 @@ def cmd_lammps_packages(code, packages):
     if recorded is not None:
         click.echo(f'{node.full_label} (recorded): {" ".join(recorded)}')
     elif node.computer is not None and node.computer.transport_type == 'core.local':
-        from aiida_mlpgen.data.potentials.lammps_run import installed_packages
+        from aiida_mlpgen.embedded import lammps_extras
 
-        click.echo(f'{node.full_label} (lmp -h): {" ".join(sorted(installed_packages(str(node.get_executable()))))}')
+        found = lammps_extras(str(node.get_executable())).get('lammps_packages')
+        if found is None:
+            raise click.ClickException(f'{node.full_label}: `lmp -h` did not list installed packages')
+        node.base.extras.set('lammps_packages', found)
+        click.echo(f'{node.full_label} (lmp -h, now recorded): {" ".join(found)}')
     else:
         click.echo(f'{node.full_label}: nothing recorded; record with: mlpgen lammps-packages {code} PACKAGE...')
