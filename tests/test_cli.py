@@ -165,6 +165,15 @@ def test_potential_import_legacy_snap(mlpgen_cli):
     broken.write_text('twojmax 6\n')
     result = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff', broken, check=False)
     assert result.returncode != 0 and "missing required key(s) ['rcutfac']" in result.stderr
+    # what each type takes comes from the type: one file too few, an option of another type, an unknown type
+    for args, message in (((folder / 'SNAPotential.snapcoeff',), 'snap: takes two files: COEFF PARAM'),
+                          ((folder / 'SNAPotential.snapcoeff', folder / 'SNAPotential.snapparam', '--epoch', '3'),
+                           '--epoch does not apply to snap'),
+                          ((folder / 'SNAPotential.snapcoeff',), "'gap' is not one of ")):
+        kind = 'gap' if 'gap' in message else 'snap'
+        result = mlpgen_cli('potential', 'import', kind, *args, check=False)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert 'nnp DIR' in mlpgen_cli('potential', 'types').stdout
 
 
 def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):

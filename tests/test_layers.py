@@ -65,3 +65,44 @@ def test_the_check_sees_imports():
     found = imports(PACKAGE / 'workflows' / 'generator.py')
     assert {'aiida.orm', 'aiida_mlpgen.workflows.optimization.OptimizationWorkChain',
             'aiida_mlpgen.calculations.parameters.checks.merge'} <= found
+
+
+TYPE_NAMES = {'snap', 'ace', 'nnp'}
+#: the registry and the modules of one type each (their own CalcJob, parser, parameters, node)
+PER_TYPE = ('aiida_mlpgen.potential_types', 'aiida_mlpgen.calculations.fitsnap', 'aiida_mlpgen.calculations.pacemaker',
+            'aiida_mlpgen.calculations.n2p2', 'aiida_mlpgen.calculations.parameters', 'aiida_mlpgen.parsers.fitsnap',
+            'aiida_mlpgen.parsers.pacemaker', 'aiida_mlpgen.parsers.n2p2', 'aiida_mlpgen.data.potentials.snap',
+            'aiida_mlpgen.data.potentials.ace', 'aiida_mlpgen.data.potentials.nnp', 'aiida_mlpgen.workflows.restart')
+
+
+def type_branches(path: Path) -> list[str]:
+    """Comparisons with a type name and tables keyed by type names in ``path``."""
+    found = []
+
+    def names(node) -> set:
+        items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+        return {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)} & TYPE_NAMES
+
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare) and any(names(side) for side in [node.left, *node.comparators]):
+            found.append(f'line {node.lineno}: comparison with a type name')
+        elif isinstance(node, ast.Dict) and len(names(ast.Tuple(elts=[k for k in node.keys if k]))) > 1:
+            found.append(f'line {node.lineno}: a table keyed by type names')
+        elif isinstance(node, ast.Call) and getattr(node.func, 'attr', getattr(node.func, 'id', '')) == 'Choice' \
+                and node.args and len(names(node.args[0])) > 1:
+            found.append(f'line {node.lineno}: a fixed choice of type names')
+    return found
+
+
+@pytest.mark.parametrize('path', [p for p in _files('**/*.py') if not module_name(p).startswith(PER_TYPE)],
+                         ids=lambda p: module_name(p))
+def test_no_branch_on_a_type_name_outside_the_registry(path):
+    """Everything that differs between the types is asked of the registry (issue 16)."""
+    assert not type_branches(path), f'{module_name(path)}: {type_branches(path)}'
+
+
+def test_the_type_branch_finder_finds_branches(tmp_path):
+    sample = tmp_path / 'sample.py'
+    sample.write_text("if kind == 'snap':\n    pass\nTABLE = {'snap': 2, 'ace': 1}\nx = kind in ('ace', 'nnp')\n"
+                      "click.Choice(['snap', 'ace', 'nnp'])\n")
+    assert [line.split(':')[0] for line in type_branches(sample)] == ['line 1', 'line 3', 'line 4', 'line 5']

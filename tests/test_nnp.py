@@ -119,7 +119,7 @@ def test_import_published_potential_python_and_cli(mlpgen_cli):
     result = mlpgen_cli('potential', 'import', 'nnp', folder, '--cflength', '1.8897261', '--cfenergy', '0.0367493')
     assert 'NnpPotentialData' in result.stdout and 'cflength 1.8897261 cfenergy 0.0367493' in result.stdout
     bad = mlpgen_cli('potential', 'import', 'nnp', folder / 'input.nn', check=False)
-    assert bad.returncode != 0 and 'nnp takes a directory' in bad.stderr
+    assert bad.returncode != 0 and 'nnp: takes one directory' in bad.stderr
 
 
 def test_import_refuses_incomplete_folders(tmp_path, count_nodes):

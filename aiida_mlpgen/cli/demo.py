@@ -16,19 +16,22 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
               help='Training data to use instead of the shipped mlearn Mo slice.')
 @click.option('--output', type=click.Path(file_okay=False), default='mlpgen_demo_output', show_default=True,
               help='Folder for exported files.')
-@click.option('--type', 'potential_type', type=click.Choice(['snap', 'ace', 'nnp']), default='snap', show_default=True,
-              help='Potential type to fit.')
+@click.option('--type', 'potential_type', default='snap', show_default=True,
+              help='Potential type to fit (a name of `mlpgen potential types`).')
 def cmd_demo(data_path, output, potential_type):
-    """Import real DFT data, split it, fit SNAP (or ACE, NNP), write report, plots and LAMMPS files."""
+    """Import real DFT data, split it, fit SNAP (or another type), write report, plots and LAMMPS files."""
     from aiida import orm
     from aiida.engine import run_get_node
 
-    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen import potential_types
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
-    from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
+
+    if potential_type not in potential_types.names():
+        raise click.BadParameter(f'{potential_type!r} is not one of {", ".join(potential_types.names())}',
+                                 param_hint='--type')
+    fit_type = potential_types.get(potential_type)
 
     click.secho('1. Embedded AiiDA profile', bold=True)
     for line in setup().lines:
@@ -52,21 +55,8 @@ def cmd_demo(data_path, output, potential_type):
         written = split.export(Path(output) / fmt, fmt)
         click.echo(f'   {fmt:13s} {len(written)} file(s)')
 
-    if potential_type == 'snap':
-        click.secho('5. Fit SNAP with FitSNAP (twojmax 6; weights energy 100, forces 1, stress 1e-4), in a CalcJob',
-                    bold=True)
-        process, code, parameters = FitsnapCalculation, 'fitsnap@localhost', {
-            'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 1e-4}}
-    elif potential_type == 'nnp':
-        click.secho('5. Fit an NNP with our n2p2-compatible engine (default symmetry functions, 5 Å, 15-15 network, '
-                    '8 epochs), in a CalcJob', bold=True)
-        process, code, parameters = N2p2Calculation, 'nnp@localhost', {
-            'cutoff': 5.0, 'nodes_per_layer': 15, 'epochs': 8}
-    else:
-        click.secho('5. Fit ACE with pacemaker (CPU; 15 functions, cutoff 5 Å, 20 iterations), in a CalcJob',
-                    bold=True)
-        process, code, parameters = PacemakerCalculation, 'pacemaker@localhost', {
-            'cutoff': 5.0, 'number_of_functions': 15, 'min_iterations': 20, 'max_iterations': 20, 'display_step': 5}
+    click.secho(f'5. {fit_type.demo_title or "Fit " + fit_type.title}, in a CalcJob', bold=True)
+    process, code, parameters = fit_type.calculation_class(), fit_type.code_label, fit_type.demo_parameters
     builder = process.get_builder()
     builder.training_set = split
     builder.parameters = orm.Dict(parameters)

@@ -10,45 +10,60 @@ def cmd_potential():
     """Potentials in the database."""
 
 
+def _importable(ctx, param, value):
+    from aiida_mlpgen import potential_types
+
+    known = [t.name for t in potential_types.all_types() if t.potential_data]
+    if value not in known:
+        raise click.BadParameter(f'{value!r} is not one of {", ".join(known)}')
+    return value
+
+
 @cmd_potential.command('import')
-@click.argument('kind', type=click.Choice(['snap', 'ace', 'nnp']))
+@click.argument('kind', callback=_importable)
 @click.argument('files', nargs=-1, required=True, type=click.Path(exists=True))
 @click.option('--zbl', nargs=2, type=float, default=None, help='SNAP: overlay ZBL with inner and outer cutoff (Å).')
-@click.option('--cflength', type=float, default=1.0, show_default=True,
-              help='NNP: length conversion Å -> potential units (1.8897261 for Bohr).')
-@click.option('--cfenergy', type=float, default=1.0, show_default=True,
-              help='NNP: energy conversion eV -> potential units (0.0367493 for Hartree).')
+@click.option('--cflength', type=float, default=None,
+              help='NNP: length conversion Å -> potential units (1.8897261 for Bohr; default 1).')
+@click.option('--cfenergy', type=float, default=None,
+              help='NNP: energy conversion eV -> potential units (0.0367493 for Hartree; default 1).')
 @click.option('--epoch', type=int, default=None, help='NNP: take the weights.ZZZ.EEEEEE.out of this epoch.')
 @click.option('-l', '--label', default=None, help='Label of the new node.')
 def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
-    """Import a potential: snap COEFF PARAM (legacy keys are dropped), ace YAML|YACE, or
-    nnp DIR (n2p2: input.nn, scaling.data, weights.ZZZ.data)."""
-    from pathlib import Path
+    """Import a potential of type KIND from FILES (see `mlpgen potential types`)."""
+    import inspect
 
-    from aiida_mlpgen.data.potentials import AcePotentialData, NnpPotentialData, PotentialError, SnapPotentialData
+    from aiida_mlpgen import potential_types
+    from aiida_mlpgen.data.potentials import PotentialError
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    expected = {'snap': 2, 'ace': 1, 'nnp': 1}[kind]
-    if len(files) != expected:
-        raise click.BadParameter(f'{kind} takes {expected} path(s), got {len(files)}', param_hint='FILES')
-    if (kind == 'nnp') != Path(files[0]).is_dir():
-        raise click.BadParameter('nnp takes a directory, snap and ace take files', param_hint='FILES')
+    potential_class = potential_types.get(kind).potential_class()
+    given = {k: v for k, v in (('zbl', zbl), ('cflength', cflength), ('cfenergy', cfenergy), ('epoch', epoch))
+             if v is not None}
+    accepted = inspect.signature(potential_class.from_paths).parameters
+    foreign = [f'--{k}' for k in given if k not in accepted]
+    if foreign:
+        raise click.BadParameter(f'{", ".join(foreign)} does not apply to {kind}', param_hint='options')
     try:
-        if kind == 'snap':
-            node = SnapPotentialData.from_files(*files, zbl=zbl)
-        elif kind == 'ace':
-            node = AcePotentialData.from_yaml(files[0])
-        else:
-            node = NnpPotentialData.from_n2p2(files[0], cflength=cflength, cfenergy=cfenergy, epoch=epoch)
+        node = potential_class.from_paths(files, **given)
     except PotentialError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(f'{kind}: {error}') from error
     node.label = label or ''
     node.store()
     click.echo(f'Imported {type(node).__name__}<{node.pk}>: elements {" ".join(node.elements)}, '
                f'cutoff {node.cutoff:.3f} Å')
     for line in node.lammps_lines():
         click.echo(f'  {line}')
+
+
+@cmd_potential.command('types')
+def cmd_potential_types():
+    """The potential types and the files `mlpgen potential import TYPE` takes."""
+    from aiida_mlpgen import potential_types
+
+    for potential_type in potential_types.all_types():
+        click.echo(f'{potential_type.name:8s} {potential_type.import_help or "(no import)"}')
 
 
 @cmd_potential.command('list')
@@ -70,7 +85,7 @@ def cmd_potential_list():
                      f'{creator.process_label}<{creator.pk}>' if creator else 'imported',
                      node.ctime.strftime('%Y-%m-%d %H:%M')))
     if not rows:
-        click.echo('No potential yet: `mlpgen fit snap|ace|nnp ID` or `mlpgen potential import` adds one.')
+        click.echo('No potential yet: `mlpgen fit TYPE ID` or `mlpgen potential import` adds one.')
         return
     echo_table(rows, ['PK', 'type', 'elements', 'cutoff (Å)', 'made by', 'created'])
 

@@ -67,6 +67,16 @@ class PotentialType:
     #: extra inputs of a plain fit offered by ``mlpgen fit NAME``: input name -> help (a node PK)
     extra_inputs: tuple[tuple[str, str], ...] = ()
     code_help: str = ''  #: ``--code`` help of ``mlpgen fit NAME`` beyond the default label
+    #: ``module:Class`` of its potential node; ``Class.from_paths(paths, **options)`` imports
+    #: existing files (``mlpgen potential import NAME``)
+    potential_data: str = ''
+    import_help: str = ''  #: what ``mlpgen potential import NAME`` takes, for its help
+    #: the fit of ``mlpgen demo --type NAME`` on the shipped slice: a sentence and parameters
+    demo_title: str = ''
+    demo_parameters: dict = dataclasses.field(default_factory=dict)
+    #: Δ-learning: the fit code takes the reference potential itself (FitSNAP's overlay);
+    #: otherwise the generator fits the data minus Δ's energies and forces
+    delta_in_fit: bool = False
 
     @property
     def code_label(self) -> str:
@@ -77,6 +87,9 @@ class PotentialType:
 
     def restart_class(self):
         return _load(self.restart)
+
+    def potential_class(self):
+        return _load(self.potential_data)
 
     @property
     def parameters(self):

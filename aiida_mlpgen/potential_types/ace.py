@@ -48,4 +48,9 @@ TYPE = PotentialType(
     refit_parameters=refit_parameters,
     complete_protocol=complete_protocol,
     extra_inputs=(('initial_potential', 'PK of an ACE potential to refine or extend (upfit).'),),
+    potential_data='aiida_mlpgen.data.potentials.ace:AcePotentialData',
+    import_help='ace YAML|YACE (pacemaker)',
+    demo_title='Fit ACE with pacemaker (15 functions, cutoff 5 Å, 20 iterations)',
+    demo_parameters={'cutoff': 5.0, 'number_of_functions': 15, 'min_iterations': 20, 'max_iterations': 20,
+                     'display_step': 5},
 )

@@ -33,4 +33,9 @@ TYPE = PotentialType(
                    'solver=RIDGE, solver_options.alpha=1e-6, quadratic=true, chemflag=false, zbl=true ...).',
     search_keys=search_keys,
     shares_design_matrix=True,
+    potential_data='aiida_mlpgen.data.potentials.snap:SnapPotentialData',
+    import_help='snap COEFF PARAM (legacy keys are dropped; --zbl INNER OUTER overlays ZBL)',
+    demo_title='Fit SNAP with FitSNAP (twojmax 6; weights energy 100, forces 1, stress 1e-4)',
+    demo_parameters={'twojmax': 6, 'rcutfac': 4.6, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 1e-4}},
+    delta_in_fit=True,
 )

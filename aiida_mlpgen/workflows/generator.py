@@ -194,8 +194,12 @@ class MlpGeneratorWorkChain(WorkChain):
             self.ctx.training_set = subtract_delta(self.ctx.training_set, self.inputs.delta_potential)
 
     def _include_by_subtraction(self) -> bool:
-        """SNAP includes Δ in FitSNAP itself (reference potential); ACE and NNP learn the data minus Δ."""
-        return 'delta_potential' in self.inputs and self.inputs.potential_type.value != 'snap'
+        """A type whose fit code takes Δ itself (SNAP: FitSNAP's reference potential) gets it as an
+        input; the others learn the data minus Δ."""
+        return 'delta_potential' in self.inputs and not self._type().delta_in_fit
+
+    def _type(self):
+        return potential_types.get(self.inputs.potential_type.value)
 
     def should_optimize(self):
         return 'optimize' in self.inputs
@@ -246,7 +250,7 @@ class MlpGeneratorWorkChain(WorkChain):
         """One fit of the type, in its restart work chain, with the generator's options."""
         if 'options' in self.inputs:
             inputs['metadata'] = {'options': self.inputs.options.get_dict()}
-        wrapper = potential_types.get(self.inputs.potential_type.value).restart_class()
+        wrapper = self._type().restart_class()
         return ToContext(fit=self.submit(wrapper, fit=inputs))
 
     def results(self):

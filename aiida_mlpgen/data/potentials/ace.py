@@ -76,6 +76,11 @@ class AcePotentialData(PotentialData):
         self.base.attributes.set('has_active_set', asi is not None)
 
     @classmethod
+    def from_paths(cls, paths) -> AcePotentialData:
+        (path,) = cls._expect_paths(paths, 1, False, 'one file: a pacemaker YAML or YACE')
+        return cls.from_yaml(path)
+
+    @classmethod
     def from_yaml(cls, path, yace=None, **kwargs) -> AcePotentialData:
         """From a pacemaker ``.yaml`` (converted with ``pace_yaml2yace``) or a ``.yace`` alone."""
         path = Path(path)

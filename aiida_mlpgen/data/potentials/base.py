@@ -42,6 +42,19 @@ class PotentialData(Data):
     REQUIRES_FILES = True  # False for pair styles defined by their arguments alone (ZBL)
     RUNS_IN_LAMMPS = True  # False for ASE-only calculators
 
+    @classmethod
+    def from_paths(cls, paths, **options) -> PotentialData:
+        """Import existing files (``mlpgen potential import TYPE PATHS``); PotentialError names
+        what is wrong with the paths, TypeError an option this type does not take."""
+        raise PotentialError(f'{cls.__name__} cannot be imported from files')
+
+    @staticmethod
+    def _expect_paths(paths, count: int, directory: bool, what: str) -> list[Path]:
+        paths = [Path(p) for p in paths]
+        if len(paths) != count or any(p.is_dir() != directory for p in paths):
+            raise PotentialError(f'takes {what}, got {" ".join(str(p) for p in paths) or "nothing"}')
+        return paths
+
     def _set_potential(self, files: dict[str, bytes], elements, cutoff, terms: list[dict], packages) -> None:
         if not elements:
             raise PotentialError('a potential needs at least one element')

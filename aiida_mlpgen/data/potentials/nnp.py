@@ -65,6 +65,11 @@ class NnpPotentialData(PotentialData):
         self.base.attributes.set('network', {e: potential.networks[e].layout for e in elements})
 
     @classmethod
+    def from_paths(cls, paths, cflength: float = 1.0, cfenergy: float = 1.0, epoch: int | None = None):
+        (directory,) = cls._expect_paths(paths, 1, True, 'one directory (n2p2: input.nn, scaling.data, weights)')
+        return cls.from_n2p2(directory, cflength=cflength, cfenergy=cfenergy, epoch=epoch)
+
+    @classmethod
     def from_n2p2(cls, directory, cflength: float = 1.0, cfenergy: float = 1.0, epoch: int | None = None, **kwargs):
         """From an n2p2 folder: input.nn, scaling.data and weights.ZZZ.data (or, with
         ``epoch``, the weights.ZZZ.EEEEEE.out nnp-train wrote at that epoch)."""
@@ -107,7 +112,7 @@ class NnpPotentialData(PotentialData):
         """Our n2p2-compatible evaluator (energy, forces, stress in eV, Å) on the n2p2 files."""
         if prefix:
             raise PotentialError('n2p2 files keep their names: an NNP cannot be the Δ-part of an overlay')
-        return {'kind': 'nnp', 'cflength': self.cflength, 'cfenergy': self.cfenergy}
+        return {'kind': 'n2p2', 'cflength': self.cflength, 'cfenergy': self.cfenergy}
 
 
 def _weights_name(element: str) -> str:

@@ -114,6 +114,11 @@ class SnapPotentialData(PotentialData):
         self.base.attributes.set('reference_potential', reference.uuid if reference is not None else None)
 
     @classmethod
+    def from_paths(cls, paths, zbl=None) -> SnapPotentialData:
+        coeff, param = cls._expect_paths(paths, 2, False, 'two files: COEFF PARAM')
+        return cls.from_files(coeff, param, zbl=zbl)
+
+    @classmethod
     def from_files(cls, snapcoeff, snapparam, zbl=None, reference=None, **kwargs) -> SnapPotentialData:
         """From ``.snapcoeff`` and ``.snapparam`` files (legacy ``diagonalstyle`` is dropped)."""
         return cls(Path(snapcoeff).read_text(), Path(snapparam).read_text(), zbl=zbl, reference=reference, **kwargs)

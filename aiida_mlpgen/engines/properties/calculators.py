@@ -6,7 +6,7 @@ from that description and the files alone. The nodes' own ``get_ase_calculator``
 same path, so there is one way to turn a potential into an ASE calculator.
 
 Kinds: ``lammpslib`` (LAMMPS Python module; pair lines with ``@DIR@`` for the folder),
-``pace`` (pyace, a .yace file), ``nnp`` (our n2p2-compatible evaluator), ``ase`` (an ASE
+``pace`` (pyace, a .yace file), ``n2p2`` (an n2p2 folder, our n2p2-compatible evaluator), ``ase`` (an ASE
 calculator class by import path, with keyword arguments), ``sum`` (parts added up).
 """
 
@@ -34,7 +34,7 @@ def calculator_from_spec(spec: dict, directory, **kwargs):
         from pyace import PyACECalculator
 
         return PyACECalculator(str(directory / spec['file']), **kwargs)
-    if kind == 'nnp':
+    if kind == 'n2p2':
         from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
         from aiida_mlpgen.engines.nnp.model import Potential
 
