@@ -76,3 +76,38 @@ def test_nnp_inputs(mo_set, tmp_path, file_regression, data_regression):
     assert len(data) == mo_set.n_structures + 1
     first = data[0].splitlines()
     data_regression.check({'lines': len(first), 'head': first[:3], 'tail': first[-3:]})
+
+
+def test_one_validation_rule_for_every_type(mo_set, tmp_path):
+    """A set without a split: FitSNAP (validation_fraction given; SNAP's default holds nothing
+    out), pacemaker and the NNP engine hold out the structures split_training_set would tag."""
+    import json
+
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.calculations.functions.training_set import split_training_set
+    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+
+    frames = mo_set.get_frame_list()
+    for frame in frames:
+        frame.split = 'unassigned'
+    plain = TrainingSetData(frames).store()
+    expected = {i for i, f in enumerate(split_training_set(plain, orm.Float(0.25), orm.Int(7)).get_frame_list())
+                if f.split == 'validation'}
+    assert 0 < len(expected) < len(frames)
+
+    def fitsnap_held_out(parameters):
+        folder = tmp_path / f'fitsnap{len(parameters)}'
+        folder.mkdir()
+        code = local_code('fitsnap-split', BIN / 'mlpgen-fitsnap')
+        prepare(FitsnapCalculation, folder, training_set=plain, code=code,
+                parameters=orm.Dict({'twojmax': 2, **parameters}))
+        groups = json.loads((folder / FitsnapCalculation.GROUPS_FILE).read_text())['groups']
+        return {int(p.stem[1:]) for p in (folder / 'JSON').rglob('*.json') if not groups[p.parent.name]['train']}
+
+    assert fitsnap_held_out({}) == set()
+    assert fitsnap_held_out({'validation_fraction': 0.25, 'seed': 7}) == expected
+    folder = tmp_path / 'nnp'
+    folder.mkdir()
+    prepare(N2p2Calculation, folder, training_set=plain, code=local_code('nnp-split', BIN / 'mlpgen-nnp'),
+            parameters=orm.Dict({'validation_fraction': 0.25, 'seed': 7, 'epochs': 1}))
+    assert set(json.loads((folder / N2p2Calculation.SPLIT_FILE).read_text())['validation']) == expected

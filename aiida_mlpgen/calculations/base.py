@@ -80,8 +80,9 @@ class MlpFitCalculation(CalcJob):
 
     @staticmethod
     def validation_mask(frames, p: dict) -> np.ndarray:
-        """The structures held out: the set's own split, else ``validation_fraction`` of each
-        group (stratified, ``seed``) when no structure carries a split."""
+        """The structures held out, one rule for every type: the set's own split, else
+        ``validation_fraction`` of each group (stratified, ``seed``; ``choose_validation``, the
+        rule of ``split_training_set`` too) when no structure carries a split."""
         validation = np.array([f.split == 'validation' for f in frames])
         if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
             chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],

@@ -74,11 +74,12 @@ class FitsnapCalculation(MlpFitCalculation):
             self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, training_set.elements
         )
         frames = training_set.get_frame_list()
+        validation = self.validation_mask(frames, parameters)
         fit = parameters['fit']
         groups, table, keys, names = [], {}, {}, []  # names: each structure's FitSNAP group
         data = folder.get_subfolder(self.DATA_FOLDER, create=True)
         for index, frame in enumerate(frames):
-            train = frame.split != 'validation'
+            train = not validation[index]
             key = (frame.group, train, frame.weight, frame.stress is not None)
             if key not in keys:
                 name = f'g{len(keys):03d}'

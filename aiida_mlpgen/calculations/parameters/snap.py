@@ -23,6 +23,9 @@ Keys (snake_case, dotted for nesting on the command line)::
     bzeroflag                    subtract the isolated-atom bispectrum; false fits a constant
                                  energy per element, so total DFT energies need no shift (false)
     zbl, zbl_inner, zbl_outer    ZBL repulsion, inner/outer cutoff in Å (false, 4.0, 4.8)
+    validation_fraction          held out (stratified by group, ``seed``) when the training set has no
+                                 split (0.0: SPEC.md's SNAP fits every structure; ACE and NNP hold 0.1 out)
+    seed                         of that choice (42)
 
 Structure weights of the training set multiply the energy, force and stress weights.
 """
@@ -55,6 +58,8 @@ DEFAULTS = {
     'zbl': False,
     'zbl_inner': 4.0,
     'zbl_outer': 4.8,
+    'validation_fraction': 0.0,
+    'seed': 42,
 }
 ELEMENT_DEFAULTS = {'radelem': 0.5, 'wj': 1.0, 'energy_shift': 0.0}
 
@@ -104,6 +109,8 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
             'energy_shift': number(values['energy_shift'], f'elements.{element}.energy_shift'),
         }
     p['elements'] = per_element
+    p['validation_fraction'] = number(p['validation_fraction'], 'validation_fraction', low=0, high=1, high_open=True)
+    p['seed'] = number(p['seed'], 'seed', low=0, integer=True)
 
     unknown = set(p['fit']) - set(FIT_TERMS)
     if unknown:
