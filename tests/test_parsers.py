@@ -213,3 +213,65 @@ def test_nnp_parser_without_comparison_files_names_them(mo8, tmp_path):
     results, call = parse_stored('nnp_mo8', mo8, temporary=empty)
     assert call.exit_status == N2p2Calculation.exit_codes.ERROR_OUTPUT_MISSING.status
     assert 'trainpoints' in call.exit_message and 'potential' not in results
+
+
+def _delta_node(data, potential, results: dict | None):
+    """A DeltaSubtractionCalculation node with ``results`` (task name -> result) as its retrieved
+    results.json (None: no file)."""
+    import json
+
+    from aiida_mlpgen.calculations.delta import DeltaSubtractionCalculation
+
+    from .conftest import local_code
+
+    node = orm.CalcJobNode(computer=local_code('parser-probe', '/bin/true').computer,
+                           process_type=DeltaSubtractionCalculation.build_process_type())
+    node.set_option('resources', {'num_machines': 1})
+    node.set_option('parser_name', DeltaSubtractionCalculation.PARSER_NAME)
+    node.base.links.add_incoming(data, LinkType.INPUT_CALC, 'training_set')
+    node.base.links.add_incoming(potential, LinkType.INPUT_CALC, 'delta_potential')
+    node.store()
+    retrieved = orm.FolderData()
+    if results is not None:
+        retrieved.base.repository.put_object_from_bytes(json.dumps(results).encode(),
+                                                        DeltaSubtractionCalculation.RESULTS_FILE)
+    retrieved.base.links.add_incoming(node, LinkType.CREATE, 'retrieved')
+    retrieved.store()
+    return ParserFactory(DeltaSubtractionCalculation.PARSER_NAME).parse_from_node(node, store_provenance=False)
+
+
+def test_delta_subtraction_parser_subtracts_and_refuses_non_finite_values(mo8):
+    from aiida_mlpgen.calculations.delta import DeltaSubtractionCalculation, task_name
+    from aiida_mlpgen.data.potentials import ClassicalPotentialData
+
+    potential = ClassicalPotentialData('zbl 4.0 4.8', ['* * 42 42'], ['Mo'], 4.8).store()
+    frames = mo8.get_frame_list()
+    results = {task_name(i): {'energy': 0.5 * i, 'stress': np.full((3, 3), 0.01).tolist(),
+                              'forces': np.full((len(f.numbers), 3), 0.1).tolist()} for i, f in enumerate(frames)}
+    outputs, call = _delta_node(mo8, potential, results)
+    assert call.is_finished_ok, call.exit_message
+    learnt = outputs['training_set'].get_frame_list()
+    for i, (before, after) in enumerate(zip(frames, learnt, strict=True)):
+        assert after.energy == pytest.approx(before.energy - 0.5 * i, abs=1e-12)
+        assert np.allclose(after.forces, before.forces - 0.1)
+        assert (after.split, after.group, after.weight) == (before.split, before.group, before.weight)
+    results[task_name(3)]['energy'] = float('nan')
+    outputs, call = _delta_node(mo8, potential, results)
+    assert call.exit_status == DeltaSubtractionCalculation.exit_codes.ERROR_NON_FINITE.status
+    assert 'training_set' not in outputs
+    outputs, call = _delta_node(mo8, potential, None)
+    assert call.exit_status == DeltaSubtractionCalculation.exit_codes.ERROR_OUTPUT_MISSING.status
+
+
+def test_delta_subtraction_refuses_a_potential_without_the_elements(mo8):
+    from aiida.engine import run_get_node
+
+    from aiida_mlpgen.calculations.delta import DeltaSubtractionCalculation
+    from aiida_mlpgen.data.potentials import ClassicalPotentialData
+
+    from .conftest import local_code
+
+    tungsten = ClassicalPotentialData('zbl 4.0 4.8', ['* * 74 74'], ['W'], 4.8).store()
+    with pytest.raises(ValueError, match=r"lacks element\(s\) \['Mo'\]"):
+        run_get_node(DeltaSubtractionCalculation, training_set=mo8, delta_potential=tungsten,
+                     code=local_code('delta-probe', '/bin/true'))

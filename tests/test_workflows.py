@@ -399,8 +399,21 @@ def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
         overrides={'epochs': 1, 'nodes_per_layer': 5, 'cutoff': 4.5})
     builder.delta_mode = orm.Str('include')
     builder.delta_potential = baseline
+    builder.delta_code = local_code('mlpgen-properties', BIN / 'mlpgen-properties')
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
+    # Δ was evaluated in a job (mlpgen-properties), not in the daemon: its output is what the fit learnt
+    delta_job = next(n for n in node.called if n.process_label == 'DeltaSubtractionCalculation')
+    learnt = delta_job.outputs.training_set
+    fits = [n for n in node.called_descendants if n.process_label == 'N2p2Calculation']
+    assert fits and all(fit.inputs.training_set.uuid == learnt.uuid for fit in fits)
+    frames, original = learnt.get_frame_list(), ta_split.get_frame_list()
+    for k in range(3):
+        atoms = ta_split.to_ase()[k]
+        atoms.calc = baseline.get_ase_calculator()
+        assert frames[k].energy == pytest.approx(original[k].energy - atoms.get_potential_energy(), abs=1e-8)
+        assert np.allclose(frames[k].forces, original[k].forces - atoms.get_forces(), atol=1e-8)
+        assert frames[k].group == original[k].group and frames[k].split in ('train', 'validation')
     overlay = results['potential']
     assert isinstance(overlay, OverlayPotentialData)
     lines = overlay.lammps_lines('/pot')

@@ -13,7 +13,8 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction, if_
 
 from aiida_mlpgen import potential_types
-from aiida_mlpgen.calculations.functions.delta import overlay_potential, subtract_delta
+from aiida_mlpgen.calculations.delta import DeltaSubtractionCalculation
+from aiida_mlpgen.calculations.functions.delta import overlay_potential
 from aiida_mlpgen.calculations.functions.training_set import split_training_set, train_on_all
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
@@ -71,6 +72,18 @@ def append_validation(fit_report, validation_report):
     return orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt')
 
 
+DELTA_CODE_LABEL = 'properties'
+
+
+def _delta_code(fit_code):
+    """The ``properties`` code (mlpgen-properties) on the computer of ``fit_code``, or None."""
+    if fit_code is None or getattr(fit_code, 'computer', None) is None:
+        return None
+    query = orm.QueryBuilder().append(orm.Computer, filters={'id': fit_code.computer.pk}, tag='computer')
+    query.append(orm.InstalledCode, with_computer='computer', filters={'label': DELTA_CODE_LABEL})
+    return query.first(flat=True)
+
+
 class MlpGeneratorWorkChain(WorkChain):
     """Fit a machine-learned potential of any type to a training set, optionally optimised."""
 
@@ -99,6 +112,10 @@ class MlpGeneratorWorkChain(WorkChain):
                         'output potential is the overlay).')
         spec.input('delta_potential', valid_type=PotentialData, required=False,
                    help='The Δ-potential of delta_mode "include".')
+        spec.input('delta_code', valid_type=orm.AbstractCode, required=False,
+                   help='mlpgen-properties, which evaluates delta_potential on every structure (a '
+                        'DeltaSubtractionCalculation) for types that learn the data minus Δ; default: the code '
+                        f'labelled "{DELTA_CODE_LABEL}" on the computer of the fit code.')
         spec.expose_inputs(ValidationWorkChain, namespace='validation', exclude=('potential',),
                            namespace_options={'required': False, 'populate_defaults': False,
                                               'help': 'Validate the fitted potential (ValidationWorkChain inputs '
@@ -106,6 +123,7 @@ class MlpGeneratorWorkChain(WorkChain):
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
             cls.split,
+            if_(cls.should_subtract_delta)(cls.run_delta_subtraction, cls.inspect_delta_subtraction),
             if_(cls.should_optimize)(
                 cls.run_optimization,
                 cls.inspect_optimization,
@@ -127,6 +145,7 @@ class MlpGeneratorWorkChain(WorkChain):
                          'potential is the refit on all structures.')
         spec.exit_code(402, 'ERROR_FIT_FAILED', message='The fit failed: {detail}.')
         spec.exit_code(403, 'ERROR_VALIDATION_FAILED', message='The validation failed: {detail}.')
+        spec.exit_code(404, 'ERROR_DELTA_FAILED', message='Subtracting the Δ-potential failed: {detail}.')
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -140,6 +159,10 @@ class MlpGeneratorWorkChain(WorkChain):
             return 'delta_mode "include" needs a delta_potential'
         if 'delta_potential' in inputs and mode != 'include':
             return 'a delta_potential is used with delta_mode "include" only'
+        if mode == 'include' and not potential_types.get(kind).delta_in_fit and 'delta_code' not in inputs \
+                and 'code' in inputs and _delta_code(inputs['code']) is None:
+            return (f'delta_mode "include" with {kind} evaluates the Δ-potential in a job: give delta_code '
+                    f'(mlpgen-properties), or set up a "{DELTA_CODE_LABEL}" code on the fit code\'s computer')
         calc = potential_types.get(kind).calculation_class()
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         try:
@@ -190,13 +213,30 @@ class MlpGeneratorWorkChain(WorkChain):
         else:
             self.ctx.training_set = split_training_set(training_set, self.inputs.validation_fraction,
                                                        self.inputs.seed)
-        if self._include_by_subtraction():
-            self.ctx.training_set = subtract_delta(self.ctx.training_set, self.inputs.delta_potential)
 
-    def _include_by_subtraction(self) -> bool:
+    def should_subtract_delta(self) -> bool:
         """A type whose fit code takes Δ itself (SNAP: FitSNAP's reference potential) gets it as an
-        input; the others learn the data minus Δ."""
+        input; the others learn the data minus Δ, evaluated in a job."""
         return 'delta_potential' in self.inputs and not self._type().delta_in_fit
+
+    def run_delta_subtraction(self):
+        code = self.inputs.delta_code if 'delta_code' in self.inputs else _delta_code(self.inputs.code)
+        inputs = {'training_set': self.ctx.training_set, 'delta_potential': self.inputs.delta_potential,
+                  'code': code, 'metadata': {'call_link_label': 'delta_subtraction'}}
+        options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
+        if options.get('max_wallclock_seconds'):
+            inputs['metadata']['options'] = {'max_wallclock_seconds': options['max_wallclock_seconds']}
+        node = self.submit(DeltaSubtractionCalculation, **inputs)
+        self.report(f'{DeltaSubtractionCalculation.__name__}<{node.pk}>: the data minus the Δ-potential')
+        return ToContext(delta=node)
+
+    def inspect_delta_subtraction(self):
+        node = self.ctx.delta
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_DELTA_FAILED.format(detail=f'{node.process_label}<{node.pk}> '
+                                                                    f'[{node.exit_status}] {node.exit_message}')
+        self.ctx.training_set = node.outputs.training_set
+        return None
 
     def _type(self):
         return potential_types.get(self.inputs.potential_type.value)
@@ -208,7 +248,7 @@ class MlpGeneratorWorkChain(WorkChain):
         inputs = {'training_set': self.ctx.training_set, 'code': self.inputs.code}
         if 'parameters' in self.inputs:
             inputs['parameters'] = self.inputs.parameters
-        if 'delta_potential' in self.inputs and not self._include_by_subtraction():
+        if 'delta_potential' in self.inputs and not self.should_subtract_delta():
             inputs['reference_potential'] = self.inputs.delta_potential
         return inputs
 
@@ -258,7 +298,7 @@ class MlpGeneratorWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_FIT_FAILED.format(
                 detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
-        overlay = self._include_by_subtraction()
+        overlay = self.should_subtract_delta()
         search = self.ctx.get('search')
         self.ctx.report = node.outputs['report']
         if search is not None:

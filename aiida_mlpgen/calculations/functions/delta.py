@@ -1,8 +1,10 @@
-"""Δ-learning as calcfunctions: subtract a Δ-potential from the data, overlay it on the fit."""
+"""Δ-learning as calcfunctions: overlay a Δ-potential on the fit (and the deprecated in-daemon
+subtraction; see :mod:`aiida_mlpgen.calculations.delta`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 from aiida.engine import calcfunction
@@ -10,7 +12,7 @@ from aiida.engine import calcfunction
 from aiida_mlpgen.data.potentials import OverlayPotentialData, PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 
-from .training_set import _derived
+from .training_set import derived_training_set
 
 __all__ = ('overlay_potential', 'subtract_delta')
 
@@ -18,7 +20,12 @@ __all__ = ('overlay_potential', 'subtract_delta')
 @calcfunction
 def subtract_delta(training_set: TrainingSetData, delta_potential: PotentialData) -> TrainingSetData:
     """The training set with the Δ-potential's energies, forces and stresses subtracted
-    (evaluated with its ASE calculator); splits, groups and weights are kept."""
+    (evaluated with its ASE calculator); splits, groups and weights are kept.
+
+    Deprecated: it evaluates the potential inside the AiiDA daemon; the generator runs a
+    :class:`~aiida_mlpgen.calculations.delta.DeltaSubtractionCalculation` (a job) instead."""
+    warnings.warn('subtract_delta evaluates the potential in the daemon; use DeltaSubtractionCalculation',
+                  DeprecationWarning, stacklevel=2)
     calculator = delta_potential.get_ase_calculator()
     frames = []
     for frame, atoms in zip(training_set.get_frame_list(), training_set.to_ase(), strict=True):
@@ -31,7 +38,7 @@ def subtract_delta(training_set: TrainingSetData, delta_potential: PotentialData
         if not np.isfinite(energy) or (forces is not None and not np.isfinite(forces).all()):
             raise ValueError(f'{frame.label}: the Δ-potential gives non-finite values')
         frames.append(dataclasses.replace(frame, energy=float(energy), forces=forces, stress=stress))
-    return _derived(training_set, frames)
+    return derived_training_set(training_set, frames)
 
 
 @calcfunction

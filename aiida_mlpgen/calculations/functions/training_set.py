@@ -22,7 +22,7 @@ __all__ = (
 )
 
 
-def _derived(parent: TrainingSetData, frames: list[Frame]) -> TrainingSetData:
+def derived_training_set(parent: TrainingSetData, frames: list[Frame]) -> TrainingSetData:
     """A new set from ``frames`` of ``parent``: checks already passed there, duplicates kept as they were."""
     sources = parent.base.attributes.get(TrainingSetData.KEY_SOURCES, [])
     return TrainingSetData(frames, allow_duplicates=True, allow_inconsistent_dft=True, sources=sources)
@@ -45,7 +45,7 @@ def split_training_set(training_set: TrainingSetData, fraction: orm.Float, seed:
     for index, frame in enumerate(frames):
         if unassigned[index]:
             frame.split = 'validation' if index in validation else 'train'
-    return _derived(training_set, frames)
+    return derived_training_set(training_set, frames)
 
 
 @calcfunction
@@ -55,7 +55,7 @@ def train_on_all(training_set: TrainingSetData) -> TrainingSetData:
     frames = training_set.get_frame_list()
     for frame in frames:
         frame.split = 'train'
-    return _derived(training_set, frames)
+    return derived_training_set(training_set, frames)
 
 
 @calcfunction
@@ -72,8 +72,9 @@ def kfold_training_sets(training_set: TrainingSetData, folds: orm.Int, seed: orm
     except ValueError as error:
         raise TrainingSetError(str(error)) from error
     return {
-        f'fold_{fold}': _derived(training_set, [dataclasses.replace(f, split='validation' if which == fold else 'train')
-                                                for f, which in zip(frames, assignment, strict=True)])
+        f'fold_{fold}': derived_training_set(
+            training_set, [dataclasses.replace(f, split='validation' if which == fold else 'train')
+                           for f, which in zip(frames, assignment, strict=True)])
         for fold in range(k)
     }
 
@@ -85,7 +86,7 @@ def select_groups(training_set: TrainingSetData, groups: orm.List) -> TrainingSe
     unknown = wanted - set(training_set.groups)
     if unknown:
         raise TrainingSetError(f'unknown group(s) {sorted(unknown)}; the set has {training_set.groups}')
-    return _derived(training_set, [f for f in training_set.get_frame_list() if f.group in wanted])
+    return derived_training_set(training_set, [f for f in training_set.get_frame_list() if f.group in wanted])
 
 
 @calcfunction
@@ -111,7 +112,7 @@ def reweight_groups(training_set: TrainingSetData, weights: orm.Dict) -> Trainin
     for frame in frames:
         if frame.group in mapping:
             frame.weight = float(mapping[frame.group])
-    return _derived(training_set, frames)
+    return derived_training_set(training_set, frames)
 
 
 @calcfunction
