@@ -16,7 +16,7 @@ import posixpath
 
 from aiida_mlpgen.embedded import SetupReport, codes, existing_code
 
-#: The label of the real-n2p2 code (N2p2Calculation runs nnp-scaling/prune/train beside it).
+#: The label of the real-n2p2 code (NnpCalculation runs nnp-scaling/prune/train beside it).
 N2P2_CODE = ('n2p2', 'nnp-train', "n2p2's nnp-train (nnp-scaling and nnp-prune in the same folder)", 'mlpgen.n2p2')
 
 

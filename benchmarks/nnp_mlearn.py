@@ -2,7 +2,7 @@
 
     python benchmarks/nnp_mlearn.py [--element Mo] [--epochs 20] [-p key=value ...]
 
-Fits through N2p2Calculation on a temporary embedded profile; prints validation energy
+Fits through NnpCalculation on a temporary embedded profile; prints validation energy
 and force RMSE/MAE, epochs run, the optimum epoch, seconds per epoch and the wall time,
 then re-evaluates the stored potential on the training split with the evaluator and
 compares with the RMSE the training printed for that epoch in learning-curve.out. Also times
@@ -36,7 +36,7 @@ def main() -> None:
     from aiida.engine import run_get_node
 
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+    from aiida_mlpgen.calculations.n2p2 import NnpCalculation
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
     from aiida_mlpgen.parsers.n2p2 import epoch_seconds, read_learning_curve
@@ -52,7 +52,7 @@ def main() -> None:
     data = TrainingSetData.from_file(args.shared / 'datasets' / 'mlearn' / args.element / 'training.json').store()
     split = split_training_set(data, orm.Float(0.1), orm.Int(args.seed))
     start = time.perf_counter()
-    results, node = run_get_node(N2p2Calculation, training_set=split, parameters=orm.Dict(parameters),
+    results, node = run_get_node(NnpCalculation, training_set=split, parameters=orm.Dict(parameters),
                                  code=orm.load_code('nnp@localhost'))
     wall = time.perf_counter() - start
     assert node.is_finished_ok, node.exit_message

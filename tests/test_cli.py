@@ -208,7 +208,7 @@ def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
     imported = mlpgen_cli('potential', 'import', 'nnp', folder / 'lammps').stdout
     assert 'Imported NnpPotentialData' in imported and 'elements Ta, cutoff 4.500 Å' in imported
     listing = mlpgen_cli('potential', 'list').stdout
-    assert re.search(r'NnpPotentialData\s+Ta\s+4\.500\s+N2p2Calculation<\d+>', listing)
+    assert re.search(r'NnpPotentialData\s+Ta\s+4\.500\s+NnpCalculation<\d+>', listing)
     bad = mlpgen_cli('fit', 'nnp', 'fcc', '-p', 'nodes_per_layer=0', check=False)
     assert bad.returncode != 0 and 'nodes_per_layer must be >= 1' in bad.stderr
 

@@ -66,10 +66,10 @@ def test_pacemaker_input(mo_set, tmp_path, file_regression):
 
 
 def test_nnp_inputs(mo_set, tmp_path, file_regression, data_regression):
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+    from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 
     code = local_code('nnp-inputs', BIN / 'mlpgen-nnp')
-    prepare(N2p2Calculation, tmp_path, training_set=mo_set, code=code,
+    prepare(NnpCalculation, tmp_path, training_set=mo_set, code=code,
             parameters=orm.Dict({'cutoff': 5.0, 'nodes_per_layer': 10, 'epochs': 5}))
     file_regression.check((tmp_path / 'input.nn').read_text(), extension='.nn')
     data = (tmp_path / 'input.data').read_text().split('end\n')
@@ -85,7 +85,7 @@ def test_one_validation_rule_for_every_type(mo_set, tmp_path):
 
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+    from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 
     frames = mo_set.get_frame_list()
     for frame in frames:
@@ -108,6 +108,6 @@ def test_one_validation_rule_for_every_type(mo_set, tmp_path):
     assert fitsnap_held_out({'validation_fraction': 0.25, 'seed': 7}) == expected
     folder = tmp_path / 'nnp'
     folder.mkdir()
-    prepare(N2p2Calculation, folder, training_set=plain, code=local_code('nnp-split', BIN / 'mlpgen-nnp'),
+    prepare(NnpCalculation, folder, training_set=plain, code=local_code('nnp-split', BIN / 'mlpgen-nnp'),
             parameters=orm.Dict({'validation_fraction': 0.25, 'seed': 7, 'epochs': 1}))
-    assert set(json.loads((folder / N2p2Calculation.SPLIT_FILE).read_text())['validation']) == expected
+    assert set(json.loads((folder / NnpCalculation.SPLIT_FILE).read_text())['validation']) == expected

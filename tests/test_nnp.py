@@ -1,4 +1,4 @@
-"""NNP end to end: N2p2Calculation with our engine (real AiiDA engine, real files) and the
+"""NNP end to end: NnpCalculation with our engine (real AiiDA engine, real files) and the
 command sequence it gives real n2p2."""
 
 import json
@@ -9,7 +9,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 from aiida_mlpgen.calculations.parameters import nnp as nnp_parameters
 from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import NnpPotentialData, PotentialError
@@ -44,7 +44,7 @@ def mo_set(tmp_path_factory):
 
 
 def fit(training_set, code, **parameters):
-    return run_get_node(N2p2Calculation, training_set=training_set, code=code, parameters=orm.Dict(parameters))
+    return run_get_node(NnpCalculation, training_set=training_set, code=code, parameters=orm.Dict(parameters))
 
 
 @pytest.fixture(scope='module')

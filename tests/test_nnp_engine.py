@@ -364,3 +364,4 @@ def test_structure_with_an_unknown_element_is_refused():
     potential, numbers, positions, cell = _random_potential()
     with pytest.raises(ValueError, match=r'atomic numbers \[26\]'):
         potential.evaluate(np.r_[numbers[:-1], 26], positions, cell, True)
+

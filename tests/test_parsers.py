@@ -19,7 +19,7 @@ MO = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'mlearn' / 'M
 FITS = {
     'fitsnap_mo8': (lambda: _load('aiida_mlpgen.calculations.fitsnap:FitsnapCalculation'), 'fitsnap@localhost',
                     {'twojmax': 4, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}}),
-    'nnp_mo8': (lambda: _load('aiida_mlpgen.calculations.n2p2:N2p2Calculation'), 'nnp@localhost',
+    'nnp_mo8': (lambda: _load('aiida_mlpgen.calculations.n2p2:NnpCalculation'), 'nnp@localhost',
                 {'cutoff': 5.0, 'nodes_per_layer': 5, 'epochs': 3}),
 }
 
@@ -206,12 +206,12 @@ def test_nnp_parser_on_stored_outputs(mo8):
 def test_nnp_parser_without_comparison_files_names_them(mo8, tmp_path):
     """Re-parsed without the job's per-epoch comparison files (the temporary folder is gone):
     a missing-output exit, not a model evaluation in the daemon."""
-    from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+    from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 
     empty = tmp_path / 'temporary'
     empty.mkdir()
     results, call = parse_stored('nnp_mo8', mo8, temporary=empty)
-    assert call.exit_status == N2p2Calculation.exit_codes.ERROR_OUTPUT_MISSING.status
+    assert call.exit_status == NnpCalculation.exit_codes.ERROR_OUTPUT_MISSING.status
     assert 'trainpoints' in call.exit_message and 'potential' not in results
 
 
@@ -275,3 +275,13 @@ def test_delta_subtraction_refuses_a_potential_without_the_elements(mo8):
     with pytest.raises(ValueError, match=r"lacks element\(s\) \['Mo'\]"):
         run_get_node(DeltaSubtractionCalculation, training_set=mo8, delta_potential=tungsten,
                      code=local_code('delta-probe', '/bin/true'))
+
+
+def test_old_class_names_still_import_with_a_deprecation_warning():
+    from aiida_mlpgen.calculations import n2p2 as calculations
+    from aiida_mlpgen.parsers import n2p2 as parsers
+
+    with pytest.warns(DeprecationWarning, match='N2p2Calculation is now NnpCalculation'):
+        assert calculations.N2p2Calculation is calculations.NnpCalculation
+    with pytest.warns(DeprecationWarning, match='N2p2Parser is now NnpParser'):
+        assert parsers.N2p2Parser is parsers.NnpParser

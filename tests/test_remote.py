@@ -23,7 +23,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
-from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 from aiida_mlpgen.computers import RemoteComputer, setup_remote
 from aiida_mlpgen.data.potentials import PotentialData
@@ -131,7 +131,7 @@ def assert_ran_on_slurm(node, cluster):
 FITS = {
     'snap': (FitsnapCalculation, 'fitsnap', 'ta_set', SNAP, 1e-9),
     'ace': (PacemakerCalculation, 'pacemaker', 'ta_set', ACE, 1e-6),
-    'nnp': (N2p2Calculation, 'nnp', 'mo_set', NNP, 1e-6),
+    'nnp': (NnpCalculation, 'nnp', 'mo_set', NNP, 1e-6),
 }
 
 
@@ -315,7 +315,7 @@ CORRUPTIONS = {
 def test_corrupt_output_file_has_exit_code_and_no_potential(case, slurm, ta_set, mo_set):
     """The real code runs; the job's last shell line then damages its output on the cluster."""
     code, damage, status = CORRUPTIONS[case]
-    calc, data, parameters = (FitsnapCalculation, ta_set, SNAP) if code == 'fitsnap' else (N2p2Calculation, mo_set, NNP)
+    calc, data, parameters = (FitsnapCalculation, ta_set, SNAP) if code == 'fitsnap' else (NnpCalculation, mo_set, NNP)
     before = potential_count()
     _, node = run_get_node(calc, training_set=data, code=slurm[code], parameters=orm.Dict(parameters),
                            metadata={'options': {'append_text': damage}})
@@ -406,7 +406,7 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
     for frame, group in zip(frames, groups, strict=True):
         frame.group = group
     training_set = TrainingSetData(frames, label=strings[0], description=strings[3]).store()
-    for calc, code, parameters in ((FitsnapCalculation, 'fitsnap', SNAP), (N2p2Calculation, 'nnp', NNP)):
+    for calc, code, parameters in ((FitsnapCalculation, 'fitsnap', SNAP), (NnpCalculation, 'nnp', NNP)):
         _, node = run_get_node(calc, training_set=training_set, code=slurm[code], parameters=orm.Dict(parameters),
                                metadata={'label': strings[1], 'description': strings[4]})
         assert node.is_finished_ok, node.exit_message
@@ -417,7 +417,7 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
     # A newline inside a string parameter would add keywords to an input file: refused.
     before = count_nodes()
     for calc, code, data, key in ((FitsnapCalculation, 'fitsnap', training_set, 'solver'),
-                                  (N2p2Calculation, 'nnp', training_set, 'activation')):
+                                  (NnpCalculation, 'nnp', training_set, 'activation')):
         with pytest.raises(ValueError, match='newline'):
             run_get_node(calc, training_set=data, code=slurm[code],
                          parameters=orm.Dict({key: f'svd\n[EXTRAS]\ntouch {canary}'}))

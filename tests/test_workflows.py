@@ -405,7 +405,7 @@ def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
     # Δ was evaluated in a job (mlpgen-properties), not in the daemon: its output is what the fit learnt
     delta_job = next(n for n in node.called if n.process_label == 'DeltaSubtractionCalculation')
     learnt = delta_job.outputs.training_set
-    fits = [n for n in node.called_descendants if n.process_label == 'N2p2Calculation']
+    fits = [n for n in node.called_descendants if n.process_label == 'NnpCalculation']
     assert fits and all(fit.inputs.training_set.uuid == learnt.uuid for fit in fits)
     frames, original = learnt.get_frame_list(), ta_split.get_frame_list()
     for k in range(3):

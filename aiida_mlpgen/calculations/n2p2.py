@@ -1,4 +1,4 @@
-"""``N2p2Calculation``: a Behler–Parrinello NNP trained by n2p2 or by our n2p2-compatible engine."""
+"""``NnpCalculation``: a Behler–Parrinello NNP trained by n2p2 or by our n2p2-compatible engine."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from .parameters import nnp as nnp_parameters
 N2P2_PROGRAMS = ('nnp-scaling', 'nnp-prune', 'nnp-train')
 
 
-class N2p2Calculation(MlpFitCalculation):
+class NnpCalculation(MlpFitCalculation):
     """Train an NNP: scaling → prune → scaling → train, n2p2's sequence and files.
 
     The training set becomes ``input.data`` (Å, eV) with each structure marked
@@ -145,3 +145,12 @@ def _with_keyword(settings: str, keyword: str, value: str) -> str:
     """input.nn text with ``keyword`` set to ``value`` (replacing an earlier line)."""
     lines = [line for line in settings.splitlines() if line.split('#', 1)[0].split()[:1] != [keyword]]
     return '\n'.join([*lines, f'{keyword} {value}'.rstrip()]) + '\n'
+
+
+def __getattr__(name):
+    if name == 'N2p2Calculation':  # the name before issue 16: it runs n2p2 or our engine, both train an NNP
+        import warnings
+
+        warnings.warn('N2p2Calculation is now NnpCalculation', DeprecationWarning, stacklevel=2)
+        return NnpCalculation
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

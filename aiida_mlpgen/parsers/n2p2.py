@@ -1,4 +1,4 @@
-"""``N2p2Parser``: learning curve -> optimum epoch -> NNP potential, metrics, predictions, plots.
+"""``NnpParser``: learning curve -> optimum epoch -> NNP potential, metrics, predictions, plots.
 
 The optimum epoch is the one with the lowest validation error (n2p2 users pick it by hand
 from learning-curve.out): the sum of the validation energy RMSE per atom and, when forces
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiida_mlpgen.calculations.n2p2 import N2p2Calculation as Calc
+from aiida_mlpgen.calculations.n2p2 import NnpCalculation as Calc
 from aiida_mlpgen.data.potentials import NnpPotentialData, PotentialError
 from aiida_mlpgen.engines.nnp import files as nnp_files
 from aiida_mlpgen.report.plots import nnp_learning_curve
@@ -25,7 +25,7 @@ from aiida_mlpgen.report.plots import nnp_learning_curve
 from .base import MlpFitParser
 
 
-class N2p2Parser(MlpFitParser):
+class NnpParser(MlpFitParser):
     POTENTIAL_TYPE = 'nnp'
 
     def parse(self, **kwargs):
@@ -161,3 +161,12 @@ def _curve_for_node(curve: dict) -> dict:
         if key in curve:
             out[label] = (curve['epoch'].astype(int), curve[key])
     return out
+
+
+def __getattr__(name):
+    if name == 'N2p2Parser':  # the name before issue 16: it runs n2p2 or our engine, both train an NNP
+        import warnings
+
+        warnings.warn('N2p2Parser is now NnpParser', DeprecationWarning, stacklevel=2)
+        return NnpParser
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -20,7 +20,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, calcfunction, process_handler, while_
 
 from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
-from aiida_mlpgen.calculations.n2p2 import N2p2Calculation
+from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 from aiida_mlpgen.calculations.parameters import snap as snap_parameters
 
@@ -178,10 +178,10 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
 
 
 class N2p2BaseWorkChain(FitBaseWorkChain):
-    _process_class = N2p2Calculation
+    _process_class = NnpCalculation
     _potential_type = 'nnp'
 
-    @process_handler(priority=500, exit_codes=interrupted(N2p2Calculation))
+    @process_handler(priority=500, exit_codes=interrupted(NnpCalculation))
     def handle_walltime(self, node):
         retrieved = node.outputs.retrieved
         epochs = _completed_epochs(retrieved)
@@ -196,8 +196,8 @@ class N2p2BaseWorkChain(FitBaseWorkChain):
                     f'weights for {parameters["epochs"]} more epochs')
         return ProcessHandlerReport(do_break=True)
 
-    @process_handler(priority=400, exit_codes=[N2p2Calculation.exit_codes.ERROR_NAN_LOSS,
-                                               N2p2Calculation.exit_codes.ERROR_NAN_COEFFICIENTS])
+    @process_handler(priority=400, exit_codes=[NnpCalculation.exit_codes.ERROR_NAN_LOSS,
+                                               NnpCalculation.exit_codes.ERROR_NAN_COEFFICIENTS])
     def handle_nan(self, node):
         parameters = self._parameters()
         kalman = dict(parameters.get('kalman') or {})

@@ -137,7 +137,7 @@ def input_nn(p: dict, elements: list[str], normalization: tuple[float, float, fl
     hidden = p['nodes_per_layer']
     k = p['kalman']
     lines = [
-        '# written by aiida-mlpgen (N2p2Calculation)',
+        '# written by aiida-mlpgen (NnpCalculation)',
         f'number_of_elements {len(elements)}',
         f'elements {" ".join(elements)}',
     ]
