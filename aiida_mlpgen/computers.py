@@ -51,8 +51,14 @@ class RemoteComputer:
                 if self.lammps:
                     specs.append((spec.label, self.lammps, "the cluster's LAMMPS", spec.default_calc_job_plugin))
                 continue
-            specs.append((spec.label, posixpath.join(self.bin_dir, spec.executable), spec.description,
-                          spec.default_calc_job_plugin))
+            specs.append(
+                (
+                    spec.label,
+                    posixpath.join(self.bin_dir, spec.executable),
+                    spec.description,
+                    spec.default_calc_job_plugin,
+                )
+            )
         if self.n2p2_bin:
             label, executable, description, plugin = N2P2_CODE
             specs.append((label, posixpath.join(self.n2p2_bin, executable), description, plugin))
@@ -104,9 +110,14 @@ def setup_remote(remote: RemoteComputer, report: SetupReport | None = None):
     if not computer.is_user_configured(user):
         settings = {'safe_interval': remote.safe_interval}
         if remote.transport == 'core.ssh':
-            settings.update(port=int(remote.port), look_for_keys=remote.key_filename is None, allow_agent=False,
-                            key_policy='AutoAddPolicy', load_system_host_keys=remote.load_system_host_keys,
-                            timeout=60)
+            settings.update(
+                port=int(remote.port),
+                look_for_keys=remote.key_filename is None,
+                allow_agent=False,
+                key_policy='AutoAddPolicy',
+                load_system_host_keys=remote.load_system_host_keys,
+                timeout=60,
+            )
             if remote.key_filename:
                 settings['key_filename'] = remote.key_filename
             if remote.username:
@@ -127,7 +138,12 @@ def setup_remote(remote: RemoteComputer, report: SetupReport | None = None):
             codes[label] = found
             report.add(f'code {label}@{remote.label}', False, str(found.filepath_executable))
             continue
-        codes[label] = orm.InstalledCode(label=label, description=description, computer=computer,
-                                         filepath_executable=executable, default_calc_job_plugin=plugin).store()
+        codes[label] = orm.InstalledCode(
+            label=label,
+            description=description,
+            computer=computer,
+            filepath_executable=executable,
+            default_calc_job_plugin=plugin,
+        ).store()
         report.add(f'code {label}@{remote.label}', True, executable)
     return computer, codes

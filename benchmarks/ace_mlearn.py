@@ -41,15 +41,30 @@ def fit_element(element: str, args, shared: Path) -> dict:
 
     data = TrainingSetData.from_file(shared / 'datasets' / 'mlearn' / element / 'training.json').store()
     split = split_training_set(data, orm.Float(0.1), orm.Int(args.seed))
-    parameters = protocol_parameters('ace', args.protocol, {
-        key: value for key, value in (('cutoff', args.cutoff), ('number_of_functions', args.functions),
-                                      ('force_weight', args.force_weight), ('max_iterations', args.max_iterations),
-                                      ('min_iterations', args.min_iterations)) if value is not None})
+    parameters = protocol_parameters(
+        'ace',
+        args.protocol,
+        {
+            key: value
+            for key, value in (
+                ('cutoff', args.cutoff),
+                ('number_of_functions', args.functions),
+                ('force_weight', args.force_weight),
+                ('max_iterations', args.max_iterations),
+                ('min_iterations', args.min_iterations),
+            )
+            if value is not None
+        },
+    )
     parameters.update(evaluator=args.evaluator, display_step=10)
     args.used = parameters
     start = time.perf_counter()
-    results, node = run_get_node(PacemakerCalculation, training_set=split, parameters=orm.Dict(parameters),
-                                 code=orm.load_code('pacemaker@localhost'))
+    results, node = run_get_node(
+        PacemakerCalculation,
+        training_set=split,
+        parameters=orm.Dict(parameters),
+        code=orm.load_code('pacemaker@localhost'),
+    )
     wall = time.perf_counter() - start
     if not node.is_finished_ok:
         raise SystemExit(f'{element}: fit failed: {node.exit_status} {node.exit_message}')
@@ -78,8 +93,12 @@ def main() -> None:
     parser.add_argument('--force-weight', type=float, default=None, help="pacemaker's kappa")
     parser.add_argument('--max-iterations', type=int, default=None)
     parser.add_argument('--min-iterations', type=int, default=None)
-    parser.add_argument('--protocol', choices=['fast', 'moderate', 'precise'], default='moderate',
-                        help='start from this ACE protocol of the generator; the options above override it')
+    parser.add_argument(
+        '--protocol',
+        choices=['fast', 'moderate', 'precise'],
+        default='moderate',
+        help='start from this ACE protocol of the generator; the options above override it',
+    )
     parser.add_argument('--seed', type=int, default=42)
     parser.add_argument('--evaluator', choices=['pyace', 'tensorpot'], default='tensorpot')
     parser.add_argument('--output', type=Path, default=Path(__file__).resolve().parent / 'results' / 'ace_mlearn.csv')
@@ -89,20 +108,32 @@ def main() -> None:
 
     setup()
     rows = []
-    print(f'protocol {args.protocol}, overrides: functions {args.functions}, cutoff {args.cutoff}, '
-          f'force_weight {args.force_weight}, iterations {args.min_iterations}-{args.max_iterations}', flush=True)
-    print('| element | model | train / held out | iterations | E MAE (meV/atom) | F MAE (eV/Å) | E RMSE | F RMSE '
-          '| fit wall |', flush=True)
+    print(
+        f'protocol {args.protocol}, overrides: functions {args.functions}, cutoff {args.cutoff}, '
+        f'force_weight {args.force_weight}, iterations {args.min_iterations}-{args.max_iterations}',
+        flush=True,
+    )
+    print(
+        '| element | model | train / held out | iterations | E MAE (meV/atom) | F MAE (eV/Å) | E RMSE | F RMSE '
+        '| fit wall |',
+        flush=True,
+    )
     print('|---|---|---|---|---|---|---|---|---|', flush=True)
     for element in args.elements.split(','):
         row = fit_element(element, args, args.shared)
         rows.append(row)
-        print(f'| {element} | ACE (ours) | {row["train"]} / {row["held_out"]} | {row["iterations"]} | '
-              f'{row["energy_mae"]:.2f} | {row["force_mae"]:.3f} | {row["energy_rmse"]:.2f} | '
-              f'{row["force_rmse"]:.3f} | {row["wall_s"]:.0f} s |', flush=True)
+        print(
+            f'| {element} | ACE (ours) | {row["train"]} / {row["held_out"]} | {row["iterations"]} | '
+            f'{row["energy_mae"]:.2f} | {row["force_mae"]:.3f} | {row["energy_rmse"]:.2f} | '
+            f'{row["force_rmse"]:.3f} | {row["wall_s"]:.0f} s |',
+            flush=True,
+        )
         for model, (e, f) in PUBLISHED[element].items():
-            print(f'| {element} | {model} (Zuo et al. 2020, their test set) | all / test | - | {e:.2f} | {f:.2f} '
-                  '| - | - | - |', flush=True)
+            print(
+                f'| {element} | {model} (Zuo et al. 2020, their test set) | all / test | - | {e:.2f} | {f:.2f} '
+                '| - | - | - |',
+                flush=True,
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open('w', newline='') as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

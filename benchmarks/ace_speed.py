@@ -52,8 +52,11 @@ def stop_unfinished_job(aiida_path: Path) -> tuple[int, float]:
     if not logs:
         return 0, float('nan')
     folder = logs[-1].parent
-    stamps = [datetime.strptime(line[:23], '%Y-%m-%d %H:%M:%S,%f') for line in logs[-1].read_text().splitlines()
-              if 'Iteration   #' in line]
+    stamps = [
+        datetime.strptime(line[:23], '%Y-%m-%d %H:%M:%S,%f')
+        for line in logs[-1].read_text().splitlines()
+        if 'Iteration   #' in line
+    ]
     for proc in Path('/proc').glob('[0-9]*'):
         try:
             if Path(os.readlink(proc / 'cwd')) == folder:
@@ -68,8 +71,12 @@ def stop_unfinished_job(aiida_path: Path) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--evaluators', default='tensorpot,pyace')
-    parser.add_argument('--pyace-timeout', type=float, default=600.0,
-                        help='stop the pyace fit after this many seconds (it needs ~40 min here)')
+    parser.add_argument(
+        '--pyace-timeout',
+        type=float,
+        default=600.0,
+        help='stop the pyace fit after this many seconds (it needs ~40 min here)',
+    )
     args = parser.parse_args()
     import ase.io
 
@@ -81,20 +88,39 @@ def main() -> None:
     for evaluator in args.evaluators.split(','):
         env = {**os.environ, 'AIIDA_PATH': tempfile.mkdtemp(prefix='mlpgen-ace-speed-aiida-')}
         env.pop('AIIDA_PROFILE', None)
-        subprocess.run([bin_dir / 'mlpgen', 'import', work / 'cu_train.xyz', '-l', 'cu'], env=env, check=True,
-                       capture_output=True)
-        command = [bin_dir / 'mlpgen', 'fit', 'ace', 'cu', '-p', 'number_of_functions=30', '-p', 'max_iterations=150',
-                   '-p', 'cutoff=5']
+        subprocess.run(
+            [bin_dir / 'mlpgen', 'import', work / 'cu_train.xyz', '-l', 'cu'], env=env, check=True, capture_output=True
+        )
+        command = [
+            bin_dir / 'mlpgen',
+            'fit',
+            'ace',
+            'cu',
+            '-p',
+            'number_of_functions=30',
+            '-p',
+            'max_iterations=150',
+            '-p',
+            'cutoff=5',
+        ]
         if evaluator != 'tensorpot':  # tensorpot is the default: the command as a user types it
             command += ['-p', f'evaluator={evaluator}']
         start = time.perf_counter()
         try:
-            result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work,
-                                    timeout=args.pyace_timeout if evaluator == 'pyace' else None)
+            result = subprocess.run(
+                command,
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=work,
+                timeout=args.pyace_timeout if evaluator == 'pyace' else None,
+            )
         except subprocess.TimeoutExpired:
             done, per_iteration = stop_unfinished_job(Path(env['AIIDA_PATH']))
-            rows.append(f'| {evaluator} | stopped after {args.pyace_timeout:.0f} s, unfinished | {done} done | '
-                        f'{per_iteration:.2f} s | - |')
+            rows.append(
+                f'| {evaluator} | stopped after {args.pyace_timeout:.0f} s, unfinished | {done} done | '
+                f'{per_iteration:.2f} s | - |'
+            )
             continue
         wall = time.perf_counter() - start
         if result.returncode != 0:
@@ -102,10 +128,14 @@ def main() -> None:
         iterations = int(re.search(r'iterations: (\d+)', result.stdout).group(1))
         pk = int(re.search(r'; potential \w+<(\d+)>', result.stdout).group(1))
         errors = held_out_errors(pk, work / 'cu_held_out.xyz', env)
-        rows.append(f'| {evaluator} | {wall:.0f} s | {iterations} | {wall / max(iterations, 1):.2f} s | '
-                    f'{errors["e_rmse"]:.2f} / {errors["f_rmse"]:.4f} |')
-    print('| evaluator | wall time of `mlpgen fit ace` | iterations | per iteration | held-out E RMSE (meV/atom) / '
-          'F RMSE (eV/Å) |')
+        rows.append(
+            f'| {evaluator} | {wall:.0f} s | {iterations} | {wall / max(iterations, 1):.2f} s | '
+            f'{errors["e_rmse"]:.2f} / {errors["f_rmse"]:.4f} |'
+        )
+    print(
+        '| evaluator | wall time of `mlpgen fit ace` | iterations | per iteration | held-out E RMSE (meV/atom) / '
+        'F RMSE (eV/Å) |'
+    )
     print('|---|---|---|---|---|')
     print('\n'.join(rows))
 

@@ -40,23 +40,39 @@ def main() -> None:
         folder = Path(directory)
         potential.write_lammps(folder, relative=True)
         lammps_input.write_input(eos.tasks(atoms, **eos.DEFAULTS), folder, ['Mo'])
-        files = {p.name.replace('.', '_'): orm.SinglefileData(str(p)) for p in folder.iterdir()
-                 if p.name != lammps_input.INPUT_NAME}
+        files = {
+            p.name.replace('.', '_'): orm.SinglefileData(str(p))
+            for p in folder.iterdir()
+            if p.name != lammps_input.INPUT_NAME
+        }
         raw, raw_node = run_get_node(
-            LammpsRawCalculation, code=code, script=orm.SinglefileData(str(folder / lammps_input.INPUT_NAME)),
-            files=files, filenames=orm.Dict({k: v.filename for k, v in files.items()}),
+            LammpsRawCalculation,
+            code=code,
+            script=orm.SinglefileData(str(folder / lammps_input.INPUT_NAME)),
+            files=files,
+            filenames=orm.Dict({k: v.filename for k, v in files.items()}),
             settings=orm.Dict({'additional_retrieve_list': [lammps_input.LOG_NAME]}),
-            metadata={'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}})
+            metadata={'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}},
+        )
     raw_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    ours, our_node = run_get_node(LammpsPropertiesCalculation, code=code, potential=potential,
-                                  structure=orm.StructureData(ase=atoms), property=orm.Str('eos'))
+    ours, our_node = run_get_node(
+        LammpsPropertiesCalculation,
+        code=code,
+        potential=potential,
+        structure=orm.StructureData(ase=atoms),
+        property=orm.Str('eos'),
+    )
     our_seconds = time.perf_counter() - start
     print('| route | exit | wall (s) | input nodes | outputs |\n|---|---|---|---|---|')
-    for name, node, seconds, outputs in (('aiida-lammps lammps.raw', raw_node, raw_seconds, raw),
-                                         ('mlpgen.properties.lammps', our_node, our_seconds, ours)):
-        print(f'| {name} | {node.exit_status} | {seconds:.1f} | {len(node.base.links.get_incoming().all())} | '
-              f'{", ".join(sorted(outputs))} |')
+    for name, node, seconds, outputs in (
+        ('aiida-lammps lammps.raw', raw_node, raw_seconds, raw),
+        ('mlpgen.properties.lammps', our_node, our_seconds, ours),
+    ):
+        print(
+            f'| {name} | {node.exit_status} | {seconds:.1f} | {len(node.base.links.get_incoming().all())} | '
+            f'{", ".join(sorted(outputs))} |'
+        )
     print('\nlammps.raw `results`:', sorted(raw['results'].get_dict().get('compute_variables', {})))
     print('mlpgen `properties`:', ours['properties'].get_dict())
 

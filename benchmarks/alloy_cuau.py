@@ -56,8 +56,15 @@ def alloy_cells(n: int, seed: int):
 
 def run_fit(kind: str, extra: str, env, work: Path, log: Path) -> tuple[int, float, int]:
     """(potential pk, wall seconds, number of fits) of ``mlpgen fit KIND cuau EXTRA``."""
-    command = [str(Path(sys.executable).parent / 'mlpgen'), 'fit', kind, 'cuau', *shlex.split(extra),
-               '--output', str(work / f'{kind}_out')]
+    command = [
+        str(Path(sys.executable).parent / 'mlpgen'),
+        'fit',
+        kind,
+        'cuau',
+        *shlex.split(extra),
+        '--output',
+        str(work / f'{kind}_out'),
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
     wall = time.perf_counter() - start
@@ -88,24 +95,33 @@ def main() -> None:
     env = {**os.environ, 'AIIDA_PATH': str(work / 'aiida')}
     env.pop('AIIDA_PROFILE', None)
     mlpgen = str(Path(sys.executable).parent / 'mlpgen')
-    subprocess.run([mlpgen, 'import', str(work / 'cuau_train.xyz'), '-l', 'cuau'], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [mlpgen, 'import', str(work / 'cuau_train.xyz'), '-l', 'cuau'], env=env, check=True, capture_output=True
+    )
     results = {}
     for kind in args.only.split(','):
         extra = getattr(args, kind)
         pk, wall, fits = run_fit(kind, extra, env, work, work / f'{kind}.log')
-        results[kind] = {'arguments': extra, 'wall': wall, 'fits': fits,
-                         **held_out_errors(pk, work / 'cuau_held_out.xyz', env)}
+        results[kind] = {
+            'arguments': extra,
+            'wall': wall,
+            'fits': fits,
+            **held_out_errors(pk, work / 'cuau_held_out.xyz', env),
+        }
         print(f'{kind}: {results[kind]}', flush=True)
     nnp = results.get('nnp')
     print(f'\n{args.train} training cells, {args.held_out} held-out cells (work folder {work})\n')
-    print('| type | `mlpgen fit` arguments | E RMSE / MAE (meV/atom) | F RMSE / MAE (eV/Å) | E, F RMSE / NNP\'s | '
-          'fits | wall (s) |')
+    print(
+        "| type | `mlpgen fit` arguments | E RMSE / MAE (meV/atom) | F RMSE / MAE (eV/Å) | E, F RMSE / NNP's | "
+        'fits | wall (s) |'
+    )
     print('|---|---|---|---|---|---|---|')
     for kind, r in results.items():
         ratio = f'{r["e_rmse"] / nnp["e_rmse"]:.2f}, {r["f_rmse"] / nnp["f_rmse"]:.2f}' if nnp else '-'
-        print(f'| {kind} | `{r["arguments"]}` | {r["e_rmse"]:.2f} / {r["e_mae"]:.2f} | {r["f_rmse"]:.4f} / '
-              f'{r["f_mae"]:.4f} | {ratio} | {r["fits"]} | {r["wall"]:.0f} |')
+        print(
+            f'| {kind} | `{r["arguments"]}` | {r["e_rmse"]:.2f} / {r["e_mae"]:.2f} | {r["f_rmse"]:.4f} / '
+            f'{r["f_mae"]:.4f} | {ratio} | {r["fits"]} | {r["wall"]:.0f} |'
+        )
     (work / 'results.json').write_text(json.dumps(results, indent=1))
 
 

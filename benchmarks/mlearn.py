@@ -40,18 +40,34 @@ NNP_UNITS = {'cflength': 1.8897261, 'cfenergy': 0.0367493}
 WEIGHTS = {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}
 
 FULL = {  # SNAP and qSNAP: the default search keys (rcutfac, wj, fit.forces) and the band limit as a choice
-    'snap': {'kind': 'snap', 'protocol': 'moderate', 'overrides': {'fit': WEIGHTS},
-             'optimize': {'budget': 30, 'max_in_flight': 4, 'choices': {'twojmax': [6, 8]}}},
-    'qsnap': {'kind': 'snap', 'protocol': 'moderate', 'overrides': {'quadratic': True, 'fit': WEIGHTS},
-              'optimize': {'budget': 30, 'max_in_flight': 4, 'choices': {'twojmax': [4, 6]}}},
+    'snap': {
+        'kind': 'snap',
+        'protocol': 'moderate',
+        'overrides': {'fit': WEIGHTS},
+        'optimize': {'budget': 30, 'max_in_flight': 4, 'choices': {'twojmax': [6, 8]}},
+    },
+    'qsnap': {
+        'kind': 'snap',
+        'protocol': 'moderate',
+        'overrides': {'quadratic': True, 'fit': WEIGHTS},
+        'optimize': {'budget': 30, 'max_in_flight': 4, 'choices': {'twojmax': [4, 6]}},
+    },
     'ace': {'kind': 'ace', 'protocol': 'moderate', 'overrides': {}},
     'nnp': {'kind': 'nnp', 'protocol': 'moderate', 'overrides': {}},
 }
 QUICK = {
-    'snap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 4, 'fit': WEIGHTS},
-             'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4}},
-    'qsnap': {'kind': 'snap', 'protocol': 'fast', 'overrides': {'twojmax': 2, 'quadratic': True, 'fit': WEIGHTS},
-              'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4}},
+    'snap': {
+        'kind': 'snap',
+        'protocol': 'fast',
+        'overrides': {'twojmax': 4, 'fit': WEIGHTS},
+        'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4},
+    },
+    'qsnap': {
+        'kind': 'snap',
+        'protocol': 'fast',
+        'overrides': {'twojmax': 2, 'quadratic': True, 'fit': WEIGHTS},
+        'optimize': {'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4},
+    },
     'ace': {'kind': 'ace', 'protocol': 'fast', 'overrides': {}},  # tensorpot: the fast protocol fits in a minute
     'nnp': {'kind': 'nnp', 'protocol': 'fast', 'overrides': {'epochs': 3}},
 }
@@ -60,8 +76,12 @@ QUICK = {
 def errors(frames, energies, forces) -> dict:
     de = np.array([(e - f.energy) / len(f.numbers) for e, f in zip(energies, frames, strict=True)]) * 1000.0
     df = np.concatenate([(np.asarray(p) - f.forces).ravel() for p, f in zip(forces, frames, strict=True)])
-    return {'energy_mae': float(np.abs(de).mean()), 'energy_rmse': float(np.sqrt(np.mean(de**2))),
-            'forces_mae': float(np.abs(df).mean()), 'forces_rmse': float(np.sqrt(np.mean(df**2)))}
+    return {
+        'energy_mae': float(np.abs(de).mean()),
+        'energy_rmse': float(np.sqrt(np.mean(de**2))),
+        'forces_mae': float(np.abs(df).mean()),
+        'forces_rmse': float(np.sqrt(np.mean(df**2))),
+    }
 
 
 def evaluate(potential, frames) -> tuple[list, list, float]:
@@ -117,8 +137,9 @@ def fit(training, settings: dict, fraction: float):
     from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
     optimize = dict(settings['optimize']) if settings.get('optimize') else None
-    builder = MlpGeneratorWorkChain.get_builder_from_protocol(training, settings['kind'], settings['protocol'],
-                                                              overrides=settings['overrides'], optimize=optimize)
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+        training, settings['kind'], settings['protocol'], overrides=settings['overrides'], optimize=optimize
+    )
     builder.validation_fraction = orm.Float(fraction)
     start = time.perf_counter()
     results, node = run_get_node(builder)
@@ -129,8 +150,9 @@ def fit(training, settings: dict, fraction: float):
     return results['potential'], wall, trials
 
 
-def run(elements, types, quick, data_dir: Path, references: Path, out: Path, limit,
-        fraction: float = 0.1) -> list[dict]:
+def run(
+    elements, types, quick, data_dir: Path, references: Path, out: Path, limit, fraction: float = 0.1
+) -> list[dict]:
     from aiida import orm
 
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
@@ -145,31 +167,56 @@ def run(elements, types, quick, data_dir: Path, references: Path, out: Path, lim
         split = split_training_set(data, orm.Float(fraction), orm.Int(42))
         held_out = [f for f in split.get_frame_list() if f.split == 'validation']
         if not held_out:
-            raise SystemExit(f'{element}: no structure held out ({len(data.get_frame_list())} structures, fraction '
-                             f'{fraction} per group): use more structures or a larger --validation-fraction')
+            raise SystemExit(
+                f'{element}: no structure held out ({len(data.get_frame_list())} structures, fraction '
+                f'{fraction} per group): use more structures or a larger --validation-fraction'
+            )
         n_atoms = sum(len(f.numbers) for f in held_out)
-        training = TrainingSetData([dataclasses.replace(f, split='unassigned') for f in split.get_frame_list()
-                                    if f.split != 'validation']).store()
+        training = TrainingSetData(
+            [dataclasses.replace(f, split='unassigned') for f in split.get_frame_list() if f.split != 'validation']
+        ).store()
         for kind in types:
             potential, wall, fits = fit(training, table[kind], fraction)
             energies, forces, seconds = evaluate(potential, held_out)
-            rows.append({'element': element, 'type': kind, 'source': 'ours', 'n_train': training.n_structures,
-                         'n_validation': len(held_out), **errors(held_out, energies, forces), 'fit_seconds': wall,
-                         'fits': fits, 'eval_us_per_atom_step': 1e6 * seconds / n_atoms})
+            rows.append(
+                {
+                    'element': element,
+                    'type': kind,
+                    'source': 'ours',
+                    'n_train': training.n_structures,
+                    'n_validation': len(held_out),
+                    **errors(held_out, energies, forces),
+                    'fit_seconds': wall,
+                    'fits': fits,
+                    'eval_us_per_atom_step': 1e6 * seconds / n_atoms,
+                }
+            )
             print(_line(rows[-1]), flush=True)
             reference = published(element, kind, references)
             if reference is not None:
                 energies, forces, seconds = evaluate(reference, held_out)
-                rows.append({'element': element, 'type': kind, 'source': 'published mlearn',
-                             'n_train': None, 'n_validation': len(held_out), **errors(held_out, energies, forces),
-                             'fit_seconds': None, 'fits': None, 'eval_us_per_atom_step': 1e6 * seconds / n_atoms})
+                rows.append(
+                    {
+                        'element': element,
+                        'type': kind,
+                        'source': 'published mlearn',
+                        'n_train': None,
+                        'n_validation': len(held_out),
+                        **errors(held_out, energies, forces),
+                        'fit_seconds': None,
+                        'fits': None,
+                        'eval_us_per_atom_step': 1e6 * seconds / n_atoms,
+                    }
+                )
                 print(_line(rows[-1]), flush=True)
     write(rows, out, quick)
     return rows
 
 
-HEADER = ('| element | type | potential | train / held out | E MAE | E RMSE (meV/atom) | F MAE | F RMSE (eV/Å) '
-          '| fit wall (s) | fits | eval (µs/atom-step) |\n|---|---|---|---|---|---|---|---|---|---|---|')
+HEADER = (
+    '| element | type | potential | train / held out | E MAE | E RMSE (meV/atom) | F MAE | F RMSE (eV/Å) '
+    '| fit wall (s) | fits | eval (µs/atom-step) |\n|---|---|---|---|---|---|---|---|---|---|---|'
+)
 
 
 def _line(row: dict) -> str:
@@ -177,9 +224,11 @@ def _line(row: dict) -> str:
     fits = '-' if row.get('fits') is None else f'{int(row["fits"])}'
     trained = row['n_train'] if row['source'] == 'ours' else 'all'  # the published ones saw every structure
     counts = f'{trained} / {row["n_validation"]}'
-    return (f'| {row["element"]} | {row["type"]} | {row["source"]} | {counts} | {row["energy_mae"]:.2f} | '
-            f'{row["energy_rmse"]:.2f} | {row["forces_mae"]:.4f} | {row["forces_rmse"]:.4f} | {fit_time} | {fits} | '
-            f'{row["eval_us_per_atom_step"]:.0f} |')
+    return (
+        f'| {row["element"]} | {row["type"]} | {row["source"]} | {counts} | {row["energy_mae"]:.2f} | '
+        f'{row["energy_rmse"]:.2f} | {row["forces_mae"]:.4f} | {row["forces_rmse"]:.4f} | {fit_time} | {fits} | '
+        f'{row["eval_us_per_atom_step"]:.0f} |'
+    )
 
 
 def write(rows: list[dict], out: Path, quick: bool) -> None:
@@ -209,8 +258,14 @@ def plot(rows: list[dict], path: Path) -> None:
         if row['source'] != 'ours':
             continue
         for axis, key in ((left, 'energy_rmse'), (right, 'forces_rmse')):
-            axis.scatter(row['fit_seconds'], row[key], marker=markers[row['type']], color=colors[row['element']],
-                         s=60, label=f'{row["element"]} {row["type"]}')
+            axis.scatter(
+                row['fit_seconds'],
+                row[key],
+                marker=markers[row['type']],
+                color=colors[row['element']],
+                s=60,
+                label=f'{row["element"]} {row["type"]}',
+            )
     for row in rows:
         if row['source'] == 'ours':
             continue
@@ -239,9 +294,13 @@ def main(argv=None) -> None:
     parser.add_argument('--out', type=Path, default=None)
     parser.add_argument('--max-structures', type=int, default=None)
     parser.add_argument('--validation-fraction', type=float, default=0.1, help='held out per group (0.1)')
-    parser.add_argument('--jobs', type=int, default=None,
-                        help='elements run side by side, each in its own process and profile (2 with --quick, else 1); '
-                             'fit and evaluation times then include the other jobs\' load')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=None,
+        help='elements run side by side, each in its own process and profile (2 with --quick, else 1); '
+        "fit and evaluation times then include the other jobs' load",
+    )
     args = parser.parse_args(argv)
     types = [t for t in args.types.split(',') if t]
     unknown = set(types) - set(TYPES)
@@ -283,8 +342,12 @@ def side_by_side(elements: list[str], argv: list[str], out: Path, jobs: int) -> 
     def one(element):
         env = dict(os.environ, AIIDA_PATH=tempfile.mkdtemp(prefix=f'mlpgen-bench-{element}-'))
         folder = out / 'per_element' / element
-        done = subprocess.run([sys.executable, __file__, *keep, '--elements', element, '--out', str(folder),
-                               '--jobs', '1'], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, *keep, '--elements', element, '--out', str(folder), '--jobs', '1'],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(f'{element} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}')
         with open(folder / 'results.csv') as handle:
@@ -301,6 +364,7 @@ def side_by_side(elements: list[str], argv: list[str], out: Path, jobs: int) -> 
         row['n_validation'] = int(row['n_validation'])
         rows.append(row)
     return rows
+
 
 if __name__ == '__main__':
     main()

@@ -32,8 +32,9 @@ def _settings_text(cutoff: float, nodes: int, density: int = 1, epochs: int = 1)
     rows = default_rows(cutoff)
     for row in rows:
         row['n_points'] = row['n_points'] * density
-    p = nnp_parameters.normalize({'cutoff': cutoff, 'nodes_per_layer': nodes, 'epochs': epochs,
-                                  'symmetry_functions': rows}, ['Mo'])
+    p = nnp_parameters.normalize(
+        {'cutoff': cutoff, 'nodes_per_layer': nodes, 'epochs': epochs, 'symmetry_functions': rows}, ['Mo']
+    )
     return nnp_parameters.input_nn(p, ['Mo'], None)
 
 
@@ -43,8 +44,10 @@ def descriptors_table(sizes, densities) -> list[str]:
     from aiida_mlpgen.engines.nnp import descriptors
     from aiida_mlpgen.engines.nnp.settings import Settings
 
-    lines = ['| atoms | symmetry functions | descriptors + derivatives (s) | per atom (ms) | peak memory (MB) |',
-             '|---|---|---|---|---|']
+    lines = [
+        '| atoms | symmetry functions | descriptors + derivatives (s) | per atom (ms) | peak memory (MB) |',
+        '|---|---|---|---|---|',
+    ]
     for density in densities:
         setup = descriptors.Setup.from_settings(Settings.parse(_settings_text(6.0, 20, density)))
         n_sf = len(setup.functions['Mo'])
@@ -72,8 +75,10 @@ def epochs_table(nodes_list, n_structures) -> list[str]:
     step = max(1, len(frames) // n_structures)
     chosen = frames[::step][:n_structures]
     atoms = sum(len(f.numbers) for f in chosen)
-    lines = [f'| nodes per layer | weights | s per epoch ({len(chosen)} structures, {atoms} atoms) '
-             '| ms per structure |', '|---|---|---|---|']
+    lines = [
+        f'| nodes per layer | weights | s per epoch ({len(chosen)} structures, {atoms} atoms) | ms per structure |',
+        '|---|---|---|---|',
+    ]
     for nodes in nodes_list:
         with tempfile.TemporaryDirectory() as directory:
             folder = Path(directory)
@@ -118,8 +123,10 @@ def main() -> None:
     densities = (1,) if args.quick else (1, 2)
     for title, lines in (
         ('Symmetry functions, bcc Mo supercells (cutoff 6 Å)', descriptors_table(sizes, densities)),
-        ('Training epochs (cutoff 5 Å, 2 hidden layers)', epochs_table((10, 20) if args.quick else (10, 20, 40),
-                                                                        10 if args.quick else 30)),
+        (
+            'Training epochs (cutoff 5 Å, 2 hidden layers)',
+            epochs_table((10, 20) if args.quick else (10, 20, 40), 10 if args.quick else 30),
+        ),
         ('Kalman filter', kalman_table((500, 1000) if args.quick else (500, 1000, 2000, 4000))),
     ):
         print(f'\n{title}\n' + '\n'.join(lines), flush=True)

@@ -52,8 +52,9 @@ def main() -> None:
     data = TrainingSetData.from_file(args.shared / 'datasets' / 'mlearn' / args.element / 'training.json').store()
     split = split_training_set(data, orm.Float(0.1), orm.Int(args.seed))
     start = time.perf_counter()
-    results, node = run_get_node(NnpCalculation, training_set=split, parameters=orm.Dict(parameters),
-                                 code=orm.load_code('nnp@localhost'))
+    results, node = run_get_node(
+        NnpCalculation, training_set=split, parameters=orm.Dict(parameters), code=orm.load_code('nnp@localhost')
+    )
     wall = time.perf_counter() - start
     assert node.is_finished_ok, node.exit_message
     metrics = results['metrics'].get_dict()
@@ -70,7 +71,8 @@ def main() -> None:
 
     start = time.perf_counter()
     _, parse = ParserFactory('mlpgen.n2p2').parse_from_node(
-        node, store_provenance=False, retrieved_temporary_folder=node.outputs.remote_folder.get_remote_path())
+        node, store_provenance=False, retrieved_temporary_folder=node.outputs.remote_folder.get_remote_path()
+    )
     parse_seconds = time.perf_counter() - start
     assert parse.is_finished_ok, parse.exit_message
     # the stored potential, evaluated on every structure, against what train printed
@@ -88,15 +90,23 @@ def main() -> None:
     v = metrics['energy']['validation']['overall']
     fv = metrics['forces']['validation']['overall']
     print(f'NNP {args.element}: {split.split_counts}, parameters {parameters or "SPEC defaults"}')
-    print('| element | epochs run | optimum epoch | val. E RMSE / MAE (meV/atom) | val. F RMSE / MAE (eV/Å) '
-          '| s/epoch | wall (s) |')
+    print(
+        '| element | epochs run | optimum epoch | val. E RMSE / MAE (meV/atom) | val. F RMSE / MAE (eV/Å) '
+        '| s/epoch | wall (s) |'
+    )
     print('|---|---|---|---|---|---|---|')
-    print(f'| {args.element} | {int(curve["epoch"][-1])} | {potential.epoch} | {v["rmse"] * 1000:.2f} / '
-          f'{v["mae"] * 1000:.2f} | {fv["rmse"]:.4f} / {fv["mae"]:.4f} | {np.mean(seconds):.2f} | {wall:.0f} |')
-    print(f'train RMSE at epoch {potential.epoch}: learning-curve.out E {curve["RMSEpa_Etrain_pu"][row]:.8e} '
-          f'F {curve["RMSE_Ftrain_pu"][row]:.8e}; evaluator on the stored files E {e_rmse:.8e} F {f_rmse:.8e}')
-    print(f'parser alone: {parse_seconds:.1f} s; evaluating the network on all {len(split.get_frame_list())} '
-          f'structures (the parser before issue 16): {evaluate_seconds:.1f} s')
+    print(
+        f'| {args.element} | {int(curve["epoch"][-1])} | {potential.epoch} | {v["rmse"] * 1000:.2f} / '
+        f'{v["mae"] * 1000:.2f} | {fv["rmse"]:.4f} / {fv["mae"]:.4f} | {np.mean(seconds):.2f} | {wall:.0f} |'
+    )
+    print(
+        f'train RMSE at epoch {potential.epoch}: learning-curve.out E {curve["RMSEpa_Etrain_pu"][row]:.8e} '
+        f'F {curve["RMSE_Ftrain_pu"][row]:.8e}; evaluator on the stored files E {e_rmse:.8e} F {f_rmse:.8e}'
+    )
+    print(
+        f'parser alone: {parse_seconds:.1f} s; evaluating the network on all {len(split.get_frame_list())} '
+        f'structures (the parser before issue 16): {evaluate_seconds:.1f} s'
+    )
     print(f'process {node.pk}; plots in its `plots` output; AIIDA_PATH={os.environ["AIIDA_PATH"]}')
 
 

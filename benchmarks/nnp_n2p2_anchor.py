@@ -39,8 +39,17 @@ def main() -> None:
     folder = args.workdir or Path(tempfile.mkdtemp(prefix='nnp-anchor-'))
     folder.mkdir(parents=True, exist_ok=True)
     frames = mlearn_json.read(args.shared / 'datasets' / 'mlearn' / 'Mo' / 'training.json')
-    frames = [dataclasses.replace(f, positions=f.positions * BOHR, cell=f.cell * BOHR, energy=f.energy * HARTREE,
-                                  forces=f.forces * HARTREE / BOHR, stress=None) for f in frames]
+    frames = [
+        dataclasses.replace(
+            f,
+            positions=f.positions * BOHR,
+            cell=f.cell * BOHR,
+            energy=f.energy * HARTREE,
+            forces=f.forces * HARTREE / BOHR,
+            stress=None,
+        )
+        for f in frames
+    ]
     n2p2_data.write(Frames.from_frames(frames), folder / 'input.data')
     text = (args.shared / 'reference_potentials' / 'mlearn' / 'Mo' / 'nnp' / 'input.nn').read_text()
     text = re.sub(r'^epochs .*$', f'epochs {args.epochs}', text, flags=re.MULTILINE)
@@ -57,15 +66,19 @@ def main() -> None:
     curve = read_learning_curve(folder / 'learning-curve.out')
     precompute = next(line for line in done.stdout.splitlines() if line.startswith('Descriptors'))
     print(f'workdir {folder}')
-    print(f'scaling 200: {scaling:.1f} s (n2p2 1.4 s); train {args.epochs} epochs: {train:.0f} s (n2p2 75 s); '
-          f'{precompute}')
+    print(
+        f'scaling 200: {scaling:.1f} s (n2p2 1.4 s); train {args.epochs} epochs: {train:.0f} s (n2p2 75 s); '
+        f'{precompute}'
+    )
     print('| epoch | s | test E RMSE (meV/atom) | test F RMSE (eV/Å) | train E RMSE | train F RMSE |')
     print('|---|---|---|---|---|---|')
     for i, epoch in enumerate(curve['epoch'].astype(int)):
         s = f'{seconds[epoch - 1]:.2f}' if epoch > 0 and epoch <= len(seconds) else '-'
-        print(f'| {epoch} | {s} | {curve["RMSEpa_Etest_pu"][i] / HARTREE * 1000:.2f} | '
-              f'{curve["RMSE_Ftest_pu"][i] / HARTREE * BOHR:.4f} | {curve["RMSEpa_Etrain_pu"][i] / HARTREE * 1000:.2f} '
-              f'| {curve["RMSE_Ftrain_pu"][i] / HARTREE * BOHR:.4f} |')
+        print(
+            f'| {epoch} | {s} | {curve["RMSEpa_Etest_pu"][i] / HARTREE * 1000:.2f} | '
+            f'{curve["RMSE_Ftest_pu"][i] / HARTREE * BOHR:.4f} | {curve["RMSEpa_Etrain_pu"][i] / HARTREE * 1000:.2f} '
+            f'| {curve["RMSE_Ftrain_pu"][i] / HARTREE * BOHR:.4f} |'
+        )
     print(f'mean seconds per epoch: {np.mean(seconds):.2f} (n2p2 about 15)')
 
 

@@ -27,8 +27,10 @@ def main() -> None:
     parser.add_argument('--shared', type=Path, default=Path(__file__).resolve().parents[2] / 'shared')
     parser.add_argument('--elements', default='Ge,Li,Mo,Si')
     args = parser.parse_args()
-    print('| element | structures | atoms | E MAE / RMSE (meV/atom) | independent E MAE | F MAE / RMSE (eV/Å) '
-          '| independent F MAE | ms per atom |')
+    print(
+        '| element | structures | atoms | E MAE / RMSE (meV/atom) | independent E MAE | F MAE / RMSE (eV/Å) '
+        '| independent F MAE | ms per atom |'
+    )
     print('|---|---|---|---|---|---|---|---|')
     for element in args.elements.split(','):
         potential = Potential.load(args.shared / 'reference_potentials' / 'mlearn' / element / 'nnp')
@@ -43,9 +45,11 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         de, df = np.array(de), np.concatenate(df)
         ref = INDEPENDENT.get(element, (float('nan'), float('nan')))
-        print(f'| {element} | {len(frames)} | {atoms} | {1000 * np.abs(de).mean():.3f} / '
-              f'{1000 * np.sqrt(np.mean(de**2)):.3f} | {ref[0]} | {np.abs(df).mean():.4f} / '
-              f'{np.sqrt(np.mean(df**2)):.4f} | {ref[1]} | {1000 * elapsed / atoms:.2f} |')
+        print(
+            f'| {element} | {len(frames)} | {atoms} | {1000 * np.abs(de).mean():.3f} / '
+            f'{1000 * np.sqrt(np.mean(de**2)):.3f} | {ref[0]} | {np.abs(df).mean():.4f} / '
+            f'{np.sqrt(np.mean(df**2)):.4f} | {ref[1]} | {1000 * elapsed / atoms:.2f} |'
+        )
 
 
 if __name__ == '__main__':

@@ -34,16 +34,21 @@ def published_errors(kind: str, shared: Path, split) -> dict:
     from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
     folder = shared / 'reference_potentials' / 'mlearn' / 'Mo' / kind
-    potential = SnapPotentialData.from_files(glob.glob(f'{folder}/*.snapcoeff')[0],
-                                             glob.glob(f'{folder}/*.snapparam')[0])
+    potential = SnapPotentialData.from_files(
+        glob.glob(f'{folder}/*.snapcoeff')[0], glob.glob(f'{folder}/*.snapparam')[0]
+    )
     frames = [f for f in split.get_frame_list() if f.split == 'validation']
     atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True) for f in frames]
     with tempfile.TemporaryDirectory() as directory:
         result = evaluate_with_lmp(potential, atoms, directory, lmp=str(Path(sys.executable).parent / 'lmp'))
     de = np.array([(e - f.energy) / len(f.numbers) for e, f in zip(result['energy'], frames, strict=True)]) * 1000
     df = np.concatenate([np.asarray(r) - f.forces for r, f in zip(result['forces'], frames, strict=True)]).ravel()
-    return {'energy_mae': np.abs(de).mean(), 'energy_rmse': np.sqrt(np.mean(de**2)),
-            'forces_mae': np.abs(df).mean(), 'forces_rmse': np.sqrt(np.mean(df**2))}
+    return {
+        'energy_mae': np.abs(de).mean(),
+        'energy_rmse': np.sqrt(np.mean(de**2)),
+        'forces_mae': np.abs(df).mean(),
+        'forces_rmse': np.sqrt(np.mean(df**2)),
+    }
 
 
 def main() -> None:
@@ -77,12 +82,17 @@ def main() -> None:
         label = 'E_RMSE + 10 F_RMSE'
     else:
         parameters['quadratic'] = True
-        optimize = {'keys': ['rcutfac', 'fit.forces'], 'metric': 'mae', 'objective': {'energy': 1.0, 'forces': 1.0},
-                    'reference': {'energy': published['energy_mae'], 'forces': published['forces_mae']}}
+        optimize = {
+            'keys': ['rcutfac', 'fit.forces'],
+            'metric': 'mae',
+            'objective': {'energy': 1.0, 'forces': 1.0},
+            'reference': {'energy': published['energy_mae'], 'forces': published['forces_mae']},
+        }
         label = 'E_MAE/E_MAE_pub + F_MAE/F_MAE_pub'
     optimize.update(budget=args.budget, max_in_flight=args.in_flight)
-    builder = MlpGeneratorWorkChain.get_builder_from_protocol(split, 'snap', 'moderate', overrides=parameters,
-                                                              optimize=optimize)
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+        split, 'snap', 'moderate', overrides=parameters, optimize=optimize
+    )
     start = time.perf_counter()
     results, node = run_get_node(builder)
     wall = time.perf_counter() - start
@@ -98,13 +108,18 @@ def main() -> None:
     print('| | objective | E RMSE / MAE (meV/atom) | F RMSE / MAE (eV/Å) | parameters |')
     print('|---|---|---|---|---|')
     for name, row in (('start (moderate protocol)', rows[0]), (f'best (trial {best["trial"]})', best)):
-        values = ', '.join(f'{k} {row[k]:.4g}' for k in table['columns']
-                           if k.startswith(('rcutfac', 'elements', 'fit')))
-        print(f'| {name} | {row["objective"]:.4f} | {row["energy_rmse"]:.2f} / {row["energy_mae"]:.2f} | '
-              f'{row["forces_rmse"]:.4f} / {row["forces_mae"]:.4f} | {values} |')
-    print(f'| published mlearn {args.kind} | {pub_objective:.4f} | {published["energy_rmse"]:.2f} / '
-          f'{published["energy_mae"]:.2f} | {published["forces_rmse"]:.4f} / {published["forces_mae"]:.4f} | '
-          'trained on all 194 structures |')
+        values = ', '.join(
+            f'{k} {row[k]:.4g}' for k in table['columns'] if k.startswith(('rcutfac', 'elements', 'fit'))
+        )
+        print(
+            f'| {name} | {row["objective"]:.4f} | {row["energy_rmse"]:.2f} / {row["energy_mae"]:.2f} | '
+            f'{row["forces_rmse"]:.4f} / {row["forces_mae"]:.4f} | {values} |'
+        )
+    print(
+        f'| published mlearn {args.kind} | {pub_objective:.4f} | {published["energy_rmse"]:.2f} / '
+        f'{published["energy_mae"]:.2f} | {published["forces_rmse"]:.4f} / {published["forces_mae"]:.4f} | '
+        'trained on all 194 structures |'
+    )
     objectives = np.array([r['objective'] for r in rows], float)
     running = np.minimum.accumulate(objectives)
     within = int(np.argmax(running <= 1.02 * objectives.min())) + 1
@@ -112,8 +127,10 @@ def main() -> None:
     plot = Path(__file__).resolve().parent / 'results' / f'snap_optimize_{args.kind}_Mo.png'
     plot.parent.mkdir(exist_ok=True)
     plot.write_bytes(results['objective_plot'].get_content(mode='rb'))
-    print(f'fits: {len(rows)} (budget {args.budget}), at most {args.in_flight} in flight; wall {wall:.0f} s; '
-          f'generator {node.pk}; AIIDA_PATH={os.environ["AIIDA_PATH"]}')
+    print(
+        f'fits: {len(rows)} (budget {args.budget}), at most {args.in_flight} in flight; wall {wall:.0f} s; '
+        f'generator {node.pk}; AIIDA_PATH={os.environ["AIIDA_PATH"]}'
+    )
 
 
 if __name__ == '__main__':

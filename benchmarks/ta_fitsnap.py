@@ -19,27 +19,40 @@ import tempfile
 import time
 from pathlib import Path
 
-ROW = re.compile(r"\|\s*\('([^']+)', 'Unweighted', (?:'Training', )?'(Energy|Force)'\)"
-                 r"\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)")
+ROW = re.compile(
+    r"\|\s*\('([^']+)', 'Unweighted', (?:'Training', )?'(Energy|Force)'\)"
+    r'\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)'
+)
 GROUP_WEIGHTS = {
-    'Displaced_A15': (100, 1, 1e-8), 'Displaced_BCC': (100, 1, 1e-8), 'Displaced_FCC': (100, 1, 1e-8),
-    'Elastic_BCC': (1e-8, 1e-8, 1e-4), 'Elastic_FCC': (1e-9, 1e-9, 1e-9), 'GSF_110': (100, 1, 1e-8),
-    'GSF_112': (100, 1, 1e-8), 'Liquid': (4.67e2, 1, 1e-8), 'Surface': (100, 1, 1e-8),
-    'Volume_A15': (1, 1e-9, 1e-9), 'Volume_BCC': (1, 1e-9, 1e-9), 'Volume_FCC': (1, 1e-9, 1e-9),
+    'Displaced_A15': (100, 1, 1e-8),
+    'Displaced_BCC': (100, 1, 1e-8),
+    'Displaced_FCC': (100, 1, 1e-8),
+    'Elastic_BCC': (1e-8, 1e-8, 1e-4),
+    'Elastic_FCC': (1e-9, 1e-9, 1e-9),
+    'GSF_110': (100, 1, 1e-8),
+    'GSF_112': (100, 1, 1e-8),
+    'Liquid': (4.67e2, 1, 1e-8),
+    'Surface': (100, 1, 1e-8),
+    'Volume_A15': (1, 1e-9, 1e-9),
+    'Volume_BCC': (1, 1e-9, 1e-9),
+    'Volume_FCC': (1, 1e-9, 1e-9),
 }
 
 
 def read_metrics(path: Path) -> dict:
-    return {(m.group(1), m.group(2)): (float(m.group(4)), float(m.group(5)))
-            for m in ROW.finditer(path.read_text())}
+    return {(m.group(1), m.group(2)): (float(m.group(4)), float(m.group(5))) for m in ROW.finditer(path.read_text())}
 
 
 def run_raw(dataset: Path, work: Path) -> tuple[dict, float]:
     shutil.copytree(dataset / 'JSON', work / 'JSON')
     shutil.copy(dataset / 'Ta-example.in', work)
     start = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / 'mlpgen-fitsnap'), 'Ta-example.in'], cwd=work, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / 'mlpgen-fitsnap'), 'Ta-example.in'],
+        cwd=work,
+        check=True,
+        capture_output=True,
+    )
     return read_metrics(work / 'Ta_metrics.md'), time.perf_counter() - start
 
 
@@ -55,10 +68,22 @@ def run_ours(dataset: Path) -> tuple[dict, float]:
     start = time.perf_counter()
     training_set = TrainingSetData.from_file(dataset / 'JSON').store()
     weights = {g: dict(zip(('energy', 'forces', 'stress'), w, strict=True)) for g, w in GROUP_WEIGHTS.items()}
-    parameters = {'twojmax': 6, 'rcutfac': 4.67637, 'rfac0': 0.99363, 'bzeroflag': False, 'zbl': True,
-                  'zbl_inner': 4.0, 'zbl_outer': 4.8, 'group_weights': weights}
-    results, node = run_get_node(FitsnapCalculation, training_set=training_set, parameters=orm.Dict(parameters),
-                                 code=orm.load_code('fitsnap@localhost'))
+    parameters = {
+        'twojmax': 6,
+        'rcutfac': 4.67637,
+        'rfac0': 0.99363,
+        'bzeroflag': False,
+        'zbl': True,
+        'zbl_inner': 4.0,
+        'zbl_outer': 4.8,
+        'group_weights': weights,
+    }
+    results, node = run_get_node(
+        FitsnapCalculation,
+        training_set=training_set,
+        parameters=orm.Dict(parameters),
+        code=orm.load_code('fitsnap@localhost'),
+    )
     elapsed = time.perf_counter() - start
     assert node.is_finished_ok, node.exit_message
     metrics = results['metrics'].get_dict()
@@ -82,8 +107,10 @@ def main() -> None:
         (Path(work) / 'raw').mkdir()
         raw, raw_time = run_raw(dataset, Path(work) / 'raw')
         ours, our_time = run_ours(dataset)
-    print('| group | quantity | published MAE / RMSE | FitSNAP direct MAE / RMSE | aiida-mlpgen MAE / RMSE '
-          '| max rel. diff |')
+    print(
+        '| group | quantity | published MAE / RMSE | FitSNAP direct MAE / RMSE | aiida-mlpgen MAE / RMSE '
+        '| max rel. diff |'
+    )
     print('|---|---|---|---|---|---|')
     worst = 0.0
     for key in sorted(reference):
@@ -92,12 +119,16 @@ def main() -> None:
         else:
             diff = max(abs(ours[key][i] - reference[key][i]) / reference[key][i] for i in (0, 1))
             worst, note = max(worst, diff), f'{diff:.1e}'
-        print(f'| {key[0]} | {key[1]} | {reference[key][0]:.6g} / {reference[key][1]:.6g} | '
-              f'{raw[key][0]:.6g} / {raw[key][1]:.6g} | {ours[key][0]:.6g} / {ours[key][1]:.6g} | {note} |')
+        print(
+            f'| {key[0]} | {key[1]} | {reference[key][0]:.6g} / {reference[key][1]:.6g} | '
+            f'{raw[key][0]:.6g} / {raw[key][1]:.6g} | {ours[key][0]:.6g} / {ours[key][1]:.6g} | {note} |'
+        )
     print()
     print(f'largest relative difference to the published metrics: {worst:.2e}')
-    print(f'wall time: FitSNAP direct {raw_time:.1f} s, through aiida-mlpgen (import + CalcJob + parse) '
-          f'{our_time:.1f} s, ratio {our_time / raw_time:.2f}')
+    print(
+        f'wall time: FitSNAP direct {raw_time:.1f} s, through aiida-mlpgen (import + CalcJob + parse) '
+        f'{our_time:.1f} s, ratio {our_time / raw_time:.2f}'
+    )
 
 
 if __name__ == '__main__':

@@ -42,9 +42,14 @@ def main() -> None:
     values, seconds = {}, {}
     for engine, code in (('lammps', 'lammps@localhost'), ('ase', 'properties@localhost')):
         start = time.perf_counter()
-        results, node = run_get_node(ValidationWorkChain, potential=potential, structure=structure,
-                                     properties=orm.List(args.properties.split(',')), engine=orm.Str(engine),
-                                     code=orm.load_code(code))
+        results, node = run_get_node(
+            ValidationWorkChain,
+            potential=potential,
+            structure=structure,
+            properties=orm.List(args.properties.split(',')),
+            engine=orm.Str(engine),
+            code=orm.load_code(code),
+        )
         seconds[engine] = time.perf_counter() - start
         if not node.is_finished_ok:
             raise SystemExit(f'{engine}: [{node.exit_status}] {node.exit_message}')
@@ -58,8 +63,10 @@ def main() -> None:
         limit = limits.get(key, 1.0)
         worst = max(worst, diff / limit)
         print(f'| {key} | {a:.6g} | {b:.6g} | {diff:.2e} | {limit} |')
-    print(f'\nwall time: LAMMPS engine {seconds["lammps"]:.1f} s, ASE engine {seconds["ase"]:.1f} s; '
-          f'largest difference / limit: {worst:.3g}')
+    print(
+        f'\nwall time: LAMMPS engine {seconds["lammps"]:.1f} s, ASE engine {seconds["ase"]:.1f} s; '
+        f'largest difference / limit: {worst:.3g}'
+    )
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 """Generator over all three types on the same data, and a SNAP fitted on top of a ZBL Δ-potential.
 
-    verdi run examples/generate_ace_delta_snap.py [path/to/training.json]
+verdi run examples/generate_ace_delta_snap.py [path/to/training.json]
 """
 
 import sys
@@ -22,8 +22,7 @@ training_set = TrainingSetData.from_file(source).store()
 #: pyace differentiates numerically on a CPU: a small ACE keeps this example to minutes.
 OVERRIDES = {'ace': {'number_of_functions': 10, 'max_iterations': 10, 'min_iterations': 0}}
 for kind in ('snap', 'ace', 'nnp'):
-    builder = MlpGeneratorWorkChain.get_builder_from_protocol(training_set, kind, 'fast',
-                                                              overrides=OVERRIDES.get(kind))
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(training_set, kind, 'fast', overrides=OVERRIDES.get(kind))
     results, node = run_get_node(builder)
     overall = results['metrics'].get_dict()['energy']['validation']['overall']
     print(f'{kind}: validation energy RMSE {overall["rmse"] * 1000:.2f} meV/atom ({node.process_label}<{node.pk}>)')

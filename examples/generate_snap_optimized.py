@@ -22,11 +22,12 @@ HERE = Path(sys.argv[0]).resolve().parent  # verdi run gives __file__ without it
 source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / 'data' / 'Mo_mlearn_slice.json'
 training_set = TrainingSetData.from_file(source).store()
 builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-    training_set, 'snap', 'moderate', optimize={'keys': ['rcutfac', 'radelem', 'wj'], 'budget': 20, 'max_in_flight': 4})
+    training_set, 'snap', 'moderate', optimize={'keys': ['rcutfac', 'radelem', 'wj'], 'budget': 20, 'max_in_flight': 4}
+)
 results, node = run_get_node(builder)
 print(f'{node.process_label}<{node.pk}>: [{node.exit_status}] {node.exit_message or "ok"}')
 table = results['trials'].get_dict()
 for row in table['rows']:
-    print(f"trial {row['trial']:2d}  objective {row['objective']:.4f}  rcutfac {row['rcutfac']:.3f}")
+    print(f'trial {row["trial"]:2d}  objective {row["objective"]:.4f}  rcutfac {row["rcutfac"]:.3f}')
 print('best trial', table['best_trial'], 'parameters', results['parameters'].get_dict())
 print('\n'.join(results['potential'].lammps_lines()))

@@ -15,7 +15,8 @@ for i, strain in enumerate(np.linspace(-0.02, 0.02, 5)):
     atoms.calc = EMT()
     forces = orm.ArrayData()
     forces.set_array('forces', atoms.get_forces())
-    entries.append((orm.StructureData(ase=atoms).store(), orm.Float(atoms.get_potential_energy()).store(),
-                    forces.store()))
+    entries.append(
+        (orm.StructureData(ase=atoms).store(), orm.Float(atoms.get_potential_energy()).store(), forces.store())
+    )
 training_set = training_set_from_aiida(**aiida_inputs(entries))
 print(training_set.pk, training_set.n_structures, training_set.elements)

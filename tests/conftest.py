@@ -81,7 +81,11 @@ def mlpgen_cli(tmp_path):
 
     def run(*args, check=True, program='mlpgen', timeout=600):
         result = subprocess.run(
-            [str(bin_dir / program), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout,
+            [str(bin_dir / program), *map(str, args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             cwd=tmp_path,
         )
         if check and result.returncode != 0:
@@ -102,8 +106,13 @@ def local_code(label: str, executable):
     try:
         computer = orm.Computer.collection.get(label='test-localhost')
     except NotExistent:
-        computer = orm.Computer(label='test-localhost', hostname='localhost', transport_type='core.local',
-                                scheduler_type='core.direct', workdir='/tmp/mlpgen-tests-work').store()
+        computer = orm.Computer(
+            label='test-localhost',
+            hostname='localhost',
+            transport_type='core.local',
+            scheduler_type='core.direct',
+            workdir='/tmp/mlpgen-tests-work',
+        ).store()
         computer.configure(safe_interval=0)
         computer.set_default_mpiprocs_per_machine(1)
         computer.set_mpirun_command([str(Path(sys.executable).parent / 'mpiexec'), '-n', '{tot_num_mpiprocs}'])

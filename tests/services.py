@@ -23,8 +23,7 @@ SBIN = ('/usr/sbin', '/usr/bin', '/sbin', '/bin')
 
 
 def which(program: str) -> str | None:
-    return shutil.which(program) or next((f'{d}/{program}' for d in SBIN if os.access(f'{d}/{program}', os.X_OK)),
-                                         None)
+    return shutil.which(program) or next((f'{d}/{program}' for d in SBIN if os.access(f'{d}/{program}', os.X_OK)), None)
 
 
 def missing() -> str | None:
@@ -61,8 +60,9 @@ class Cluster:
         return {**os.environ, 'SLURM_CONF': str(self.slurm_conf)}
 
     def slurm(self, *args: str, check=True) -> str:
-        done = subprocess.run([which(args[0]), *args[1:]], env=self.env, capture_output=True, text=True, timeout=60,
-                              check=False)
+        done = subprocess.run(
+            [which(args[0]), *args[1:]], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f'{" ".join(args)} failed: {done.stderr}')
         return done.stdout
@@ -133,9 +133,20 @@ def start(root: Path) -> Cluster:
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
         munge_socket = munge / 'munge.socket'
-        subprocess.run([which('munged'), '--force', f'--key-file={key}', f'--socket={munge_socket}',
-                        f'--pid-file={munge / "munged.pid"}', f'--log-file={munge / "munged.log"}',
-                        f'--seed-file={munge / "munged.seed"}'], check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                which('munged'),
+                '--force',
+                f'--key-file={key}',
+                f'--socket={munge_socket}',
+                f'--pid-file={munge / "munged.pid"}',
+                f'--log-file={munge / "munged.log"}',
+                f'--seed-file={munge / "munged.seed"}',
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         _wait_for(lambda: _pid_written(munge / 'munged.pid'), 'munged', log=munge / 'munged.log')
         processes['munged'] = _pid_from(munge / 'munged.pid')
 
@@ -144,52 +155,60 @@ def start(root: Path) -> Cluster:
         for sub in ('state', 'spool'):
             (slurm / sub).mkdir(parents=True, exist_ok=True)
         node = socket.gethostname()
-        conf = _write(slurm / 'slurm.conf', '\n'.join([
-            'ClusterName=mlpgen-test',
-            f'SlurmctldHost={node}(127.0.0.1)',
-            f'SlurmctldPort={free_port()}',
-            f'SlurmdPort={free_port()}',
-            'SlurmUser=root',
-            'SlurmdUser=root',
-            'AuthType=auth/munge',
-            f'AuthInfo=socket={munge_socket}',
-            'CredType=cred/munge',
-            f'StateSaveLocation={slurm / "state"}',
-            f'SlurmdSpoolDir={slurm / "spool"}',
-            f'SlurmctldPidFile={slurm / "slurmctld.pid"}',
-            f'SlurmdPidFile={slurm / "slurmd.pid"}',
-            f'SlurmctldLogFile={slurm / "slurmctld.log"}',
-            f'SlurmdLogFile={slurm / "slurmd.log"}',
-            'ProctrackType=proctrack/linuxproc',
-            'TaskPlugin=task/none',
-            'SelectType=select/cons_tres',
-            'SelectTypeParameters=CR_CPU',
-            'JobAcctGatherType=jobacct_gather/none',
-            'AccountingStorageType=accounting_storage/none',
-            'MailProg=/bin/true',
-            'ReturnToService=2',
-            'SchedulerType=sched/builtin',
-            'KillWait=2',
-            'OverTimeLimit=0',
-            'MinJobAge=300',
-            'MpiDefault=none',
-            f'NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} State=UNKNOWN',
-            f'PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4',
-            '',
-        ]))
+        conf = _write(
+            slurm / 'slurm.conf',
+            '\n'.join(
+                [
+                    'ClusterName=mlpgen-test',
+                    f'SlurmctldHost={node}(127.0.0.1)',
+                    f'SlurmctldPort={free_port()}',
+                    f'SlurmdPort={free_port()}',
+                    'SlurmUser=root',
+                    'SlurmdUser=root',
+                    'AuthType=auth/munge',
+                    f'AuthInfo=socket={munge_socket}',
+                    'CredType=cred/munge',
+                    f'StateSaveLocation={slurm / "state"}',
+                    f'SlurmdSpoolDir={slurm / "spool"}',
+                    f'SlurmctldPidFile={slurm / "slurmctld.pid"}',
+                    f'SlurmdPidFile={slurm / "slurmd.pid"}',
+                    f'SlurmctldLogFile={slurm / "slurmctld.log"}',
+                    f'SlurmdLogFile={slurm / "slurmd.log"}',
+                    'ProctrackType=proctrack/linuxproc',
+                    'TaskPlugin=task/none',
+                    'SelectType=select/cons_tres',
+                    'SelectTypeParameters=CR_CPU',
+                    'JobAcctGatherType=jobacct_gather/none',
+                    'AccountingStorageType=accounting_storage/none',
+                    'MailProg=/bin/true',
+                    'ReturnToService=2',
+                    'SchedulerType=sched/builtin',
+                    'KillWait=2',
+                    'OverTimeLimit=0',
+                    'MinJobAge=300',
+                    'MpiDefault=none',
+                    f'NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} State=UNKNOWN',
+                    f'PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4',
+                    '',
+                ]
+            ),
+        )
         env = {**os.environ, 'SLURM_CONF': str(conf)}
-        subprocess.run([which('slurmctld'), '-i', '-f', str(conf)], env=env, check=True, capture_output=True,
-                       timeout=30)
+        subprocess.run(
+            [which('slurmctld'), '-i', '-f', str(conf)], env=env, check=True, capture_output=True, timeout=30
+        )
         _wait_for(lambda: _pid_written(slurm / 'slurmctld.pid'), 'slurmctld', log=slurm / 'slurmctld.log')
         processes['slurmctld'] = _pid_from(slurm / 'slurmctld.pid')
-        subprocess.run([which('slurmd'), '-f', str(conf), '-N', node], env=env, check=True, capture_output=True,
-                       timeout=30)
+        subprocess.run(
+            [which('slurmd'), '-f', str(conf), '-N', node], env=env, check=True, capture_output=True, timeout=30
+        )
         _wait_for(lambda: _pid_written(slurm / 'slurmd.pid'), 'slurmd', log=slurm / 'slurmd.log')
         processes['slurmd'] = _pid_from(slurm / 'slurmd.pid')
 
         def idle():
-            out = subprocess.run([which('sinfo'), '-h', '-o', '%t'], env=env, capture_output=True, text=True,
-                                 check=False).stdout
+            out = subprocess.run(
+                [which('sinfo'), '-h', '-o', '%t'], env=env, capture_output=True, text=True, check=False
+            ).stdout
             return out.strip() in ('idle', 'mix', 'alloc')
 
         _wait_for(idle, 'the SLURM node', log=slurm / 'slurmd.log')
@@ -201,29 +220,42 @@ def start(root: Path) -> Cluster:
         host_key = ssh / 'host_ed25519'
         user_key = ssh / 'user_ed25519'
         for path in (host_key, user_key):
-            subprocess.run([which('ssh-keygen'), '-q', '-t', 'ed25519', '-N', '', '-f', str(path)], check=True,
-                           capture_output=True, timeout=30)
+            subprocess.run(
+                [which('ssh-keygen'), '-q', '-t', 'ed25519', '-N', '', '-f', str(path)],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
         authorized = _write(ssh / 'authorized_keys', (ssh / 'user_ed25519.pub').read_text(), 0o600)
         port = free_port()
-        sshd_conf = _write(ssh / 'sshd_config', '\n'.join([
-            f'Port {port}',
-            'ListenAddress 127.0.0.1',
-            f'HostKey {host_key}',
-            f'AuthorizedKeysFile {authorized}',
-            f'PidFile {ssh / "sshd.pid"}',
-            'PermitRootLogin prohibit-password',
-            'PasswordAuthentication no',
-            'KbdInteractiveAuthentication no',
-            'UsePAM no',
-            'StrictModes no',
-            'Subsystem sftp internal-sftp',
-            f'SetEnv SLURM_CONF={conf}',
-            'MaxStartups 50:30:100',
-            'MaxSessions 50',
-            '',
-        ]))
-        sshd = subprocess.Popen([which('sshd'), '-D', '-e', '-f', str(sshd_conf)], stdout=subprocess.DEVNULL,
-                                stderr=open(ssh / 'sshd.log', 'w'), start_new_session=True)
+        sshd_conf = _write(
+            ssh / 'sshd_config',
+            '\n'.join(
+                [
+                    f'Port {port}',
+                    'ListenAddress 127.0.0.1',
+                    f'HostKey {host_key}',
+                    f'AuthorizedKeysFile {authorized}',
+                    f'PidFile {ssh / "sshd.pid"}',
+                    'PermitRootLogin prohibit-password',
+                    'PasswordAuthentication no',
+                    'KbdInteractiveAuthentication no',
+                    'UsePAM no',
+                    'StrictModes no',
+                    'Subsystem sftp internal-sftp',
+                    f'SetEnv SLURM_CONF={conf}',
+                    'MaxStartups 50:30:100',
+                    'MaxSessions 50',
+                    '',
+                ]
+            ),
+        )
+        sshd = subprocess.Popen(
+            [which('sshd'), '-D', '-e', '-f', str(sshd_conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(ssh / 'sshd.log', 'w'),
+            start_new_session=True,
+        )
         processes['sshd'] = sshd.pid
 
         def listening():
@@ -233,8 +265,9 @@ def start(root: Path) -> Cluster:
         _wait_for(listening, 'sshd', log=ssh / 'sshd.log')
         workdir = root / 'remote-work'
         workdir.mkdir(exist_ok=True)
-        cluster = Cluster(root=root, ssh_port=port, user=user, key=user_key, slurm_conf=conf, workdir=workdir,
-                          processes=processes)
+        cluster = Cluster(
+            root=root, ssh_port=port, user=user, key=user_key, slurm_conf=conf, workdir=workdir, processes=processes
+        )
         return cluster
     except BaseException:
         Cluster(root, 0, user, Path(), Path(), Path(), processes).stop()

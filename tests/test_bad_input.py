@@ -25,6 +25,7 @@ def _edit_fitsnap(path, change):
 def _set(key, value):
     def change(record, dataset):
         record[key] = value
+
     return change
 
 
@@ -59,8 +60,10 @@ FITSNAP_CASES = {
     'zero-volume': (lambda r, d: r['Lattice'].__setitem__(2, [0.0, 0.0, 0.0]), r'BCC_1\.json: zero-volume'),
     'left-handed': (_left_handed, r'BCC_1\.json: left-handed cell'),
     'close-atoms': (_close_atoms, r'BCC_1\.json: atoms 0 and 1 are 0\.173 Å apart, closer than 0\.5 Å'),
-    'mixed-units': (lambda r, d: d.__setitem__('StressStyle', 'kbar'),
-                    r"BCC_2\.json: mixed units, StressStyle is 'bar' here but 'kbar' in .*BCC_1\.json"),
+    'mixed-units': (
+        lambda r, d: d.__setitem__('StressStyle', 'kbar'),
+        r"BCC_2\.json: mixed units, StressStyle is 'bar' here but 'kbar' in .*BCC_1\.json",
+    ),
     'unknown-unit': (lambda r, d: d.__setitem__('EnergyStyle', 'furlong'), r"unknown unit 'furlong'"),
 }
 

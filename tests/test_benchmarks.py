@@ -25,10 +25,27 @@ def test_mlearn_quick_on_a_tiny_slice(mo_slice, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ('AIIDA_PROFILE',)}
     env['AIIDA_PATH'] = str(tmp_path / 'aiida')
     out = tmp_path / 'out'
-    done = subprocess.run([sys.executable, str(REPO / 'benchmarks' / 'mlearn.py'), '--quick', '--elements', 'Mo',
-                           '--types', 'snap', '--data', str(tmp_path / 'data'), '--out', str(out),
-                           '--validation-fraction', '0.34'],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / 'benchmarks' / 'mlearn.py'),
+            '--quick',
+            '--elements',
+            'Mo',
+            '--types',
+            'snap',
+            '--data',
+            str(tmp_path / 'data'),
+            '--out',
+            str(out),
+            '--validation-fraction',
+            '0.34',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(out / 'results.csv') as handle:
         rows = list(csv.DictReader(handle))

@@ -107,8 +107,10 @@ def test_import_show_export_round_trip(mlpgen_cli, ta_json, mo_json, tmp_path):
 
 def test_bad_import_fails_cleanly(mlpgen_cli, tmp_path):
     bad = tmp_path / 'bad.json'
-    bad.write_text('[{"structure": {"lattice": {"matrix": [[3,0,0],[0,3,0],[0,0,3]]}, '
-                   '"sites": [{"species": [{"element": "Qq"}], "xyz": [0,0,0]}]}, "outputs": {"energy": -1.0}}]')
+    bad.write_text(
+        '[{"structure": {"lattice": {"matrix": [[3,0,0],[0,3,0],[0,0,3]]}, '
+        '"sites": [{"species": [{"element": "Qq"}], "xyz": [0,0,0]}]}, "outputs": {"energy": -1.0}}]'
+    )
     result = mlpgen_cli('import', bad, check=False)
     assert result.returncode != 0
     assert "bad.json#0: unknown element symbol 'Qq'" in result.stderr
@@ -127,8 +129,11 @@ def test_demo_runs_end_to_end(mlpgen_cli):
     assert (exported / 'n2p2' / 'input.data').exists()
     assert (exported / 'pacemaker' / 'training_set.pckl.gzip').exists()
     pk = re.search(r'<- TrainingSetData<(\d+)> <- split_training_set', out).group(1)
-    assert re.search(rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> '
-                     r'<- Mo_mlearn_slice', out)
+    assert re.search(
+        rf'TrainingSetData<{pk}> <- split_training_set<\d+> <- TrainingSetData<\d+> '
+        r'<- Mo_mlearn_slice',
+        out,
+    )
     assert re.search(rf'SnapPotentialData<\d+> <- FitsnapCalculation<\d+> <- TrainingSetData<{pk}>', out)
     energy = re.search(r'energy \[eV/atom\], validation.*\n-+.*\nALL\s+(\d+)\s+(\S+)', out)
     assert int(energy.group(1)) >= 3 and float(energy.group(2)) < 0.05  # held-out energy RMSE below 50 meV/atom
@@ -141,12 +146,13 @@ def test_demo_runs_end_to_end(mlpgen_cli):
 
 def test_fit_snap_rejects_bad_parameters_before_running(mlpgen_cli, mo_slice):
     mlpgen_cli('import', mo_slice, '--label', 'mo')
-    for params, message in ((['-p', 'twojmax=5'], 'twojmax must be even'),
-                            (['-p', 'solver=CG'], 'unknown solver'),
-                            (['-p', 'elements.Ta.radelem=0.4'], "elements ['Ta'] are not in the training set"),
-                            (['-p', 'fit.energy=off', '-p', 'fit.forces=off', '-p', 'fit.stress=off'],
-                             'all fit terms are off'),
-                            (['-p', 'rcutfac'], 'is not key=value')):
+    for params, message in (
+        (['-p', 'twojmax=5'], 'twojmax must be even'),
+        (['-p', 'solver=CG'], 'unknown solver'),
+        (['-p', 'elements.Ta.radelem=0.4'], "elements ['Ta'] are not in the training set"),
+        (['-p', 'fit.energy=off', '-p', 'fit.forces=off', '-p', 'fit.stress=off'], 'all fit terms are off'),
+        (['-p', 'rcutfac'], 'is not key=value'),
+    ):
         result = mlpgen_cli('fit', 'snap', 'mo', *params, check=False)
         assert result.returncode != 0
         assert message in result.stderr, result.stderr
@@ -157,8 +163,9 @@ def test_potential_import_legacy_snap(mlpgen_cli):
     from .conftest import SHARED
 
     folder = SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'snap'
-    out = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff',
-                     folder / 'SNAPotential.snapparam').stdout
+    out = mlpgen_cli(
+        'potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff', folder / 'SNAPotential.snapparam'
+    ).stdout
     assert 'elements Mo, cutoff 4.600 Å' in out
     assert 'pair_coeff * * potential.snapcoeff potential.snapparam Mo' in out
     broken = mlpgen_cli.aiida_path / 'broken.snapparam'
@@ -166,10 +173,14 @@ def test_potential_import_legacy_snap(mlpgen_cli):
     result = mlpgen_cli('potential', 'import', 'snap', folder / 'SNAPotential.snapcoeff', broken, check=False)
     assert result.returncode != 0 and "missing required key(s) ['rcutfac']" in result.stderr
     # what each type takes comes from the type: one file too few, an option of another type, an unknown type
-    for args, message in (((folder / 'SNAPotential.snapcoeff',), 'snap: takes two files: COEFF PARAM'),
-                          ((folder / 'SNAPotential.snapcoeff', folder / 'SNAPotential.snapparam', '--epoch', '3'),
-                           '--epoch does not apply to snap'),
-                          ((folder / 'SNAPotential.snapcoeff',), "'gap' is not one of ")):
+    for args, message in (
+        ((folder / 'SNAPotential.snapcoeff',), 'snap: takes two files: COEFF PARAM'),
+        (
+            (folder / 'SNAPotential.snapcoeff', folder / 'SNAPotential.snapparam', '--epoch', '3'),
+            '--epoch does not apply to snap',
+        ),
+        ((folder / 'SNAPotential.snapcoeff',), "'gap' is not one of "),
+    ):
         kind = 'gap' if 'gap' in message else 'snap'
         result = mlpgen_cli('potential', 'import', kind, *args, check=False)
         assert result.returncode != 0 and message in result.stderr, result.stderr
@@ -178,8 +189,23 @@ def test_potential_import_legacy_snap(mlpgen_cli):
 
 def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
     mlpgen_cli('import', ta_small / 'Displaced_FCC', '--label', 'fcc')
-    out = mlpgen_cli('fit', 'ace', 'fcc', '-p', 'cutoff=5.0', '-p', 'number_of_functions=8', '-p', 'max_iterations=3',
-                     '-p', 'min_iterations=0', '-p', 'validation_fraction=0.2', '--output', 'ace_out').stdout
+    out = mlpgen_cli(
+        'fit',
+        'ace',
+        'fcc',
+        '-p',
+        'cutoff=5.0',
+        '-p',
+        'number_of_functions=8',
+        '-p',
+        'max_iterations=3',
+        '-p',
+        'min_iterations=0',
+        '-p',
+        'validation_fraction=0.2',
+        '--output',
+        'ace_out',
+    ).stdout
     assert 'aiida-mlpgen ACE fit report' in out and 'pair_style pace' in out
     assert 'evaluator: tensorpot' in out and 'iterations: 3' in out  # the default evaluator, no -p needed
     train_rmse = float(re.search(r'^forces \[eV/Å\], train.*\n.*\nALL\s+\d+\s+(\S+)', out, re.M).group(1))
@@ -197,8 +223,21 @@ def test_fit_ace_and_import_its_potential(mlpgen_cli, ta_small):
 
 def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
     mlpgen_cli('import', ta_small / 'Displaced_FCC', '--label', 'fcc')
-    out = mlpgen_cli('fit', 'nnp', 'fcc', '-p', 'epochs=2', '-p', 'nodes_per_layer=6', '-p', 'cutoff=4.5',
-                     '-p', 'validation_fraction=0.2', '--output', 'nnp_out').stdout
+    out = mlpgen_cli(
+        'fit',
+        'nnp',
+        'fcc',
+        '-p',
+        'epochs=2',
+        '-p',
+        'nodes_per_layer=6',
+        '-p',
+        'cutoff=4.5',
+        '-p',
+        'validation_fraction=0.2',
+        '--output',
+        'nnp_out',
+    ).stdout
     assert 'aiida-mlpgen NNP fit report' in out and 'pair_style hdnnp 4.5 dir' in out
     assert 'optimum epoch (lowest validation error)' in out
     folder = mlpgen_cli.aiida_path.parent / 'nnp_out'
@@ -215,8 +254,21 @@ def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
 
 def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
     mlpgen_cli('import', ta_small, '--label', 'ta')
-    out = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'rcutfac', '--budget', '4', '--in-flight', '2',
-                     '-p', 'twojmax=4', '--output', 'opt_out').stdout
+    out = mlpgen_cli(
+        'fit',
+        'snap',
+        'ta',
+        '--optimize',
+        'rcutfac',
+        '--budget',
+        '4',
+        '--in-flight',
+        '2',
+        '-p',
+        'twojmax=4',
+        '--output',
+        'opt_out',
+    ).stdout
     assert 'SNAP optimisation of TrainingSetData' in out and 'Optimisation: 4 trials, best trial' in out
     # the delivered potential is refitted on all 18 structures; the search's validation errors follow
     assert re.search(r'^energy \[eV/atom\], train\s.*\n.*\nALL\s+18\s', out, re.M)

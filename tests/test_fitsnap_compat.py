@@ -22,8 +22,15 @@ def test_adapters_accept_fitsnap_calls():
     lmp.command('mass 1 180.9')
     positions = [0.0, 0.0, 0.0, 2.0, 2.0, 2.0]
     # the old keywords FitSNAP uses
-    lmp.create_atoms(n=2, id=None, type=(2 * ctypes.c_int)(1, 1), x=(6 * ctypes.c_double)(*positions),
-                     v=None, image=None, shrinkexceed=False)
+    lmp.create_atoms(
+        n=2,
+        id=None,
+        type=(2 * ctypes.c_int)(1, 1),
+        x=(6 * ctypes.c_double)(*positions),
+        v=None,
+        image=None,
+        shrinkexceed=False,
+    )
     assert lmp.get_natoms() == 2
     ids = lmp.numpy.extract_atom_iarray('id', 2).ravel()
     xyz = lmp.numpy.extract_atom_darray('x', 2, dim=3)

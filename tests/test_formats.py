@@ -99,8 +99,9 @@ def test_pacemaker_pickle_made_by_pace_collect(tmp_path):
     calc.mkdir()
     shutil.copy(ASE_TESTDATA / 'vasp' / 'OUTCAR_example_1', calc / 'OUTCAR')
     tool = shutil.which('pace_collect', path=str(__import__('pathlib').Path(sys.executable).parent))
-    subprocess.run([tool, '-wd', str(tmp_path), '--free-atom-energy', 'Ni:0'], check=True, cwd=tmp_path,
-                   capture_output=True)
+    subprocess.run(
+        [tool, '-wd', str(tmp_path), '--free-atom-energy', 'Ni:0'], check=True, cwd=tmp_path, capture_output=True
+    )
     pickle = tmp_path / 'collected.pckl.gzip'
     frames = formats.read(pickle)
     reference = ase.io.read(calc / 'OUTCAR', index=-1, format='vasp-out')

@@ -47,9 +47,19 @@ def test_fitsnap_input(mo_set, tmp_path, file_regression):
     from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
 
     code = local_code('fitsnap-inputs', BIN / 'mlpgen-fitsnap')
-    info = prepare(FitsnapCalculation, tmp_path, training_set=mo_set, code=code,
-                   parameters=orm.Dict({'twojmax': 6, 'fit': {'energy': 100, 'forces': 1, 'stress': 'off'},
-                                        'group_weights': {'Vacancy': {'energy': 50}}}))
+    info = prepare(
+        FitsnapCalculation,
+        tmp_path,
+        training_set=mo_set,
+        code=code,
+        parameters=orm.Dict(
+            {
+                'twojmax': 6,
+                'fit': {'energy': 100, 'forces': 1, 'stress': 'off'},
+                'group_weights': {'Vacancy': {'energy': 50}},
+            }
+        ),
+    )
     file_regression.check((tmp_path / 'fitsnap.in').read_text(), extension='.in')
     assert 'fitsnap.in' in info.codes_info[0].cmdline_params
     written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / 'JSON').rglob('*.json'))
@@ -60,8 +70,13 @@ def test_pacemaker_input(mo_set, tmp_path, file_regression):
     from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 
     code = local_code('pacemaker-inputs', BIN / 'mlpgen-pacemaker')
-    prepare(PacemakerCalculation, tmp_path, training_set=mo_set, code=code,
-            parameters=orm.Dict({'cutoff': 5.0, 'number_of_functions': 30, 'max_iterations': 20}))
+    prepare(
+        PacemakerCalculation,
+        tmp_path,
+        training_set=mo_set,
+        code=code,
+        parameters=orm.Dict({'cutoff': 5.0, 'number_of_functions': 30, 'max_iterations': 20}),
+    )
     file_regression.check((tmp_path / 'input.yaml').read_text(), extension='.yaml')
 
 
@@ -69,8 +84,13 @@ def test_nnp_inputs(mo_set, tmp_path, file_regression, data_regression):
     from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 
     code = local_code('nnp-inputs', BIN / 'mlpgen-nnp')
-    prepare(NnpCalculation, tmp_path, training_set=mo_set, code=code,
-            parameters=orm.Dict({'cutoff': 5.0, 'nodes_per_layer': 10, 'epochs': 5}))
+    prepare(
+        NnpCalculation,
+        tmp_path,
+        training_set=mo_set,
+        code=code,
+        parameters=orm.Dict({'cutoff': 5.0, 'nodes_per_layer': 10, 'epochs': 5}),
+    )
     file_regression.check((tmp_path / 'input.nn').read_text(), extension='.nn')
     data = (tmp_path / 'input.data').read_text().split('end\n')
     assert len(data) == mo_set.n_structures + 1
@@ -91,16 +111,20 @@ def test_one_validation_rule_for_every_type(mo_set, tmp_path):
     for frame in frames:
         frame.split = 'unassigned'
     plain = TrainingSetData(frames).store()
-    expected = {i for i, f in enumerate(split_training_set(plain, orm.Float(0.25), orm.Int(7)).get_frame_list())
-                if f.split == 'validation'}
+    expected = {
+        i
+        for i, f in enumerate(split_training_set(plain, orm.Float(0.25), orm.Int(7)).get_frame_list())
+        if f.split == 'validation'
+    }
     assert 0 < len(expected) < len(frames)
 
     def fitsnap_held_out(parameters):
         folder = tmp_path / f'fitsnap{len(parameters)}'
         folder.mkdir()
         code = local_code('fitsnap-split', BIN / 'mlpgen-fitsnap')
-        prepare(FitsnapCalculation, folder, training_set=plain, code=code,
-                parameters=orm.Dict({'twojmax': 2, **parameters}))
+        prepare(
+            FitsnapCalculation, folder, training_set=plain, code=code, parameters=orm.Dict({'twojmax': 2, **parameters})
+        )
         groups = json.loads((folder / FitsnapCalculation.GROUPS_FILE).read_text())['groups']
         return {int(p.stem[1:]) for p in (folder / 'JSON').rglob('*.json') if not groups[p.parent.name]['train']}
 
@@ -108,6 +132,11 @@ def test_one_validation_rule_for_every_type(mo_set, tmp_path):
     assert fitsnap_held_out({'validation_fraction': 0.25, 'seed': 7}) == expected
     folder = tmp_path / 'nnp'
     folder.mkdir()
-    prepare(NnpCalculation, folder, training_set=plain, code=local_code('nnp-split', BIN / 'mlpgen-nnp'),
-            parameters=orm.Dict({'validation_fraction': 0.25, 'seed': 7, 'epochs': 1}))
+    prepare(
+        NnpCalculation,
+        folder,
+        training_set=plain,
+        code=local_code('nnp-split', BIN / 'mlpgen-nnp'),
+        parameters=orm.Dict({'validation_fraction': 0.25, 'seed': 7, 'epochs': 1}),
+    )
     assert set(json.loads((folder / NnpCalculation.SPLIT_FILE).read_text())['validation']) == expected

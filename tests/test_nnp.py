@@ -22,10 +22,16 @@ pytestmark = [pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 #: Small but real: 2 epochs, 8-8 network, a reduced grid, 4.5 Å.
-TINY = {'epochs': 2, 'nodes_per_layer': 8, 'cutoff': 4.5, 'force_update_fraction': 0.02, 'symmetry_functions': [
-    {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
-    {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
-]}
+TINY = {
+    'epochs': 2,
+    'nodes_per_layer': 8,
+    'cutoff': 4.5,
+    'force_update_fraction': 0.02,
+    'symmetry_functions': [
+        {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
+        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
+    ],
+}
 
 
 @pytest.fixture(scope='module')
@@ -101,7 +107,8 @@ def test_weights_are_those_of_the_optimum_epoch(base_fit):
     retrieved = node.outputs.retrieved
     epoch_file = f'weights.042.{potential.epoch:06d}.out'
     assert potential.get_file_content('weights.042.data') == retrieved.base.repository.get_object_content(
-        epoch_file, mode='rb')
+        epoch_file, mode='rb'
+    )
     assert potential.get_file_content('input.nn') == retrieved.base.repository.get_object_content('input.nn', mode='rb')
 
 
@@ -161,22 +168,27 @@ def test_real_n2p2_command_sequence(mo_set, nnp_code, tmp_path):
         path = folder / program
         path.write_text(FAKE_N2P2.format(python=sys.executable))
         path.chmod(0o755)
-    code = orm.InstalledCode(label='n2p2-fake', computer=nnp_code.computer,
-                             filepath_executable=str(folder / 'nnp-train')).store()
+    code = orm.InstalledCode(
+        label='n2p2-fake', computer=nnp_code.computer, filepath_executable=str(folder / 'nnp-train')
+    ).store()
     parameters = {**TINY, 'epochs': 1, 'bins': 50, 'prune_threshold': 0.02}
     results, node = fit(mo_set, code, **parameters)
     assert node.is_finished_ok, node.exit_message
     workdir = Path(node.get_remote_workdir())
     calls = [json.loads(line) for line in (workdir / 'fake-n2p2-calls.jsonl').read_text().splitlines()]
     assert [(c['program'], c['args']) for c in calls] == [
-        ('nnp-scaling', ['50']), ('nnp-prune', ['range', '0.02']), ('nnp-scaling', ['50']), ('nnp-train', [])]
+        ('nnp-scaling', ['50']),
+        ('nnp-prune', ['range', '0.02']),
+        ('nnp-scaling', ['50']),
+        ('nnp-train', []),
+    ]
     assert {'input.nn', 'input.data'} <= set(calls[0]['files'])
     pruned = (workdir / 'output-prune-range.nn').read_text()
     assert calls[2]['input_nn'] == pruned == calls[3]['input_nn']
     assert calls[0]['input_nn'] != pruned  # something was pruned at 0.02
     assert 'begin set=test' in (workdir / 'input.data').read_text()
     script = (workdir / '_aiidasubmit.sh').read_text()
-    assert f"{folder / 'nnp-scaling'} 50 >> nnp-prepare.out" in script
+    assert f'{folder / "nnp-scaling"} 50 >> nnp-prepare.out' in script
     assert 'potential' in results
 
 
@@ -190,17 +202,20 @@ def test_failing_preparation_has_exit_code(mo_set, nnp_code, tmp_path):
     assert 'potential' not in node.outputs
 
 
-@pytest.mark.parametrize('parameters, message', [
-    ({'typo': 1}, 'unknown NNP parameter'),
-    ({'epochs': -1}, 'epochs must be >= 0'),
-    ({'nodes_per_layer': [10, 10, 10]}, 'two hidden layers'),
-    ({'symmetry_functions': [{'kind': 'radial', 'zeta': [2]}]}, 'zeta applies to angular rows only'),
-    ({'symmetry_functions': [{'kind': 'narrow_angular', 'zeta': [0.5]}]}, 'zeta must be >= 1'),
-    ({'symmetry_functions': [{'kind': 'ring'}]}, 'unknown symmetry_functions'),
-    ({'symmetry_functions': [{'kind': 'radial', 'r_cutoff': 0}]}, 'r_cutoff must be > 0'),
-    ({'kalman': {'gamma': 1}}, 'unknown kalman keyword'),
-    ({'fit_forces': False, 'energy_update_fraction': 0}, 'no updates'),
-])
+@pytest.mark.parametrize(
+    'parameters, message',
+    [
+        ({'typo': 1}, 'unknown NNP parameter'),
+        ({'epochs': -1}, 'epochs must be >= 0'),
+        ({'nodes_per_layer': [10, 10, 10]}, 'two hidden layers'),
+        ({'symmetry_functions': [{'kind': 'radial', 'zeta': [2]}]}, 'zeta applies to angular rows only'),
+        ({'symmetry_functions': [{'kind': 'narrow_angular', 'zeta': [0.5]}]}, 'zeta must be >= 1'),
+        ({'symmetry_functions': [{'kind': 'ring'}]}, 'unknown symmetry_functions'),
+        ({'symmetry_functions': [{'kind': 'radial', 'r_cutoff': 0}]}, 'r_cutoff must be > 0'),
+        ({'kalman': {'gamma': 1}}, 'unknown kalman keyword'),
+        ({'fit_forces': False, 'energy_update_fraction': 0}, 'no updates'),
+    ],
+)
 def test_bad_parameters_rejected_before_running(parameters, message, mo_set, nnp_code, count_nodes):
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
@@ -212,13 +227,19 @@ def test_parameters_follow_the_spec():
     p = nnp_parameters.normalize({}, ['Mo'])
     assert p['nodes_per_layer'] == [20, 20]
     assert (p['energy_update_fraction'], p['force_update_fraction'], p['bins'], p['prune_threshold']) == (
-        1.0, 0.03, 200, 0.01)
+        1.0,
+        0.03,
+        200,
+        0.01,
+    )
     text = nnp_parameters.input_nn(p, ['Mo'], None)
     settings = Settings.parse(text)
     counts = {t: sum(sf.type == t for sf in settings.symmetry_functions) for t in (2, 3, 9)}
     assert counts == {2: 10, 3: 24, 9: 24}
-    custom = nnp_parameters.normalize({'cutoff': 6.0, 'symmetry_functions': [
-        {'kind': 'radial', 'mode': 'centered', 'r_cutoff': 4.0, 'n_points': 6}]}, ['Mo'])
+    custom = nnp_parameters.normalize(
+        {'cutoff': 6.0, 'symmetry_functions': [{'kind': 'radial', 'mode': 'centered', 'r_cutoff': 4.0, 'n_points': 6}]},
+        ['Mo'],
+    )
     settings = Settings.parse(nnp_parameters.input_nn(custom, ['Mo'], None))
     assert {sf.rc for sf in settings.symmetry_functions} == {4.0}  # the row's cutoff wins
     assert len(settings.symmetry_functions) == 6

@@ -99,8 +99,11 @@ def test_forces_and_stress_are_exact_gradients(cutoff):
             eps = np.zeros((3, 3))
             eps[a, b] = h
             plus, minus = np.eye(3) + eps, np.eye(3) - eps
-            strain_derivative[a, b] = (energy(positions @ plus.T, cell @ plus.T)
-                                       - energy(positions @ minus.T, cell @ minus.T)) / (2 * h) / volume
+            strain_derivative[a, b] = (
+                (energy(positions @ plus.T, cell @ plus.T) - energy(positions @ minus.T, cell @ minus.T))
+                / (2 * h)
+                / volume
+            )
     assert np.abs(result.stress - 0.5 * (strain_derivative + strain_derivative.T)).max() < 1e-7
 
 
@@ -111,8 +114,13 @@ def test_energy_is_invariant_and_extensive():
     rotated = potential.evaluate(numbers, positions @ rotation.T, cell @ rotation.T, True, forces=False).energy
     shuffled = np.random.default_rng(4).permutation(len(numbers))
     permuted = potential.evaluate(numbers[shuffled], positions[shuffled], cell, True, forces=False).energy
-    doubled = potential.evaluate(np.tile(numbers, 2), np.vstack([positions, positions + cell[0]]),
-                                 cell * np.array([[2], [1], [1]]), True, forces=False).energy
+    doubled = potential.evaluate(
+        np.tile(numbers, 2),
+        np.vstack([positions, positions + cell[0]]),
+        cell * np.array([[2], [1], [1]]),
+        True,
+        forces=False,
+    ).energy
     assert rotated == pytest.approx(e, abs=1e-10)
     assert permuted == pytest.approx(e, abs=1e-10)
     assert doubled == pytest.approx(2 * e, abs=1e-9)
@@ -167,8 +175,17 @@ def test_ase_calculator_units(tmp_path):
 def _mo_bohr_folder(tmp_path, every=1):
     """mlearn Mo in Bohr/Hartree with the published input.nn, as the potential was made."""
     frames = mlearn_json.read(require(DATASETS / 'Mo' / 'training.json'))[::every]
-    frames = [dataclasses.replace(f, positions=f.positions * BOHR, cell=f.cell * BOHR, energy=f.energy * HARTREE,
-                                  forces=f.forces * HARTREE / BOHR, stress=None) for f in frames]
+    frames = [
+        dataclasses.replace(
+            f,
+            positions=f.positions * BOHR,
+            cell=f.cell * BOHR,
+            energy=f.energy * HARTREE,
+            forces=f.forces * HARTREE / BOHR,
+            stress=None,
+        )
+        for f in frames
+    ]
     n2p2_data.write(Frames.from_frames(frames), tmp_path / 'input.data')
     shutil.copy(REFERENCE / 'Mo' / 'nnp' / 'input.nn', tmp_path / 'input.nn')
     return tmp_path
@@ -222,10 +239,13 @@ def test_train_writes_n2p2_files_that_reload_with_the_printed_errors(tmp_path):
         potential = Potential.load(folder, epoch=epoch)
         for name, column in (('train.data', 1), ('test.data', 2)):
             frames = n2p2_data.read(folder / name)
-            energy = [(potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).energy - f.energy) / len(f.numbers)
-                      for f in frames]
-            force = np.concatenate([
-                (potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).forces - f.forces).ravel() for f in frames])
+            energy = [
+                (potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).energy - f.energy) / len(f.numbers)
+                for f in frames
+            ]
+            force = np.concatenate(
+                [(potential.evaluate(f.numbers, f.positions, f.cell, f.pbc).forces - f.forces).ravel() for f in frames]
+            )
             assert np.sqrt(np.mean(np.square(energy))) == pytest.approx(curve[epoch, column], rel=1e-6)
             force_column = names.index('RMSE_Ftrain_pu' if column == 1 else 'RMSE_Ftest_pu')
             assert np.sqrt(np.mean(force**2)) == pytest.approx(curve[epoch, force_column], rel=1e-6)
@@ -260,8 +280,7 @@ def test_engine_runs_where_aiida_cannot_be_imported(tmp_path):
     probe = subprocess.run([sys.executable, '-c', 'import aiida'], env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and 'blocked' in probe.stderr  # the block works
     for step in (['scaling', '20'], ['prune', 'range', '0.01'], ['train']):
-        done = subprocess.run([engine, '-C', str(folder), *step], env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run([engine, '-C', str(folder), *step], env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (folder / 'learning-curve.out').exists()
 
@@ -273,23 +292,35 @@ def test_weights_round_trip_in_n2p2_layout(tmp_path):
     weights = net.read(folder / 'weights.042.data')
     net.write(tmp_path / 'w.data', weights)
     assert np.array_equal(net.read(tmp_path / 'w.data'), weights)
-    published = [line.split()[1:] for line in (folder / 'weights.042.data').read_text().splitlines()
-                 if line.strip() and not line.startswith('#')]
+    published = [
+        line.split()[1:]
+        for line in (folder / 'weights.042.data').read_text().splitlines()
+        if line.strip() and not line.startswith('#')
+    ]
     ours = [line.split()[1:] for line in (tmp_path / 'w.data').read_text().splitlines() if not line.startswith('#')]
     assert ours == published  # same a/b labels, indices, layers and neurons on every line
 
 
-@pytest.mark.parametrize('table', [
-    {'kalman_type': 0, 'kalman_eta': 100.0, 'kalman_q0': 0.0, 'kalman_qmin': 0.0},
-    {'kalman_type': 1, 'kalman_lambda_short': 0.98, 'kalman_nue_short': 0.995, 'kalman_q0': 0.0, 'kalman_qmin': 0.0},
-], ids=['standard', 'fading-memory'])
+@pytest.mark.parametrize(
+    'table',
+    [
+        {'kalman_type': 0, 'kalman_eta': 100.0, 'kalman_q0': 0.0, 'kalman_qmin': 0.0},
+        {
+            'kalman_type': 1,
+            'kalman_lambda_short': 0.98,
+            'kalman_nue_short': 0.995,
+            'kalman_q0': 0.0,
+            'kalman_qmin': 0.0,
+        },
+    ],
+    ids=['standard', 'fading-memory'],
+)
 def test_kalman_filter_solves_a_linear_problem(table):
     rng = np.random.default_rng(0)
     truth = rng.normal(size=8)
     w = np.zeros(8)
 
     class S:  # noise-free observations: little measurement noise, no process noise
-
         def value(self, key, default=None, kind=float):
             return table.get(key, default)
 
@@ -325,14 +356,17 @@ def test_symmetry_function_grids():
         sfsets.radial_grid('gastegger', 'centered', 4, 6.0, 0.0)
 
 
-@pytest.mark.parametrize('change, message', [
-    (('symfunction_short O 2 Si 0.3 0.5 3.5', 'symfunction_short O 2 Ti 0.3 0.5 3.5'), 'not listed in "elements"'),
-    (('symfunction_short O 12 0.1 0.0 3.0', 'symfunction_short O 12 0.1 0.0 0.0'), 'cutoff must be > 0'),
-    (('global_nodes_short 5 4', 'global_nodes_short 5'), 'global_nodes_short'),
-    (('global_activation_short t p l', 'global_activation_short t x l'), 'unknown activation'),
-    (('symfunction_short Si 12 0.2 1.0 4.0', 'symfunction_short Si 7 0.2 1.0 4.0'), 'not supported'),
-    (('elements Si O', 'elements Si'), 'number_of_elements'),
-])
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (('symfunction_short O 2 Si 0.3 0.5 3.5', 'symfunction_short O 2 Ti 0.3 0.5 3.5'), 'not listed in "elements"'),
+        (('symfunction_short O 12 0.1 0.0 3.0', 'symfunction_short O 12 0.1 0.0 0.0'), 'cutoff must be > 0'),
+        (('global_nodes_short 5 4', 'global_nodes_short 5'), 'global_nodes_short'),
+        (('global_activation_short t p l', 'global_activation_short t x l'), 'unknown activation'),
+        (('symfunction_short Si 12 0.2 1.0 4.0', 'symfunction_short Si 7 0.2 1.0 4.0'), 'not supported'),
+        (('elements Si O', 'elements Si'), 'number_of_elements'),
+    ],
+)
 def test_bad_settings_are_refused(change, message):
     with pytest.raises(NnpInputError, match=message):
         Settings.parse(MIXED.format(cutoff='1').replace(*change))
@@ -345,7 +379,7 @@ def test_bad_scaling_and_weights_are_refused(tmp_path):
     with pytest.raises(NnpInputError, match='no such weights file'):
         Potential.load(folder)
     lines = (folder / 'weights.042.good').read_text().splitlines()
-    lines[5] = 'nan' + lines[5][lines[5].index(' '):]
+    lines[5] = 'nan' + lines[5][lines[5].index(' ') :]
     (folder / 'weights.042.data').write_text('\n'.join(lines))
     with pytest.raises(NnpInputError, match='non-finite weights'):
         Potential.load(folder)
@@ -364,4 +398,3 @@ def test_structure_with_an_unknown_element_is_refused():
     potential, numbers, positions, cell = _random_potential()
     with pytest.raises(ValueError, match=r'atomic numbers \[26\]'):
         potential.evaluate(np.r_[numbers[:-1], 26], positions, cell, True)
-

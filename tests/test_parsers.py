@@ -17,10 +17,16 @@ MO = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'mlearn' / 'M
 
 #: name -> (CalcJob class loader, code label on the embedded profile, parameters)
 FITS = {
-    'fitsnap_mo8': (lambda: _load('aiida_mlpgen.calculations.fitsnap:FitsnapCalculation'), 'fitsnap@localhost',
-                    {'twojmax': 4, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}}),
-    'nnp_mo8': (lambda: _load('aiida_mlpgen.calculations.n2p2:NnpCalculation'), 'nnp@localhost',
-                {'cutoff': 5.0, 'nodes_per_layer': 5, 'epochs': 3}),
+    'fitsnap_mo8': (
+        lambda: _load('aiida_mlpgen.calculations.fitsnap:FitsnapCalculation'),
+        'fitsnap@localhost',
+        {'twojmax': 4, 'fit': {'energy': 100.0, 'forces': 1.0, 'stress': 'off'}},
+    ),
+    'nnp_mo8': (
+        lambda: _load('aiida_mlpgen.calculations.n2p2:NnpCalculation'),
+        'nnp@localhost',
+        {'cutoff': 5.0, 'nodes_per_layer': 5, 'epochs': 3},
+    ),
 }
 
 
@@ -47,8 +53,9 @@ def parse_stored(name: str, data, folder: Path | None = None, temporary: Path | 
 
     calc_class, _, parameters = FITS[name]
     process = calc_class()
-    node = orm.CalcJobNode(computer=local_code('parser-probe', '/bin/true').computer,
-                           process_type=process.build_process_type())
+    node = orm.CalcJobNode(
+        computer=local_code('parser-probe', '/bin/true').computer, process_type=process.build_process_type()
+    )
     node.set_option('resources', {'num_machines': 1})
     node.set_option('parser_name', process.spec().inputs['metadata']['options']['parser_name'].default)
     node.base.links.add_incoming(data, LinkType.INPUT_CALC, 'training_set')
@@ -60,7 +67,8 @@ def parse_stored(name: str, data, folder: Path | None = None, temporary: Path | 
     retrieved.store()
     temporary = temporary or OUTPUTS / f'{name}.temporary'
     return ParserFactory(node.get_option('parser_name')).parse_from_node(
-        node, store_provenance=False, retrieved_temporary_folder=str(temporary) if temporary.exists() else None)
+        node, store_provenance=False, retrieved_temporary_folder=str(temporary) if temporary.exists() else None
+    )
 
 
 @pytest.fixture(scope='module')
@@ -79,8 +87,12 @@ def test_fitsnap_parser_on_stored_outputs(mo8):
     assert call.is_finished_ok, call.exit_message
     stored = parse_snapcoeff((OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapcoeff').read_text(), 'snapcoeff')
     potential = results['potential']
-    assert np.array_equal(parse_snapcoeff(potential.get_file_content('potential.snapcoeff').decode(), 'p')[
-        'elements']['Mo']['coefficients'], stored['elements']['Mo']['coefficients'])
+    assert np.array_equal(
+        parse_snapcoeff(potential.get_file_content('potential.snapcoeff').decode(), 'p')['elements']['Mo'][
+            'coefficients'
+        ],
+        stored['elements']['Mo']['coefficients'],
+    )
     p, metrics = results['predictions'], results['metrics'].get_dict()
     for quantity in ('energy', 'forces'):
         validation = p.get_array(f'{quantity}_validation')
@@ -143,11 +155,14 @@ def test_design_check_finds_too_few_rows_and_rank_deficiency():
     assert not regularised({'SOLVER': {'solver': 'SVD'}}) and not regularised({'SOLVER': {'solver': 'RIDGE'}})
 
 
-@pytest.mark.parametrize('damage, status', [
-    ('missing_dataframe', 'ERROR_OUTPUT_MISSING'),
-    ('truncated_coefficients', 'ERROR_OUTPUT_UNREADABLE'),
-    ('nan_coefficients', 'ERROR_NAN_COEFFICIENTS'),
-])
+@pytest.mark.parametrize(
+    'damage, status',
+    [
+        ('missing_dataframe', 'ERROR_OUTPUT_MISSING'),
+        ('truncated_coefficients', 'ERROR_OUTPUT_UNREADABLE'),
+        ('nan_coefficients', 'ERROR_NAN_COEFFICIENTS'),
+    ],
+)
 def test_fitsnap_parser_on_damaged_outputs(mo8, tmp_path, damage, status):
     import shutil
 
@@ -189,7 +204,8 @@ def test_nnp_parser_on_stored_outputs(mo8):
     for quantity, column in (('energy', 'RMSEpa_E{}_pu'), ('forces', 'RMSE_F{}_pu')):
         for split, word in (('train', 'train'), ('validation', 'test')):
             assert metrics[quantity][split]['overall']['rmse'] == pytest.approx(
-                curve[column.format(word)][row], rel=1e-5), (quantity, split)
+                curve[column.format(word)][row], rel=1e-5
+            ), (quantity, split)
     # and they are the potential's: one validation structure evaluated here agrees
     frames = mo8.get_frame_list()
     s = next(i for i, f in enumerate(frames) if f.split == 'validation')
@@ -224,8 +240,10 @@ def _delta_node(data, potential, results: dict | None):
 
     from .conftest import local_code
 
-    node = orm.CalcJobNode(computer=local_code('parser-probe', '/bin/true').computer,
-                           process_type=DeltaSubtractionCalculation.build_process_type())
+    node = orm.CalcJobNode(
+        computer=local_code('parser-probe', '/bin/true').computer,
+        process_type=DeltaSubtractionCalculation.build_process_type(),
+    )
     node.set_option('resources', {'num_machines': 1})
     node.set_option('parser_name', DeltaSubtractionCalculation.PARSER_NAME)
     node.base.links.add_incoming(data, LinkType.INPUT_CALC, 'training_set')
@@ -233,8 +251,9 @@ def _delta_node(data, potential, results: dict | None):
     node.store()
     retrieved = orm.FolderData()
     if results is not None:
-        retrieved.base.repository.put_object_from_bytes(json.dumps(results).encode(),
-                                                        DeltaSubtractionCalculation.RESULTS_FILE)
+        retrieved.base.repository.put_object_from_bytes(
+            json.dumps(results).encode(), DeltaSubtractionCalculation.RESULTS_FILE
+        )
     retrieved.base.links.add_incoming(node, LinkType.CREATE, 'retrieved')
     retrieved.store()
     return ParserFactory(DeltaSubtractionCalculation.PARSER_NAME).parse_from_node(node, store_provenance=False)
@@ -246,8 +265,14 @@ def test_delta_subtraction_parser_subtracts_and_refuses_non_finite_values(mo8):
 
     potential = ClassicalPotentialData('zbl 4.0 4.8', ['* * 42 42'], ['Mo'], 4.8).store()
     frames = mo8.get_frame_list()
-    results = {task_name(i): {'energy': 0.5 * i, 'stress': np.full((3, 3), 0.01).tolist(),
-                              'forces': np.full((len(f.numbers), 3), 0.1).tolist()} for i, f in enumerate(frames)}
+    results = {
+        task_name(i): {
+            'energy': 0.5 * i,
+            'stress': np.full((3, 3), 0.01).tolist(),
+            'forces': np.full((len(f.numbers), 3), 0.1).tolist(),
+        }
+        for i, f in enumerate(frames)
+    }
     outputs, call = _delta_node(mo8, potential, results)
     assert call.is_finished_ok, call.exit_message
     learnt = outputs['training_set'].get_frame_list()
@@ -273,8 +298,12 @@ def test_delta_subtraction_refuses_a_potential_without_the_elements(mo8):
 
     tungsten = ClassicalPotentialData('zbl 4.0 4.8', ['* * 74 74'], ['W'], 4.8).store()
     with pytest.raises(ValueError, match=r"lacks element\(s\) \['Mo'\]"):
-        run_get_node(DeltaSubtractionCalculation, training_set=mo8, delta_potential=tungsten,
-                     code=local_code('delta-probe', '/bin/true'))
+        run_get_node(
+            DeltaSubtractionCalculation,
+            training_set=mo8,
+            delta_potential=tungsten,
+            code=local_code('delta-probe', '/bin/true'),
+        )
 
 
 def test_old_class_names_still_import_with_a_deprecation_warning():

@@ -55,7 +55,10 @@ def test_built_in_types_and_their_protocols():
     assert 'aiida.calculations:mlpgen.fitsnap' in cached_processes()
     # one merge rule for every type: nested keys merge, top-level keys replace
     assert potential_types.protocol_parameters('snap', 'fast', {'fit': {'stress': 'off'}})['fit'] == {
-        'energy': 100.0, 'forces': 1.0, 'stress': 'off'}
+        'energy': 100.0,
+        'forces': 1.0,
+        'stress': 'off',
+    }
     with pytest.raises(ValueError, match='unknown potential type'):
         potential_types.get('gap')
     with pytest.raises(ValueError, match="unknown protocol 'sloppy'"):
@@ -67,8 +70,12 @@ def test_restart_work_chains_build_from_protocols(fitsnap_code_any, ta_small):
     from aiida_mlpgen.workflows.restart import PacemakerBaseWorkChain
 
     builder = PacemakerBaseWorkChain.get_builder_from_protocol(
-        TrainingSetData.from_file(ta_small), 'fast', code=fitsnap_code_any, overrides={'max_iterations': 60},
-        options={'withmpi': False})
+        TrainingSetData.from_file(ta_small),
+        'fast',
+        code=fitsnap_code_any,
+        overrides={'max_iterations': 60},
+        options={'withmpi': False},
+    )
     assert builder.fit.parameters['number_of_functions'] == 30 and builder.fit.parameters['max_iterations'] == 60
     assert builder.fit.parameters['min_iterations'] == 50
     assert builder.fit.metadata.options['max_wallclock_seconds'] == 3600
@@ -97,14 +104,17 @@ def test_a_fourth_type_through_the_registry_alone(mlpgen_cli, ta_small, tmp_path
     assert re.search(r'code linear@localhost.*mlpgen-fitsnap', set_up)
     helped = mlpgen_cli(script, protocol, 'fit', '--help', program='python').stdout
     assert re.search(r'^\s+linear\s+Fit a stand-in linear potential', helped, re.M)
-    out = mlpgen_cli(script, protocol, 'fit', 'linear', 'ta', '--protocol', 'quick', '--output', 'linear_out',
-                     program='python').stdout
-    assert "Protocol quick: A stand-in type: SNAP 2J=2 through FitSNAP." in out
+    out = mlpgen_cli(
+        script, protocol, 'fit', 'linear', 'ta', '--protocol', 'quick', '--output', 'linear_out', program='python'
+    ).stdout
+    assert 'Protocol quick: A stand-in type: SNAP 2J=2 through FitSNAP.' in out
     assert 'Linear fit of TrainingSetData' in out and 'with linear@localhost' in out
     assert re.search(r'^twojmax / rcutfac: 2 / 4\.67637$', out, re.M)  # the type's protocol reached the fit
     pk = re.search(r'Process MlpGeneratorWorkChain<(\d+)>', out).group(1)
-    query = (f'from aiida import load_profile, orm; load_profile(); n = orm.load_node({pk}); '
-             'print(n.inputs.potential_type.value, n.inputs.code.label, n.is_finished_ok)')
+    query = (
+        f'from aiida import load_profile, orm; load_profile(); n = orm.load_node({pk}); '
+        'print(n.inputs.potential_type.value, n.inputs.code.label, n.is_finished_ok)'
+    )
     shown = mlpgen_cli('-c', query, program='python').stdout.split()
     assert shown == ['linear', 'linear', 'True']
     unknown = mlpgen_cli('fit', 'linear', 'ta', check=False)  # not registered in a plain `mlpgen`

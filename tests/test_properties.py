@@ -77,8 +77,9 @@ def test_surfaces(cu):
 def test_stacking_fault_curve(cu):
     atoms, _ = cu
     # (111)[1-10]: a/2[1-10] (s = 0.5) is a lattice translation, and the curve is symmetric about it
-    values, curves = compute('gsf', atoms, EMT(), {'plane': [1, 1, 1], 'direction': [1, -1, 0], 'n_points': 9,
-                                                   'min_height': 12.0})
+    values, curves = compute(
+        'gsf', atoms, EMT(), {'plane': [1, 1, 1], 'direction': [1, -1, 0], 'n_points': 9, 'min_height': 12.0}
+    )
     gamma = np.array(curves['gamma'])
     assert gamma[0] == 0 and abs(gamma[4]) < 1e-6 and abs(gamma[8]) < 1e-6
     assert gamma[2] == pytest.approx(gamma[6], abs=1e-6) and gamma[1] == pytest.approx(gamma[3], abs=1e-4)
@@ -111,8 +112,11 @@ def test_requests_and_tasks_round_trip():
     assert parse_request('surface:1-10') == ('surface', {'miller': [1, -1, 0]})
     assert parse_request('gsf:110:1-11') == ('gsf', {'plane': [1, 1, 0], 'direction': [1, -1, 1]})
     assert request_label('gsf', {'plane': [1, 1, 0], 'direction': [1, -1, 1]}) == 'gsf_110_1m11'
-    for bad, message in (('volume', 'unknown property'), ('eos:100', 'takes no argument'),
-                         ('surface:10', 'need three')):
+    for bad, message in (
+        ('volume', 'unknown property'),
+        ('eos:100', 'takes no argument'),
+        ('surface:10', 'need three'),
+    ):
         with pytest.raises(ValueError, match=message):
             parse_request(bad)
     tasks = [Task('a', bulk('Cu', cubic=True), 'positions'), Task('b', bulk('Cu'), forces=True)]

@@ -36,16 +36,32 @@ BIN = Path(sys.executable).parent
 WHY = services.missing()
 if WHY is not None and os.environ.get('CI') == 'true':
     raise RuntimeError(f'CI must run the SSH+SLURM tests: {WHY}')
-pytestmark = [pytest.mark.remote, pytest.mark.slow,
-              pytest.mark.skipif(WHY is not None, reason=f'SSH/SLURM services cannot start here: {WHY}')]
+pytestmark = [
+    pytest.mark.remote,
+    pytest.mark.slow,
+    pytest.mark.skipif(WHY is not None, reason=f'SSH/SLURM services cannot start here: {WHY}'),
+]
 
 SNAP = {'twojmax': 4}
-ACE = {'cutoff': 5.0, 'number_of_functions': 10, 'min_iterations': 0, 'max_iterations': 6, 'display_step': 2,
-       'min_relative_train_loss_change': 0.0, 'min_relative_validation_loss_change': 0.0}
-NNP = {'epochs': 2, 'nodes_per_layer': 8, 'cutoff': 4.5, 'force_update_fraction': 0.02, 'symmetry_functions': [
-    {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
-    {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
-]}
+ACE = {
+    'cutoff': 5.0,
+    'number_of_functions': 10,
+    'min_iterations': 0,
+    'max_iterations': 6,
+    'display_step': 2,
+    'min_relative_train_loss_change': 0.0,
+    'min_relative_validation_loss_change': 0.0,
+}
+NNP = {
+    'epochs': 2,
+    'nodes_per_layer': 8,
+    'cutoff': 4.5,
+    'force_update_fraction': 0.02,
+    'symmetry_functions': [
+        {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
+        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
+    ],
+}
 
 
 # ---- services and computers -----------------------------------------------------------------------------------
@@ -57,10 +73,19 @@ def cluster(tmp_path_factory):
 
 
 def remote_settings(cluster, label='test-slurm') -> RemoteComputer:
-    return RemoteComputer(label=label, hostname='127.0.0.1', bin_dir=str(BIN), username=cluster.user,
-                          port=cluster.ssh_port, key_filename=str(cluster.key), workdir=str(cluster.workdir),
-                          mpirun=f'{BIN / "mpiexec"} -n {{tot_num_mpiprocs}}', safe_interval=0, poll_interval=1,
-                          load_system_host_keys=False)  # a new host key every run: trust it, keep none
+    return RemoteComputer(
+        label=label,
+        hostname='127.0.0.1',
+        bin_dir=str(BIN),
+        username=cluster.user,
+        port=cluster.ssh_port,
+        key_filename=str(cluster.key),
+        workdir=str(cluster.workdir),
+        mpirun=f'{BIN / "mpiexec"} -n {{tot_num_mpiprocs}}',
+        safe_interval=0,
+        poll_interval=1,
+        load_system_host_keys=False,
+    )  # a new host key every run: trust it, keep none
 
 
 @pytest.fixture(scope='module')
@@ -72,9 +97,11 @@ def slurm(cluster):
 
 @pytest.fixture(scope='module')
 def local():
-    return {'fitsnap': local_code('fitsnap', BIN / 'mlpgen-fitsnap'),
-            'pacemaker': local_code('pacemaker', BIN / 'mlpgen-pacemaker'),
-            'nnp': local_code('nnp', BIN / 'mlpgen-nnp')}
+    return {
+        'fitsnap': local_code('fitsnap', BIN / 'mlpgen-fitsnap'),
+        'pacemaker': local_code('pacemaker', BIN / 'mlpgen-pacemaker'),
+        'nnp': local_code('nnp', BIN / 'mlpgen-nnp'),
+    }
 
 
 @pytest.fixture(scope='module')
@@ -155,8 +182,9 @@ def test_generator_on_slurm_matches_localhost(slurm, local, cluster, ta_set):
 
     nodes = {}
     for where, codes in (('local', local), ('slurm', slurm)):
-        builder = MlpGeneratorWorkChain.get_builder_from_protocol(ta_set, 'snap', 'fast', code=codes['fitsnap'],
-                                                                  overrides=SNAP)
+        builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+            ta_set, 'snap', 'fast', code=codes['fitsnap'], overrides=SNAP
+        )
         _, nodes[where] = run_get_node(builder)
         assert nodes[where].is_finished_ok, nodes[where].exit_message
     fits = [n for n in nodes['slurm'].called_descendants if isinstance(n, orm.CalcJobNode)]
@@ -257,8 +285,11 @@ def test_killed_trainer_restarts_from_its_last_weights(slurm, cluster, mo_set):
     assert node.is_finished_ok, node.exit_message
     first, second = fits_of(node)
     assert first.exit_status == 306 and 'Killed' in first.exit_message
-    done = max(int(m.group(1)) for n in first.outputs.retrieved.base.repository.list_object_names()
-               if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n)))
+    done = max(
+        int(m.group(1))
+        for n in first.outputs.retrieved.base.repository.list_object_names()
+        if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n))
+    )
     assert done >= 2
     assert second.inputs.parameters['epochs'] == total - done
     weights = second.inputs.restart_folder.base.repository.list_object_names()
@@ -270,8 +301,9 @@ def test_walltime_on_slurm_continues_from_the_weights(slurm, cluster, mo_set):
     """SLURM's own time limit (1 minute, its smallest) kills the training; the restart starts
     from the weights of the last epoch done (its folder holds them as weights.ZZZ.data) and
     is cancelled here once it runs, to keep the test short."""
-    watcher = Watcher(cluster, ('weights.*.data', 'weights.*.000001.out'),
-                      lambda job, _: cluster.slurm('scancel', job), timeout=300)
+    watcher = Watcher(
+        cluster, ('weights.*.data', 'weights.*.000001.out'), lambda job, _: cluster.slurm('scancel', job), timeout=300
+    )
     watcher.start()
     total = 2000
     _, node = run_get_node(nnp_base_builder(slurm['nnp'], mo_set, long_nnp(total), max_wallclock_seconds=60))
@@ -281,8 +313,11 @@ def test_walltime_on_slurm_continues_from_the_weights(slurm, cluster, mo_set):
     assert first.exit_status == 120, first.exit_message
     stderr = first.outputs.retrieved.base.repository.get_object_content('_scheduler-stderr.txt')
     assert 'DUE TO TIME LIMIT' in stderr
-    done = max(int(m.group(1)) for n in first.outputs.retrieved.base.repository.list_object_names()
-               if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n)))
+    done = max(
+        int(m.group(1))
+        for n in first.outputs.retrieved.base.repository.list_object_names()
+        if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n))
+    )
     assert 'restart_folder' in second.inputs and second.inputs.parameters['epochs'] == total - done
     assert second.get_job_id() == watcher.seen, (second.get_job_id(), watcher.seen)
     assert node.exit_status == 305, [(f.exit_status, f.exit_message) for f in fits_of(node)]
@@ -295,8 +330,10 @@ def test_disk_write_failure_has_exit_code_and_no_potential(slurm, ta_set):
     builder = FitsnapBaseWorkChain.get_builder()
     builder.fit.code, builder.fit.training_set, builder.fit.parameters = slurm['fitsnap'], ta_set, orm.Dict(SNAP)
     # The job's shell may write at most 64 KiB per file: FitSNAP's outputs are larger.
-    builder.fit.metadata.options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1},
-                                    'prepend_text': 'ulimit -f 64'}
+    builder.fit.metadata.options = {
+        'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1},
+        'prepend_text': 'ulimit -f 64',
+    }
     _, node = run_get_node(builder)
     assert node.exit_status == 307, node.exit_message
     (fit,) = fits_of(node)
@@ -317,8 +354,13 @@ def test_corrupt_output_file_has_exit_code_and_no_potential(case, slurm, ta_set,
     code, damage, status = CORRUPTIONS[case]
     calc, data, parameters = (FitsnapCalculation, ta_set, SNAP) if code == 'fitsnap' else (NnpCalculation, mo_set, NNP)
     before = potential_count()
-    _, node = run_get_node(calc, training_set=data, code=slurm[code], parameters=orm.Dict(parameters),
-                           metadata={'options': {'append_text': damage}})
+    _, node = run_get_node(
+        calc,
+        training_set=data,
+        code=slurm[code],
+        parameters=orm.Dict(parameters),
+        metadata={'options': {'append_text': damage}},
+    )
     assert node.exit_status == status, node.exit_message
     assert 'potential' not in node.outputs and potential_count() == before
 
@@ -352,12 +394,35 @@ def test_daemon_stopped_mid_job_resumes_without_resubmitting(mlpgen_cli, cluster
     """Through the CLI: `mlpgen setup-computer`, import, submit to the daemon; the daemon is
     stopped while SLURM runs the job and started again; the same job's results are parsed."""
     s = remote_settings(cluster, 'cluster')
-    out = mlpgen_cli('setup-computer', 'cluster', '--hostname', s.hostname, '--port', s.port, '--username', s.username,
-                     '--key-filename', s.key_filename, '--bin-dir', s.bin_dir, '--workdir', s.workdir,
-                     '--mpirun', s.mpirun, '--safe-interval', 0, '--poll-interval', 1).stdout
+    out = mlpgen_cli(
+        'setup-computer',
+        'cluster',
+        '--hostname',
+        s.hostname,
+        '--port',
+        s.port,
+        '--username',
+        s.username,
+        '--key-filename',
+        s.key_filename,
+        '--bin-dir',
+        s.bin_dir,
+        '--workdir',
+        s.workdir,
+        '--mpirun',
+        s.mpirun,
+        '--safe-interval',
+        0,
+        '--poll-interval',
+        1,
+    ).stdout
     assert 'created  code fitsnap@cluster' in out and 'created  computer cluster' in out
-    assert 'nothing to do' in mlpgen_cli('setup-computer', 'cluster', '--hostname', s.hostname, '--bin-dir',
-                                         s.bin_dir, '--workdir', s.workdir).stdout
+    assert (
+        'nothing to do'
+        in mlpgen_cli(
+            'setup-computer', 'cluster', '--hostname', s.hostname, '--bin-dir', s.bin_dir, '--workdir', s.workdir
+        ).stdout
+    )
     imported = mlpgen_cli('import', ta_small).stdout
     pk = re.search(r'TrainingSetData<(\d+)>', imported).group(1)
 
@@ -394,8 +459,15 @@ def test_daemon_stopped_mid_job_resumes_without_resubmitting(mlpgen_cli, cluster
 def hostile(canary: Path) -> list[str]:
     """Strings that would run a command, or write outside the job's folder, if they reached a
     shell or a path unquoted; each would create ``canary``."""
-    return [f'$(touch {canary})', f'`touch {canary}`', f"'; touch {canary}; '", f'"; touch {canary}; "',
-            f'a\ntouch {canary}', f'../../{canary.name}', f'x && touch {canary} #']
+    return [
+        f'$(touch {canary})',
+        f'`touch {canary}`',
+        f"'; touch {canary}; '",
+        f'"; touch {canary}; "',
+        f'a\ntouch {canary}',
+        f'../../{canary.name}',
+        f'x && touch {canary} #',
+    ]
 
 
 def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_path, count_nodes):
@@ -407,8 +479,13 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
         frame.group = group
     training_set = TrainingSetData(frames, label=strings[0], description=strings[3]).store()
     for calc, code, parameters in ((FitsnapCalculation, 'fitsnap', SNAP), (NnpCalculation, 'nnp', NNP)):
-        _, node = run_get_node(calc, training_set=training_set, code=slurm[code], parameters=orm.Dict(parameters),
-                               metadata={'label': strings[1], 'description': strings[4]})
+        _, node = run_get_node(
+            calc,
+            training_set=training_set,
+            code=slurm[code],
+            parameters=orm.Dict(parameters),
+            metadata={'label': strings[1], 'description': strings[4]},
+        )
         assert node.is_finished_ok, node.exit_message
         assert not canary.exists() and not list(cluster.workdir.parent.glob('PWNED'))
         energy = node.outputs.metrics['energy']
@@ -416,11 +493,14 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
         assert per_group == set(groups)  # the names survive as data, untouched
     # A newline inside a string parameter would add keywords to an input file: refused.
     before = count_nodes()
-    for calc, code, data, key in ((FitsnapCalculation, 'fitsnap', training_set, 'solver'),
-                                  (NnpCalculation, 'nnp', training_set, 'activation')):
+    for calc, code, data, key in (
+        (FitsnapCalculation, 'fitsnap', training_set, 'solver'),
+        (NnpCalculation, 'nnp', training_set, 'activation'),
+    ):
         with pytest.raises(ValueError, match='newline'):
-            run_get_node(calc, training_set=data, code=slurm[code],
-                         parameters=orm.Dict({key: f'svd\n[EXTRAS]\ntouch {canary}'}))
+            run_get_node(
+                calc, training_set=data, code=slurm[code], parameters=orm.Dict({key: f'svd\n[EXTRAS]\ntouch {canary}'})
+            )
     assert count_nodes() == before and not canary.exists()
 
 
@@ -429,10 +509,12 @@ def test_identical_fit_is_a_cache_hit(local, ta_set):
     from aiida.manage.caching import enable_caching
 
     with enable_caching(identifier='aiida.calculations:mlpgen.*'):
-        _, first = run_get_node(FitsnapCalculation, training_set=ta_set, code=local['fitsnap'],
-                                parameters=orm.Dict({'twojmax': 2}))
-        _, second = run_get_node(FitsnapCalculation, training_set=ta_set, code=local['fitsnap'],
-                                 parameters=orm.Dict({'twojmax': 2}))
+        _, first = run_get_node(
+            FitsnapCalculation, training_set=ta_set, code=local['fitsnap'], parameters=orm.Dict({'twojmax': 2})
+        )
+        _, second = run_get_node(
+            FitsnapCalculation, training_set=ta_set, code=local['fitsnap'], parameters=orm.Dict({'twojmax': 2})
+        )
     assert first.is_finished_ok and second.is_finished_ok
     assert second.base.caching.get_cache_source() == first.uuid
     assert second.outputs.metrics.get_dict() == first.outputs.metrics.get_dict()

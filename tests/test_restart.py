@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow]
 BIN = Path(sys.executable).parent
 
 #: First call fails as ``failure`` says, later calls run the real program.
-STAND_IN = r'''#!{python}
+STAND_IN = r"""#!{python}
 import os, subprocess, sys
 from pathlib import Path
 marker = Path({marker!r})
@@ -55,13 +55,20 @@ if failure == 'nan':
     lines[-1] = ' '.join([words[0]] + ['nan'] * (len(words) - 1))
     Path('learning-curve.out').write_text('\n'.join(lines) + '\n')
 sys.exit(code)
-'''
+"""
 
 
 def stand_in(tmp_path, label, real, failure, computer, always=False):
     script = tmp_path / f'{label}-stand-in'
-    script.write_text(STAND_IN.format(python=sys.executable, marker=str(tmp_path / f'{label}.failed'), real=str(real),
-                                      failure=failure, always=always))
+    script.write_text(
+        STAND_IN.format(
+            python=sys.executable,
+            marker=str(tmp_path / f'{label}.failed'),
+            real=str(real),
+            failure=failure,
+            always=always,
+        )
+    )
     script.chmod(0o755)
     return orm.InstalledCode(label=label, computer=computer, filepath_executable=str(script)).store()
 
@@ -76,17 +83,30 @@ def mo_small(tmp_path_factory):
     return split_training_set(TrainingSetData.from_file(path).store(), orm.Float(0.2), orm.Int(5))
 
 
-NNP_TINY = {'epochs': 3, 'nodes_per_layer': 6, 'cutoff': 4.5, 'force_update_fraction': 0.01,
-            'symmetry_functions': [{'kind': 'radial', 'mode': 'shifted', 'n_points': 4},
-                                   {'kind': 'narrow_angular', 'mode': 'centered', 'n_points': 2, 'zeta': [1]}]}
+NNP_TINY = {
+    'epochs': 3,
+    'nodes_per_layer': 6,
+    'cutoff': 4.5,
+    'force_update_fraction': 0.01,
+    'symmetry_functions': [
+        {'kind': 'radial', 'mode': 'shifted', 'n_points': 4},
+        {'kind': 'narrow_angular', 'mode': 'centered', 'n_points': 2, 'zeta': [1]},
+    ],
+}
 
 
 def test_out_of_memory_halves_the_mpi_ranks(mo_small, tmp_path):
     computer = local_code('fitsnap', BIN / 'mlpgen-fitsnap').computer
     code = stand_in(tmp_path, 'fitsnap-oom', BIN / 'mlpgen-fitsnap', 'memory', computer, always=True)
-    results, node = run_get_node(FitsnapBaseWorkChain, fit={
-        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4}),
-        'metadata': {'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}}})
+    results, node = run_get_node(
+        FitsnapBaseWorkChain,
+        fit={
+            'training_set': mo_small,
+            'code': code,
+            'parameters': orm.Dict({'twojmax': 4}),
+            'metadata': {'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}},
+        },
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 110  # ERROR_SCHEDULER_OUT_OF_MEMORY, read from the job's stderr
@@ -98,8 +118,9 @@ def test_out_of_memory_halves_the_mpi_ranks(mo_small, tmp_path):
 def test_walltime_continues_nnp_training_from_the_last_weights(mo_small, tmp_path):
     computer = local_code('nnp', BIN / 'mlpgen-nnp').computer
     code = stand_in(tmp_path, 'nnp-walltime', BIN / 'mlpgen-nnp', 'walltime', computer)
-    results, node = run_get_node(N2p2BaseWorkChain, fit={
-        'training_set': mo_small, 'code': code, 'parameters': orm.Dict(NNP_TINY)})
+    results, node = run_get_node(
+        N2p2BaseWorkChain, fit={'training_set': mo_small, 'code': code, 'parameters': orm.Dict(NNP_TINY)}
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 120  # ERROR_SCHEDULER_OUT_OF_WALLTIME (SLURM's message)
@@ -118,8 +139,10 @@ def test_walltime_continues_nnp_training_from_the_last_weights(mo_small, tmp_pat
 def test_nan_makes_the_kalman_filter_more_cautious(mo_small, tmp_path):
     computer = local_code('nnp', BIN / 'mlpgen-nnp').computer
     code = stand_in(tmp_path, 'nnp-nan', BIN / 'mlpgen-nnp', 'nan', computer)
-    _, node = run_get_node(N2p2BaseWorkChain, fit={
-        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({**NNP_TINY, 'epochs': 1})})
+    _, node = run_get_node(
+        N2p2BaseWorkChain,
+        fit={'training_set': mo_small, 'code': code, 'parameters': orm.Dict({**NNP_TINY, 'epochs': 1})},
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 411  # ERROR_NAN_LOSS
@@ -130,9 +153,15 @@ def test_nan_makes_the_kalman_filter_more_cautious(mo_small, tmp_path):
 def test_snap_walltime_doubles_the_walltime(mo_small, tmp_path):
     computer = local_code('fitsnap', BIN / 'mlpgen-fitsnap').computer
     code = stand_in(tmp_path, 'fitsnap-walltime', BIN / 'mlpgen-fitsnap', 'walltime', computer, always=True)
-    _, node = run_get_node(FitsnapBaseWorkChain, fit={
-        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4}),
-        'metadata': {'options': {'max_wallclock_seconds': 600}}})
+    _, node = run_get_node(
+        FitsnapBaseWorkChain,
+        fit={
+            'training_set': mo_small,
+            'code': code,
+            'parameters': orm.Dict({'twojmax': 4}),
+            'metadata': {'options': {'max_wallclock_seconds': 600}},
+        },
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 120
@@ -142,8 +171,9 @@ def test_snap_walltime_doubles_the_walltime(mo_small, tmp_path):
 def test_snap_nan_switches_to_ridge(mo_small, tmp_path):
     computer = local_code('fitsnap', BIN / 'mlpgen-fitsnap').computer
     code = stand_in(tmp_path, 'fitsnap-nan', BIN / 'mlpgen-fitsnap', 'nan-snap', computer, always=True)
-    _, node = run_get_node(FitsnapBaseWorkChain, fit={
-        'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4})})
+    _, node = run_get_node(
+        FitsnapBaseWorkChain, fit={'training_set': mo_small, 'code': code, 'parameters': orm.Dict({'twojmax': 4})}
+    )
     calcs = [n for n in node.called if isinstance(n, orm.CalcJobNode)]
     assert node.is_finished_ok, [(n.exit_status, n.exit_message) for n in calcs]
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
@@ -152,8 +182,15 @@ def test_snap_nan_switches_to_ridge(mo_small, tmp_path):
     assert second.inputs.parameters['solver_options']['alpha'] == pytest.approx(1e-6)
 
 
-ACE_TINY = {'cutoff': 5.0, 'number_of_functions': 8, 'min_iterations': 0, 'max_iterations': 4, 'display_step': 2,
-            'min_relative_train_loss_change': 0.0, 'min_relative_validation_loss_change': 0.0}
+ACE_TINY = {
+    'cutoff': 5.0,
+    'number_of_functions': 8,
+    'min_iterations': 0,
+    'max_iterations': 4,
+    'display_step': 2,
+    'min_relative_train_loss_change': 0.0,
+    'min_relative_validation_loss_change': 0.0,
+}
 
 
 @pytest.fixture(scope='module')
@@ -175,8 +212,9 @@ def test_ace_walltime_continues_from_the_interim_potential(ta_fcc, tmp_path):
     computer = local_code('pacemaker', BIN / 'mlpgen-pacemaker').computer
     # the first run trains for real (writing its interim potential) and is then "killed" by SLURM
     code = stand_in(tmp_path, 'pace-walltime', BIN / 'mlpgen-pacemaker', 'walltime-after', computer, always=True)
-    _, node = run_get_node(PacemakerBaseWorkChain, fit={'training_set': ta_fcc, 'code': code,
-                                                         'parameters': orm.Dict(ACE_TINY)})
+    _, node = run_get_node(
+        PacemakerBaseWorkChain, fit={'training_set': ta_fcc, 'code': code, 'parameters': orm.Dict(ACE_TINY)}
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 120
@@ -189,8 +227,10 @@ def test_ace_out_of_memory_halves_the_batch(ta_fcc, tmp_path):
 
     computer = local_code('pacemaker', BIN / 'mlpgen-pacemaker').computer
     code = stand_in(tmp_path, 'pace-oom', BIN / 'mlpgen-pacemaker', 'memory', computer, always=True)
-    _, node = run_get_node(PacemakerBaseWorkChain, fit={'training_set': ta_fcc, 'code': code,
-                                                         'parameters': orm.Dict({**ACE_TINY, 'batch_size': 40})})
+    _, node = run_get_node(
+        PacemakerBaseWorkChain,
+        fit={'training_set': ta_fcc, 'code': code, 'parameters': orm.Dict({**ACE_TINY, 'batch_size': 40})},
+    )
     assert node.is_finished_ok, node.exit_message
     first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
     assert first.exit_status == 110

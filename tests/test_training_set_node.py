@@ -123,8 +123,10 @@ def test_from_aiida_outputs_links_provenance():
     """DFT results already in the database (structure + energy + forces) become a linked training set."""
     import ase.io
 
-    images = [*ase.io.read(TEST_DATA / 'qe' / 'si_a.pwo', index=':'),
-              *ase.io.read(TEST_DATA / 'qe' / 'si_b.pwo', index=':')]
+    images = [
+        *ase.io.read(TEST_DATA / 'qe' / 'si_a.pwo', index=':'),
+        *ase.io.read(TEST_DATA / 'qe' / 'si_b.pwo', index=':'),
+    ]
     entries = []
     for atoms in images:
         structure = orm.StructureData(ase=atoms).store()

@@ -20,12 +20,15 @@ def test_energy_length_force_factors():
     assert units.force_factor('hartree', 'bohr') == pytest.approx(51.422067, rel=1e-6)
 
 
-@pytest.mark.parametrize('call', [
-    lambda: units.energy_factor('furlong'),
-    lambda: units.stress_factor('psi'),
-    lambda: units.stress_factor('bar', 'sideways'),
-    lambda: units.fitsnap_style_factor('StressStyle', 'electronvolt'),
-])
+@pytest.mark.parametrize(
+    'call',
+    [
+        lambda: units.energy_factor('furlong'),
+        lambda: units.stress_factor('psi'),
+        lambda: units.stress_factor('bar', 'sideways'),
+        lambda: units.fitsnap_style_factor('StressStyle', 'electronvolt'),
+    ],
+)
 def test_unknown_units_raise(call):
     with pytest.raises(units.UnitError, match='unknown'):
         call()

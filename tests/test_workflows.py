@@ -54,8 +54,11 @@ def test_replayed_optimizer_retraces_nlopt(algorithm):
 
 
 def test_search_space_names_and_bounds():
-    normalized = {'rcutfac': 4.0, 'elements': {'Mo': {'radelem': 0.5, 'wj': 1.0}}, 'fit': {'forces': 0.01,
-                                                                                             'stress': 'off'}}
+    normalized = {
+        'rcutfac': 4.0,
+        'elements': {'Mo': {'radelem': 0.5, 'wj': 1.0}},
+        'fit': {'forces': 0.01, 'stress': 'off'},
+    }
     keys = opt.expand_keys(['rcutfac', 'radelem', 'wj', 'fit.forces'], ['Mo'], [])
     assert keys == ['rcutfac', 'elements.Mo.radelem', 'elements.Mo.wj', 'fit.forces']
     space = opt.build_space(keys, normalized)
@@ -72,11 +75,15 @@ def test_search_space_names_and_bounds():
     with pytest.raises(opt.OptimizationError, match='budget'):
         opt.ReplayOptimizer([0.5] * 3, budget=5)
     assert opt.expand_keys(['group_weights'], ['Mo'], ['Bulk', 'Surface']) == [
-        'group_weights.Bulk.energy', 'group_weights.Bulk.forces', 'group_weights.Surface.energy',
-        'group_weights.Surface.forces']
+        'group_weights.Bulk.energy',
+        'group_weights.Bulk.forces',
+        'group_weights.Surface.energy',
+        'group_weights.Surface.forces',
+    ]
     nnp_space = opt.build_space(['nodes_per_layer'], {'nodes_per_layer': [20, 20]})
     assert nnp_space[0].integer and opt.apply({'nodes_per_layer': [20, 20]}, nnp_space, [1.0]) == {
-        'nodes_per_layer': [40, 40]}
+        'nodes_per_layer': [40, 40]
+    }
 
 
 def test_default_search_keys_follow_type_and_elements(ta_split):
@@ -89,7 +96,13 @@ def test_default_search_keys_follow_type_and_elements(ta_split):
     assert [v.key for v in space] == ['rcutfac', 'elements.Ta.wj', 'fit.forces'] and len(start) == 3
     assert settings['keys'] == ['rcutfac', 'wj', 'fit.forces']
     assert opt.expand_keys(default_keys('snap', ['Cu', 'Au']), ['Cu', 'Au'], []) == [
-        'rcutfac', 'elements.Cu.radelem', 'elements.Au.radelem', 'elements.Cu.wj', 'elements.Au.wj', 'fit.forces']
+        'rcutfac',
+        'elements.Cu.radelem',
+        'elements.Au.radelem',
+        'elements.Cu.wj',
+        'elements.Au.wj',
+        'fit.forces',
+    ]
     assert [v.key for v in search_space(ta_split, 'nnp', {}, {})[2]] == ['cutoff', 'nodes_per_layer']
     assert [v.key for v in search_space(ta_split, 'ace', {}, {})[2]] == ['cutoff', 'number_of_functions']
     with pytest.raises(opt.OptimizationError, match='leave keys out'):
@@ -99,8 +112,9 @@ def test_default_search_keys_follow_type_and_elements(ta_split):
 def test_group_weights_start_from_the_fit_weights(ta_split):
     from aiida_mlpgen.workflows.optimization import search_space
 
-    _, normalized, space, start = search_space(ta_split, 'snap', {'fit': {'energy': 100.0, 'forces': 1.0}},
-                                               {'keys': ['group_weights']})
+    _, normalized, space, start = search_space(
+        ta_split, 'snap', {'fit': {'energy': 100.0, 'forces': 1.0}}, {'keys': ['group_weights']}
+    )
     assert [v.key for v in space][:2] == ['group_weights.Displaced_BCC.energy', 'group_weights.Displaced_BCC.forces']
     assert normalized['group_weights']['Displaced_BCC'] == {'energy': 100.0, 'forces': 1.0}
     assert all(v.log for v in space) and np.allclose(start, 0.5)
@@ -110,11 +124,20 @@ def test_nnp_hyperparameters_are_optimised_too(ta_split):
     """The same machinery over NNP settings (nodes per layer), every trial a real training."""
     split = split_training_set(ta_split, orm.Float(0.2), orm.Int(3))
     results, node = run_get_node(
-        OptimizationWorkChain, training_set=split, potential_type=orm.Str('nnp'),
+        OptimizationWorkChain,
+        training_set=split,
+        potential_type=orm.Str('nnp'),
         code=local_code('nnp', BIN / 'mlpgen-nnp'),
-        parameters=orm.Dict({'epochs': 1, 'nodes_per_layer': 6, 'cutoff': 4.5, 'symmetry_functions': [
-            {'kind': 'radial', 'mode': 'shifted', 'n_points': 4}]}),
-        optimize=orm.Dict({'keys': ['nodes_per_layer'], 'budget': 4, 'max_in_flight': 2}))
+        parameters=orm.Dict(
+            {
+                'epochs': 1,
+                'nodes_per_layer': 6,
+                'cutoff': 4.5,
+                'symmetry_functions': [{'kind': 'radial', 'mode': 'shifted', 'n_points': 4}],
+            }
+        ),
+        optimize=orm.Dict({'keys': ['nodes_per_layer'], 'budget': 4, 'max_in_flight': 2}),
+    )
     assert node.is_finished_ok, node.exit_message
     rows = results['trials'].get_dict()['rows']
     assert len(rows) == 4 and all(r['exit_status'] == 0 for r in rows)
@@ -143,8 +166,12 @@ def ta_split(tmp_path_factory):
 @pytest.fixture(scope='module')
 def optimized(ta_split, fitsnap_code):
     builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-        ta_split, 'snap', 'fast', code=fitsnap_code,
-        optimize={'keys': ['rcutfac', 'fit.forces'], 'budget': 8, 'max_in_flight': 3})
+        ta_split,
+        'snap',
+        'fast',
+        code=fitsnap_code,
+        optimize={'keys': ['rcutfac', 'fit.forces'], 'budget': 8, 'max_in_flight': 3},
+    )
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     return results, node
@@ -161,7 +188,8 @@ def test_optimization_improves_and_records_every_trial(optimized):
     best = rows[table['best_trial']]
     assert results['parameters'].get_dict()['rcutfac'] == pytest.approx(best['rcutfac'])
     assert results['search_metrics'].get_dict()['energy']['validation']['overall']['rmse'] * 1000 == pytest.approx(
-        best['energy_rmse'])
+        best['energy_rmse']
+    )
     # trials that change fit.forces only re-solve with an earlier trial's design matrix
     reused = [r for r in rows if r['reused_descriptors']]
     assert reused and all(r['exit_status'] == 0 for r in reused)
@@ -193,11 +221,14 @@ def test_refit_equals_a_plain_fit_on_all_structures(optimized, ta_split, fitsnap
     assert 'validation' not in metrics['energy']
     assert metrics['energy']['train']['overall']['n'] == ta_split.n_structures
     assert results['search_metrics']['energy']['validation']['overall']['n'] > 0
-    plain, node = run_get_node(FitsnapCalculation, training_set=train_on_all(ta_split), code=fitsnap_code,
-                               parameters=results['parameters'])
+    plain, node = run_get_node(
+        FitsnapCalculation, training_set=train_on_all(ta_split), code=fitsnap_code, parameters=results['parameters']
+    )
     assert node.is_finished_ok, node.exit_message
-    coefficients = [parse_snapcoeff(p.get_file_content('potential.snapcoeff').decode())['elements']['Ta']
-                    ['coefficients'] for p in (plain['potential'], results['potential'])]
+    coefficients = [
+        parse_snapcoeff(p.get_file_content('potential.snapcoeff').decode())['elements']['Ta']['coefficients']
+        for p in (plain['potential'], results['potential'])
+    ]
     np.testing.assert_allclose(coefficients[0], coefficients[1], rtol=1e-10, atol=1e-12)
     assert len(coefficients[0]) == results['potential'].base.attributes.get('n_coefficients')
     report = results['report'].get_content()
@@ -212,8 +243,9 @@ def test_refit_keeps_the_training_length_the_search_chose():
 
     from .conftest import SHARED
 
-    nnp = NnpPotentialData.from_n2p2(SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'nnp',
-                                     cflength=1.8897261, cfenergy=0.0367493)
+    nnp = NnpPotentialData.from_n2p2(
+        SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'nnp', cflength=1.8897261, cfenergy=0.0367493
+    )
     nnp.base.attributes.set('epoch', 7)
     chosen = orm.Dict({'epochs': 30, 'cutoff': 5.5}).store()
     assert refit_parameters(chosen, nnp.store()).get_dict() == {'epochs': 7, 'cutoff': 5.5}
@@ -225,10 +257,18 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     potential = results['potential']
     qb = orm.QueryBuilder()
     qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
-    qb.append(orm.WorkflowNode, with_outgoing='potential', tag='generator',
-              filters={'attributes.process_label': 'MlpGeneratorWorkChain'})
-    qb.append(orm.WorkflowNode, with_incoming='generator', tag='optimization',
-              filters={'attributes.process_label': 'OptimizationWorkChain'})
+    qb.append(
+        orm.WorkflowNode,
+        with_outgoing='potential',
+        tag='generator',
+        filters={'attributes.process_label': 'MlpGeneratorWorkChain'},
+    )
+    qb.append(
+        orm.WorkflowNode,
+        with_incoming='generator',
+        tag='optimization',
+        filters={'attributes.process_label': 'OptimizationWorkChain'},
+    )
     qb.append(orm.CalcJobNode, with_incoming='optimization', tag='trial', project='id')
     trials = {pk for (pk,) in qb.all()}
     assert len(trials) == 8
@@ -236,7 +276,7 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
     qb.append(orm.CalcJobNode, with_outgoing='potential', tag='fit', project='id')
     qb.append(orm.Dict, with_outgoing='fit', edge_filters={'label': 'parameters'}, project='id')
-    (fit_pk, parameters_pk), = qb.all()
+    ((fit_pk, parameters_pk),) = qb.all()
     # the potential is the refit (not a trial), with the best trial's very parameters passed through
     # refit_parameters (which carries the training length; SNAP has none, so the content is the same)
     assert fit_pk not in trials
@@ -247,8 +287,9 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     qb = orm.QueryBuilder()
     qb.append(orm.CalcJobNode, filters={'id': fit_pk}, tag='fit')
     qb.append(TrainingSetData, with_outgoing='fit', tag='all')
-    qb.append(orm.CalcFunctionNode, with_outgoing='all', tag='refit',
-              filters={'attributes.process_label': 'train_on_all'})
+    qb.append(
+        orm.CalcFunctionNode, with_outgoing='all', tag='refit', filters={'attributes.process_label': 'train_on_all'}
+    )
     qb.append(TrainingSetData, with_outgoing='refit', tag='split')
     qb.append(orm.CalcFunctionNode, with_outgoing='split', tag='splitter')
     qb.append(TrainingSetData, with_outgoing='splitter', project='id')
@@ -281,26 +322,36 @@ def test_generator_plain_fit_and_protocols(ta_split, fitsnap_code):
         protocol_parameters('snap', 'sloppy')
 
 
-@pytest.mark.parametrize('extra, message', [
-    ({'potential_type': 'gap'}, 'potential_type must be one of'),
-    ({'delta_mode': 'include'}, 'needs a delta_potential'),
-    ({'delta_mode': 'sideways'}, 'delta_mode must be'),
-    ({'parameters': {'twojmax': 5}}, 'invalid snap parameters'),
-    ({'optimize': {'keys': ['twojmax']}}, 'cannot be optimised'),
-    ({'optimize': {'keys': ['rcutfac'], 'budget': 2}}, 'too small'),
-    ({'optimize': {'keys': ['nosuch']}}, 'nosuch'),
-    ({'optimize': {'keys': ['rcutfac'], 'bounds': {'rcutfac': []}}}, 'rcutfac'),
-    ({'optimize': {'keys': ['rcutfac'], 'folds': 1}}, 'folds must be an integer >= 2'),
-    ({'optimize': {'keys': ['rcutfac'], 'folds': 10}}, "group 'Displaced_BCC' has 9 structure"),
-    ({'optimize': {'keys': ['rcutfac'], 'folds': 3}, 'refit': False}, 'refit must stay on'),
-    ({'optimize': {'keys': ['rcutfac'], 'seed': -1}}, 'seed must be a non-negative integer'),
-    ({'optimize': {'keys': ['rcutfac']}, 'validation_fraction': 0.01}, 'draws no validation structure'),
-])
+@pytest.mark.parametrize(
+    'extra, message',
+    [
+        ({'potential_type': 'gap'}, 'potential_type must be one of'),
+        ({'delta_mode': 'include'}, 'needs a delta_potential'),
+        ({'delta_mode': 'sideways'}, 'delta_mode must be'),
+        ({'parameters': {'twojmax': 5}}, 'invalid snap parameters'),
+        ({'optimize': {'keys': ['twojmax']}}, 'cannot be optimised'),
+        ({'optimize': {'keys': ['rcutfac'], 'budget': 2}}, 'too small'),
+        ({'optimize': {'keys': ['nosuch']}}, 'nosuch'),
+        ({'optimize': {'keys': ['rcutfac'], 'bounds': {'rcutfac': []}}}, 'rcutfac'),
+        ({'optimize': {'keys': ['rcutfac'], 'folds': 1}}, 'folds must be an integer >= 2'),
+        ({'optimize': {'keys': ['rcutfac'], 'folds': 10}}, "group 'Displaced_BCC' has 9 structure"),
+        ({'optimize': {'keys': ['rcutfac'], 'folds': 3}, 'refit': False}, 'refit must stay on'),
+        ({'optimize': {'keys': ['rcutfac'], 'seed': -1}}, 'seed must be a non-negative integer'),
+        ({'optimize': {'keys': ['rcutfac']}, 'validation_fraction': 0.01}, 'draws no validation structure'),
+    ],
+)
 def test_generator_refuses_bad_requests(extra, message, ta_split, fitsnap_code, count_nodes):
     inputs = {'training_set': ta_split, 'potential_type': orm.Str('snap'), 'code': fitsnap_code}
     for key, value in extra.items():
-        inputs[key] = orm.Dict(value) if isinstance(value, dict) else orm.Bool(value) if isinstance(value, bool) \
-            else orm.Float(value) if isinstance(value, float) else orm.Str(value)
+        inputs[key] = (
+            orm.Dict(value)
+            if isinstance(value, dict)
+            else orm.Bool(value)
+            if isinstance(value, bool)
+            else orm.Float(value)
+            if isinstance(value, float)
+            else orm.Str(value)
+        )
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
         run_get_node(MlpGeneratorWorkChain, **inputs)
@@ -311,10 +362,13 @@ def test_band_limit_as_a_discrete_outer_choice(ta_split, fitsnap_code):
     """choices {twojmax: [2, 4]}: one rcutfac search per band limit, side by side; the winner is the
     search whose best trial has the lowest objective, and its parameters carry that twojmax."""
     results, node = run_get_node(
-        OptimizationWorkChain, training_set=split_training_set(ta_split, orm.Float(0.2), orm.Int(3)),
-        potential_type=orm.Str('snap'), code=fitsnap_code,
+        OptimizationWorkChain,
+        training_set=split_training_set(ta_split, orm.Float(0.2), orm.Int(3)),
+        potential_type=orm.Str('snap'),
+        code=fitsnap_code,
         parameters=orm.Dict({'fit': {'stress': 'off'}}),
-        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4, 'choices': {'twojmax': [2, 4]}}))
+        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 4, 'choices': {'twojmax': [2, 4]}}),
+    )
     assert node.is_finished_ok, node.exit_message
     searches = [link.node for link in node.base.links.get_outgoing(node_class=orm.WorkChainNode).all()]
     assert sorted(s.label for s in searches) == ['twojmax=2', 'twojmax=4'] and all(s.is_finished_ok for s in searches)
@@ -334,18 +388,26 @@ def test_band_limit_as_a_discrete_outer_choice(ta_split, fitsnap_code):
     assert results['objective_plot'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-@pytest.mark.parametrize('choices, message', [
-    ({'twojmax': [5]}, 'choices twojmax=5: twojmax must be even'),
-    ({'twojmax': []}, 'non-empty lists'),
-    ({'rcutfac': [4.0, 4.5]}, 'both a choice and a searched key'),
-    ({'twojmax': list(range(2, 36, 2))}, 'at most 16'),
-])
+@pytest.mark.parametrize(
+    'choices, message',
+    [
+        ({'twojmax': [5]}, 'choices twojmax=5: twojmax must be even'),
+        ({'twojmax': []}, 'non-empty lists'),
+        ({'rcutfac': [4.0, 4.5]}, 'both a choice and a searched key'),
+        ({'twojmax': list(range(2, 36, 2))}, 'at most 16'),
+    ],
+)
 def test_bad_choices_fail_before_any_fit(choices, message, ta_split, fitsnap_code, count_nodes):
     ta_split = split_training_set(ta_split, orm.Float(0.2), orm.Int(3))
     before = count_nodes()
     with pytest.raises(ValueError, match=message):
-        run_get_node(OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code,
-                     optimize=orm.Dict({'keys': ['rcutfac'], 'choices': choices}))
+        run_get_node(
+            OptimizationWorkChain,
+            training_set=ta_split,
+            potential_type=orm.Str('snap'),
+            code=fitsnap_code,
+            optimize=orm.Dict({'keys': ['rcutfac'], 'choices': choices}),
+        )
     assert count_nodes() == before
 
 
@@ -365,8 +427,9 @@ def test_delta_include_zbl_overlay_reproduces_the_fit(ta_split, fitsnap_code, tm
     from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
     zbl = ClassicalPotentialData.zbl(['Ta'], 2.0, 3.0).store()
-    builder = MlpGeneratorWorkChain.get_builder_from_protocol(ta_split, 'snap', 'fast', code=fitsnap_code,
-                                                              overrides={'fit': {'stress': 'off'}})
+    builder = MlpGeneratorWorkChain.get_builder_from_protocol(
+        ta_split, 'snap', 'fast', code=fitsnap_code, overrides={'fit': {'stress': 'off'}}
+    )
     builder.delta_mode = orm.Str('include')
     builder.delta_potential = zbl
     results, node = run_get_node(builder)
@@ -395,8 +458,12 @@ def test_delta_include_for_nnp_subtracts_and_overlays(ta_split):
     # a Lennard-Jones baseline: energies of eV, so adding it back is not a no-op
     baseline = ClassicalPotentialData('lj/cut 5.0', ['1 1 0.05 2.6'], ['Ta'], 5.0).store()
     builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-        ta_split, 'nnp', 'fast', code=local_code('nnp', BIN / 'mlpgen-nnp'),
-        overrides={'epochs': 1, 'nodes_per_layer': 5, 'cutoff': 4.5})
+        ta_split,
+        'nnp',
+        'fast',
+        code=local_code('nnp', BIN / 'mlpgen-nnp'),
+        overrides={'epochs': 1, 'nodes_per_layer': 5, 'cutoff': 4.5},
+    )
     builder.delta_mode = orm.Str('include')
     builder.delta_potential = baseline
     builder.delta_code = local_code('mlpgen-properties', BIN / 'mlpgen-properties')
@@ -441,9 +508,13 @@ def test_kfold_objective_is_the_mean_of_independent_fold_errors(ta_split, fitsna
     from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
 
     results, node = run_get_node(
-        OptimizationWorkChain, training_set=ta_split, potential_type=orm.Str('snap'), code=fitsnap_code,
+        OptimizationWorkChain,
+        training_set=ta_split,
+        potential_type=orm.Str('snap'),
+        code=fitsnap_code,
         parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}),
-        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 6, 'folds': 3}))
+        optimize=orm.Dict({'keys': ['rcutfac'], 'budget': 4, 'max_in_flight': 6, 'folds': 3}),
+    )
     assert node.is_finished_ok, node.exit_message
     rows = results['trials'].get_dict()['rows']
     assert len(rows) == 4 and all(len(r['fold_pks'].split(';')) == 3 for r in rows)
@@ -463,8 +534,12 @@ def test_kfold_objective_is_the_mean_of_independent_fold_errors(ta_split, fitsna
         held_out += tags == 'validation'
         groups = {f.group for f, t in zip(fold.get_frame_list(), tags, strict=True) if t == 'validation'}
         assert groups == set(ta_split.groups)
-        fitted, fold_node = run_get_node(FitsnapCalculation, training_set=fold, code=fitsnap_code,
-                                         parameters=orm.load_node(rows[0]['pk']).inputs.parameters)
+        fitted, fold_node = run_get_node(
+            FitsnapCalculation,
+            training_set=fold,
+            code=fitsnap_code,
+            parameters=orm.load_node(rows[0]['pk']).inputs.parameters,
+        )
         assert fold_node.is_finished_ok
         p = fitted['predictions']
         e_mask, f_mask = p.get_array('energy_validation'), p.get_array('forces_validation')

@@ -26,36 +26,71 @@ class MlpFitCalculation(CalcJob):
     def define(cls, spec):
         super().define(spec)
         default_options(spec, cls.PARSER_NAME, cls.OUTPUT_FILE)
-        spec.input('training_set', valid_type=TrainingSetData,
-                   help='DFT training data; validation-tagged structures are held out of the fit.')
-        spec.input('parameters', valid_type=orm.Dict, required=False,
-                   help='Fit parameters (see the potential type\'s documentation); defaults when omitted.')
+        spec.input(
+            'training_set',
+            valid_type=TrainingSetData,
+            help='DFT training data; validation-tagged structures are held out of the fit.',
+        )
+        spec.input(
+            'parameters',
+            valid_type=orm.Dict,
+            required=False,
+            help="Fit parameters (see the potential type's documentation); defaults when omitted.",
+        )
         spec.output('potential', help='The fitted potential, ready for LAMMPS.')
-        spec.output('metrics', valid_type=orm.Dict,
-                    help='RMSE, MAE, max |error| and R2 of energies, forces and stresses, train/validation, per group.')
-        spec.output('predictions', valid_type=orm.ArrayData,
-                    help='Reference (DFT) vs predicted values per structure / force component, with split flags.')
+        spec.output(
+            'metrics',
+            valid_type=orm.Dict,
+            help='RMSE, MAE, max |error| and R2 of energies, forces and stresses, train/validation, per group.',
+        )
+        spec.output(
+            'predictions',
+            valid_type=orm.ArrayData,
+            help='Reference (DFT) vs predicted values per structure / force component, with split flags.',
+        )
         spec.output('report', valid_type=orm.SinglefileData, help='The text report of the fit.')
         spec.output('plots', valid_type=orm.FolderData, help='Parity, difference and error-distribution PNGs.')
-        spec.output('learning_curve', valid_type=orm.ArrayData, required=False,
-                    help='Loss (or RMSE) per iteration/epoch for training and validation, iterative fits only.')
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.',
-                       invalidates_cache=True)
-        spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
-                       invalidates_cache=True)
-        spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.',
-                       invalidates_cache=True)
-        spec.exit_code(305, 'ERROR_JOB_CANCELLED', invalidates_cache=True,
-                       message='The job was cancelled (scancel, qdel) before the fit finished: {detail}.')
-        spec.exit_code(306, 'ERROR_PROCESS_KILLED', invalidates_cache=True,
-                       message='The fitting process was killed by a signal before it finished: {detail}.')
-        spec.exit_code(307, 'ERROR_DISK_WRITE', invalidates_cache=True,
-                       message='The job could not write its files (disk full, quota, file size limit): {detail}.')
+        spec.output(
+            'learning_curve',
+            valid_type=orm.ArrayData,
+            required=False,
+            help='Loss (or RMSE) per iteration/epoch for training and validation, iterative fits only.',
+        )
+        spec.exit_code(
+            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
+        )
+        spec.exit_code(
+            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
+        )
+        spec.exit_code(
+            302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.', invalidates_cache=True
+        )
+        spec.exit_code(
+            305,
+            'ERROR_JOB_CANCELLED',
+            invalidates_cache=True,
+            message='The job was cancelled (scancel, qdel) before the fit finished: {detail}.',
+        )
+        spec.exit_code(
+            306,
+            'ERROR_PROCESS_KILLED',
+            invalidates_cache=True,
+            message='The fitting process was killed by a signal before it finished: {detail}.',
+        )
+        spec.exit_code(
+            307,
+            'ERROR_DISK_WRITE',
+            invalidates_cache=True,
+            message='The job could not write its files (disk full, quota, file size limit): {detail}.',
+        )
         spec.exit_code(310, 'ERROR_CODE_FAILED', message='The fitting code failed: {error}.', invalidates_cache=True)
         spec.exit_code(410, 'ERROR_NAN_COEFFICIENTS', message='The fit produced NaN or infinite coefficients.')
         spec.exit_code(411, 'ERROR_NAN_LOSS', message='The loss became NaN or infinite during the fit.')
-        spec.exit_code(420, 'ERROR_SINGULAR_FIT',
-                       message='The fit is singular: {detail}. Add data, lower twojmax or use RIDGE/ELASTIC.')
+        spec.exit_code(
+            420,
+            'ERROR_SINGULAR_FIT',
+            message='The fit is singular: {detail}. Add data, lower twojmax or use RIDGE/ELASTIC.',
+        )
 
     INPUT_FILE: str = None
     OUTPUT_FILE: str = None
@@ -85,8 +120,9 @@ class MlpFitCalculation(CalcJob):
         rule of ``split_training_set`` too) when no structure carries a split."""
         validation = np.array([f.split == 'validation' for f in frames])
         if not validation.any() and all(f.split == 'unassigned' for f in frames) and p['validation_fraction'] > 0:
-            chosen = choose_validation([f.group for f in frames], [True] * len(frames), p['validation_fraction'],
-                                       p['seed'])
+            chosen = choose_validation(
+                [f.group for f in frames], [True] * len(frames), p['validation_fraction'], p['seed']
+            )
             validation[chosen] = True
         return validation
 

@@ -14,8 +14,9 @@ def default_options(spec, parser_name: str, output_file: str) -> None:
     options['output_filename'].default = output_file
 
 
-def single_run(calc, arguments: list[str], stdout: str, retrieve: list[str], local_copy_list=(),
-               exclude=()) -> CalcInfo:
+def single_run(
+    calc, arguments: list[str], stdout: str, retrieve: list[str], local_copy_list=(), exclude=()
+) -> CalcInfo:
     """One run of ``calc``'s code with ``arguments`` (stdout to ``stdout``), MPI as the options say."""
     codeinfo = CodeInfo()
     codeinfo.code_uuid = calc.inputs.code.uuid

@@ -41,16 +41,23 @@ class DeltaSubtractionCalculation(CalcJob):
         super().define(spec)
         default_options(spec, cls.PARSER_NAME, cls.OUTPUT_FILE)
         spec.input('training_set', valid_type=TrainingSetData, help='The DFT data.')
-        spec.input('delta_potential', valid_type=PotentialData,
-                   help='The Δ-potential (any type with an ASE calculator: ZBL, EAM, SNAP, ACE, NNP, ...).')
-        spec.output('training_set', valid_type=TrainingSetData,
-                    help='The data minus the Δ-potential: what the fit learns.')
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.',
-                       invalidates_cache=True)
-        spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
-                       invalidates_cache=True)
-        spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.',
-                       invalidates_cache=True)
+        spec.input(
+            'delta_potential',
+            valid_type=PotentialData,
+            help='The Δ-potential (any type with an ASE calculator: ZBL, EAM, SNAP, ACE, NNP, ...).',
+        )
+        spec.output(
+            'training_set', valid_type=TrainingSetData, help='The data minus the Δ-potential: what the fit learns.'
+        )
+        spec.exit_code(
+            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
+        )
+        spec.exit_code(
+            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
+        )
+        spec.exit_code(
+            302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.', invalidates_cache=True
+        )
         spec.exit_code(310, 'ERROR_NON_FINITE', message='The Δ-potential gives non-finite values for {structures}.')
         spec.inputs.validator = cls.validate_inputs
 
@@ -72,8 +79,14 @@ class DeltaSubtractionCalculation(CalcJob):
         structures = self.inputs.training_set.to_ase()
         tasks = [Task(task_name(i), atoms, 'none', forces=True) for i, atoms in enumerate(structures)]
         (directory / self.TASKS_FILE).write_text(dump_tasks(tasks))
-        arguments = [self.TASKS_FILE, '--calculator', self.CALCULATOR_FILE, '--files', self.FILES_FOLDER,
-                     '--out', self.RESULTS_FILE]
+        arguments = [
+            self.TASKS_FILE,
+            '--calculator',
+            self.CALCULATOR_FILE,
+            '--files',
+            self.FILES_FOLDER,
+            '--out',
+            self.RESULTS_FILE,
+        ]
         # the structures are in the TrainingSetData node already
         return single_run(self, arguments, self.OUTPUT_FILE, [self.RESULTS_FILE], exclude=[self.TASKS_FILE])
-

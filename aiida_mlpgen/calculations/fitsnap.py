@@ -41,16 +41,28 @@ class FitsnapCalculation(MlpFitCalculation):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('reference_potential', valid_type=PotentialData, required=False,
-                   help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
-                        'its elements must be those of the training set, in the same order.')
-        spec.input('save_descriptors', valid_type=orm.Bool, default=lambda: orm.Bool(False),
-                   help='Keep the design matrix in the remote folder, for later fits that change weights only.')
-        spec.input('descriptors_folder', valid_type=orm.RemoteData, required=False,
-                   help='Remote folder of a fit that saved its descriptors with the same structures (in the '
-                        'same order; the split may differ, e.g. another k-fold fold) and descriptor parameters: '
-                        'only the weights (fit.*, group_weights) and the split may differ; the design matrix is '
-                        'reused and only the weighted least-squares problem is solved.')
+        spec.input(
+            'reference_potential',
+            valid_type=PotentialData,
+            required=False,
+            help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
+            'its elements must be those of the training set, in the same order.',
+        )
+        spec.input(
+            'save_descriptors',
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(False),
+            help='Keep the design matrix in the remote folder, for later fits that change weights only.',
+        )
+        spec.input(
+            'descriptors_folder',
+            valid_type=orm.RemoteData,
+            required=False,
+            help='Remote folder of a fit that saved its descriptors with the same structures (in the '
+            'same order; the split may differ, e.g. another k-fold fold) and descriptor parameters: '
+            'only the weights (fit.*, group_weights) and the split may differ; the design matrix is '
+            'reused and only the weighted least-squares problem is solved.',
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = orm.Data
 
@@ -62,8 +74,10 @@ class FitsnapCalculation(MlpFitCalculation):
             return error
         reference = inputs.get('reference_potential')
         if reference is not None and list(reference.elements) != list(training_set.elements):
-            return (f'reference potential elements {reference.elements} differ from the training set\'s '
-                    f'{training_set.elements}')
+            return (
+                f"reference potential elements {reference.elements} differ from the training set's "
+                f'{training_set.elements}'
+            )
         if training_set.split_counts.get('validation', 0) == training_set.n_structures:
             return 'every structure of the training set is tagged validation: nothing to fit'
         return None
@@ -92,8 +106,12 @@ class FitsnapCalculation(MlpFitCalculation):
                 if frame.stress is None:
                     weights['stress'] = 0.0
                 groups.append({'name': name, 'train': train, **weights})
-                table[name] = {'group': frame.group, 'train': train, 'weight': frame.weight,
-                               'has_stress': frame.stress is not None}
+                table[name] = {
+                    'group': frame.group,
+                    'train': train,
+                    'weight': frame.weight,
+                    'has_stress': frame.stress is not None,
+                }
             names.append(keys[key])
             write_file(data.abspath + f'/{keys[key]}/s{index:06d}.json', frame, stress_placeholder=True)
         reference_terms, local_copy_list = None, []
@@ -105,11 +123,20 @@ class FitsnapCalculation(MlpFitCalculation):
                 {'style': t['style'], 'coeffs': [_resolve(c, files) for c in t['coeffs']]} for t in reference_terms
             ]
         with folder.open(self.INPUT_FILE, 'w') as handle:
-            handle.write(snap_parameters.fitsnap_input(
-                parameters, groups, self.POTENTIAL_PREFIX, self.DATA_FOLDER, reference_terms))
+            handle.write(
+                snap_parameters.fitsnap_input(
+                    parameters, groups, self.POTENTIAL_PREFIX, self.DATA_FOLDER, reference_terms
+                )
+            )
         with folder.open(self.GROUPS_FILE, 'w') as handle:
-            json.dump({'groups': table, 'parameters': parameters,
-                       'energy_shift_per_atom': _shift_per_atom(frames, parameters)}, handle)
+            json.dump(
+                {
+                    'groups': table,
+                    'parameters': parameters,
+                    'energy_shift_per_atom': _shift_per_atom(frames, parameters),
+                },
+                handle,
+            )
 
         remote_links = []
         if self.inputs.save_descriptors.value:
@@ -117,14 +144,23 @@ class FitsnapCalculation(MlpFitCalculation):
                 handle.write('save the design matrix for weight-only refits\n')
         if 'descriptors_folder' in self.inputs:
             remote = self.inputs.descriptors_folder
-            remote_links = [(remote.computer.uuid, f'{remote.get_remote_path()}/{name}', name)
-                            for name in FITSNAP_DESCRIPTORS]
-            weights = {g['name']: {'train': g['train'], 'Energy': g['energy'], 'Force': g['forces'],
-                                   'Stress': g['stress']} for g in groups}
+            remote_links = [
+                (remote.computer.uuid, f'{remote.get_remote_path()}/{name}', name) for name in FITSNAP_DESCRIPTORS
+            ]
+            weights = {
+                g['name']: {'train': g['train'], 'Energy': g['energy'], 'Force': g['forces'], 'Stress': g['stress']}
+                for g in groups
+            }
             with folder.open(FITSNAP_REUSE_FILE, 'w') as handle:
                 json.dump({'groups': weights, 'structures': names}, handle)
-        retrieve = [self.GROUPS_FILE, self.METRICS_FILE, self.DATAFRAME_FILE, CHECK_FILE,
-                    f'{self.POTENTIAL_PREFIX}.snapcoeff', f'{self.POTENTIAL_PREFIX}.snapparam']
+        retrieve = [
+            self.GROUPS_FILE,
+            self.METRICS_FILE,
+            self.DATAFRAME_FILE,
+            CHECK_FILE,
+            f'{self.POTENTIAL_PREFIX}.snapcoeff',
+            f'{self.POTENTIAL_PREFIX}.snapparam',
+        ]
         # The data is in the TrainingSetData node already: do not store it twice.
         calcinfo = self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])
         calcinfo.remote_symlink_list = remote_links

@@ -39,17 +39,28 @@ class NnpCalculation(MlpFitCalculation):
     PARSER_NAME = 'mlpgen.n2p2'
     PARAMETERS = nnp_parameters
     TYPE_NAME = 'NNP'
-    RETRIEVE = ('input.nn', 'scaling.data', 'learning-curve.out', 'output-prune-range.nn', 'weights.*.out',
-                PREPARE_OUTPUT, SPLIT_FILE)
+    RETRIEVE = (
+        'input.nn',
+        'scaling.data',
+        'learning-curve.out',
+        'output-prune-range.nn',
+        'weights.*.out',
+        PREPARE_OUTPUT,
+        SPLIT_FILE,
+    )
     #: n2p2's per-epoch comparison files: the parser reads the optimum epoch's, then they go
     RETRIEVE_TEMPORARY = ('trainpoints.*.out', 'testpoints.*.out', 'trainforces.*.out', 'testforces.*.out')
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('restart_folder', valid_type=orm.FolderData, required=False,
-                   help='Continue a training: input.nn, scaling.data and weights.ZZZ.data of an earlier run (the '
-                        'preparation steps are skipped and training starts from these weights).')
+        spec.input(
+            'restart_folder',
+            valid_type=orm.FolderData,
+            required=False,
+            help='Continue a training: input.nn, scaling.data and weights.ZZZ.data of an earlier run (the '
+            'preparation steps are skipped and training starts from these weights).',
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = NnpPotentialData
 
@@ -60,8 +71,12 @@ class NnpCalculation(MlpFitCalculation):
         if executable.name in N2P2_PROGRAMS:
             folder = executable.parent
             return {name.split('-')[1]: [str(folder / name)] for name in N2P2_PROGRAMS} | {'real_n2p2': True}
-        return {'scaling': [str(executable), 'scaling'], 'prune': [str(executable), 'prune'],
-                'train': [str(executable), 'train'], 'real_n2p2': False}
+        return {
+            'scaling': [str(executable), 'scaling'],
+            'prune': [str(executable), 'prune'],
+            'train': [str(executable), 'train'],
+            'real_n2p2': False,
+        }
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -94,13 +109,22 @@ class NnpCalculation(MlpFitCalculation):
             settings = restart.get_object_content(self.INPUT_FILE)
             settings = _with_keyword(settings, 'epochs', str(p['epochs']))
             settings = _with_keyword(settings, 'use_old_weights_short', '')
-            normalization = json.loads(restart.get_object_content(self.SPLIT_FILE)).get('normalization') \
-                if self.SPLIT_FILE in restart.list_object_names() else normalization
+            normalization = (
+                json.loads(restart.get_object_content(self.SPLIT_FILE)).get('normalization')
+                if self.SPLIT_FILE in restart.list_object_names()
+                else normalization
+            )
         with folder.open(self.INPUT_FILE, 'w') as handle:
             handle.write(settings)
         with folder.open(self.SPLIT_FILE, 'w') as handle:
-            json.dump({'validation': np.flatnonzero(validation).tolist(), 'normalization': normalization,
-                       'epochs': p['epochs']}, handle)
+            json.dump(
+                {
+                    'validation': np.flatnonzero(validation).tolist(),
+                    'normalization': normalization,
+                    'epochs': p['epochs'],
+                },
+                handle,
+            )
         programs = self.programs(self.inputs.code)
 
         def step(words):
@@ -119,8 +143,11 @@ class NnpCalculation(MlpFitCalculation):
             local_copy = []
         else:
             prepare = ['# continuing an earlier training: its scaling.data and weights are used']
-            local_copy = [(restart.uuid, name, name) for name in restart.list_object_names()
-                          if name.startswith('weights.') or name == 'scaling.data']
+            local_copy = [
+                (restart.uuid, name, name)
+                for name in restart.list_object_names()
+                if name.startswith('weights.') or name == 'scaling.data'
+            ]
         calcinfo = self._calcinfo(list(self.RETRIEVE), local_copy, exclude=['input.data'])
         calcinfo.retrieve_temporary_list = list(self.RETRIEVE_TEMPORARY)
         calcinfo.codes_info[0].cmdline_params = programs['train'][1:]

@@ -40,16 +40,29 @@ class PacemakerCalculation(MlpFitCalculation):
     PARSER_NAME = 'mlpgen.pacemaker'
     PARAMETERS = ace_parameters
     TYPE_NAME = 'ACE'
-    RETRIEVE = ('output_potential.yaml', 'output_potential.yace', 'output_potential.asi', 'log.txt', 'metrics.txt',
-                'test_metrics.txt',
-                'train_pred.pckl.gzip', 'test_pred.pckl.gzip', PACEMAKER_STOP_REPORT, PACEMAKER_REFERENCE_FILE,
-                'interim_potential_*.yaml')
+    RETRIEVE = (
+        'output_potential.yaml',
+        'output_potential.yace',
+        'output_potential.asi',
+        'log.txt',
+        'metrics.txt',
+        'test_metrics.txt',
+        'train_pred.pckl.gzip',
+        'test_pred.pckl.gzip',
+        PACEMAKER_STOP_REPORT,
+        PACEMAKER_REFERENCE_FILE,
+        'interim_potential_*.yaml',
+    )
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('initial_potential', valid_type=AcePotentialData, required=False,
-                   help='Potential to refine or extend (upfit): the fit starts from its coefficients.')
+        spec.input(
+            'initial_potential',
+            valid_type=AcePotentialData,
+            required=False,
+            help='Potential to refine or extend (upfit): the fit starts from its coefficients.',
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outputs['potential'].valid_type = AcePotentialData
 
@@ -75,8 +88,10 @@ class PacemakerCalculation(MlpFitCalculation):
             line = GPU_REQUESTS.get(scheduler)
             commands = inputs.get('metadata', {}).get('options', {}).get('custom_scheduler_commands', '')
             if line and line not in commands:
-                return f'device gpu on a {scheduler} computer needs "{line}" in metadata.options.' \
-                       'custom_scheduler_commands (PacemakerCalculation.gpu_options(computer) gives it)'
+                return (
+                    f'device gpu on a {scheduler} computer needs "{line}" in metadata.options.'
+                    'custom_scheduler_commands (PacemakerCalculation.gpu_options(computer) gives it)'
+                )
         return None
 
     def prepare_for_submission(self, folder):
@@ -103,16 +118,18 @@ class PacemakerCalculation(MlpFitCalculation):
             with folder.open(f'{stem}.json', 'w') as handle:
                 json.dump({'mlpgen_index': indices.tolist(), 'energy_corrected': corrected}, handle)
             written[pickle_name] = stem
-        config = ace_parameters.pacemaker_input(p, elements, self.TRAIN_FILE,
-                                                self.TEST_FILE if self.TEST_FILE in written else None)
+        config = ace_parameters.pacemaker_input(
+            p, elements, self.TRAIN_FILE, self.TEST_FILE if self.TEST_FILE in written else None
+        )
         local_copy_list = []
         if 'initial_potential' in self.inputs:
             if p['initial_potential_mode'] == 'continue':  # pacemaker refits a potential read from a file
                 config['potential'] = {'filename': self.INITIAL_POTENTIAL}
             else:
                 config['potential']['initial_potential'] = self.INITIAL_POTENTIAL
-            local_copy_list.append((self.inputs.initial_potential.uuid, AcePotentialData.YAML_FILENAME,
-                                    self.INITIAL_POTENTIAL))
+            local_copy_list.append(
+                (self.inputs.initial_potential.uuid, AcePotentialData.YAML_FILENAME, self.INITIAL_POTENTIAL)
+            )
         with folder.open(self.INPUT_FILE, 'w') as handle:
             yaml.safe_dump(config, handle, sort_keys=False)
         with folder.open(PACEMAKER_STOPPING_FILE, 'w') as handle:

@@ -45,8 +45,10 @@ def lammps_check(potential, code) -> str | None:
         return None
     missing = [p for p in needed if p not in listed]
     if missing:
-        return (f'{type(potential).__name__} needs the LAMMPS package(s) {", ".join(missing)}, which code '
-                f'{code.full_label} does not have (extra lammps_packages): use the ASE engine or another LAMMPS')
+        return (
+            f'{type(potential).__name__} needs the LAMMPS package(s) {", ".join(missing)}, which code '
+            f'{code.full_label} does not have (extra lammps_packages): use the ASE engine or another LAMMPS'
+        )
     return None
 
 
@@ -61,28 +63,46 @@ class PropertiesCalculation(CalcJob):
     def define(cls, spec):
         super().define(spec)
         default_options(spec, cls.PARSER_NAME, cls.OUTPUT_FILE)
-        spec.input('structure', valid_type=orm.StructureData,
-                   help='The bulk crystal (for most properties an equilibrium cell, e.g. from the EOS).')
+        spec.input(
+            'structure',
+            valid_type=orm.StructureData,
+            help='The bulk crystal (for most properties an equilibrium cell, e.g. from the EOS).',
+        )
         spec.input('potential', valid_type=PotentialData, help='The interatomic potential.')
-        spec.input('property', valid_type=orm.Str,
-                   help=f'Which property: {", ".join(PROPERTIES)}.')
-        spec.input('settings', valid_type=orm.Dict, required=False,
-                   help="The property's settings (supercell, miller, strains, ...); defaults when omitted.")
-        spec.output('properties', valid_type=orm.Dict,
-                    help='The values under stable keys (lattice_parameter Å, bulk_modulus GPa, C11 GPa, '
-                         'vacancy_formation_energy eV, surface_energy_100 J/m², ...).')
+        spec.input('property', valid_type=orm.Str, help=f'Which property: {", ".join(PROPERTIES)}.')
+        spec.input(
+            'settings',
+            valid_type=orm.Dict,
+            required=False,
+            help="The property's settings (supercell, miller, strains, ...); defaults when omitted.",
+        )
+        spec.output(
+            'properties',
+            valid_type=orm.Dict,
+            help='The values under stable keys (lattice_parameter Å, bulk_modulus GPa, C11 GPa, '
+            'vacancy_formation_energy eV, surface_energy_100 J/m², ...).',
+        )
         spec.output('curves', valid_type=orm.Dict, help='Data behind the plots (E(V) points, γ(s), bands, ...).')
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.',
-                       invalidates_cache=True)
-        spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.',
-                       invalidates_cache=True)
-        spec.exit_code(302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.',
-                       invalidates_cache=True)
+        spec.exit_code(
+            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
+        )
+        spec.exit_code(
+            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
+        )
+        spec.exit_code(
+            302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.', invalidates_cache=True
+        )
         spec.exit_code(310, 'ERROR_CODE_FAILED', message='The code failed: {error}.', invalidates_cache=True)
-        spec.exit_code(311, 'ERROR_MISSING_PAIR_STYLE',
-                       message='LAMMPS does not know the pair style: {error}. It needs the package(s) {packages}.')
-        spec.exit_code(320, 'ERROR_NOT_CONVERGED',
-                       message='Relaxation of {tasks} did not converge; the values are given but less reliable.')
+        spec.exit_code(
+            311,
+            'ERROR_MISSING_PAIR_STYLE',
+            message='LAMMPS does not know the pair style: {error}. It needs the package(s) {packages}.',
+        )
+        spec.exit_code(
+            320,
+            'ERROR_NOT_CONVERGED',
+            message='Relaxation of {tasks} did not converge; the values are given but less reliable.',
+        )
         spec.exit_code(330, 'ERROR_ANALYSIS', message='The results could not be analysed: {error}.')
         spec.inputs.validator = cls.validate_inputs
 
@@ -167,6 +187,13 @@ class AsePropertiesCalculation(PropertiesCalculation):
         potential.write_files(directory / self.FILES_FOLDER)
         (directory / self.CALCULATOR_FILE).write_text(json.dumps(potential.ase_spec()))
         (directory / TASKS_FILE).write_text(dump_tasks(self.tasks()))
-        arguments = [TASKS_FILE, '--calculator', self.CALCULATOR_FILE, '--files', self.FILES_FOLDER,
-                     '--out', self.RESULTS_FILE]
+        arguments = [
+            TASKS_FILE,
+            '--calculator',
+            self.CALCULATOR_FILE,
+            '--files',
+            self.FILES_FOLDER,
+            '--out',
+            self.RESULTS_FILE,
+        ]
         return self._calcinfo(arguments, [self.RESULTS_FILE])

@@ -61,8 +61,15 @@ def cmd_list():
     ensure_ready()
     query = orm.QueryBuilder().append(TrainingSetData, project=['*'], tag='t').order_by({'t': 'id'})
     rows = [
-        (n.pk, n.label or '-', n.n_structures, n.n_atoms, ' '.join(n.elements), len(n.groups),
-         n.ctime.strftime('%Y-%m-%d %H:%M'))
+        (
+            n.pk,
+            n.label or '-',
+            n.n_structures,
+            n.n_atoms,
+            ' '.join(n.elements),
+            len(n.groups),
+            n.ctime.strftime('%Y-%m-%d %H:%M'),
+        )
         for n in query.all(flat=True)
     ]
     if not rows:
@@ -84,9 +91,14 @@ def cmd_show(identifier):
 @cmd_root.command('export')
 @click.argument('identifier')
 @click.argument('directory', type=click.Path(file_okay=False))
-@click.option('-f', '--format', 'fmt', required=True,
-              type=click.Choice(['extxyz', 'fitsnap-json', 'mlearn-json', 'n2p2', 'pacemaker']),
-              help='Output format (what FitSNAP, pacemaker and n2p2 read).')
+@click.option(
+    '-f',
+    '--format',
+    'fmt',
+    required=True,
+    type=click.Choice(['extxyz', 'fitsnap-json', 'mlearn-json', 'n2p2', 'pacemaker']),
+    help='Output format (what FitSNAP, pacemaker and n2p2 read).',
+)
 def cmd_export(identifier, directory, fmt):
     """Write the training set IDENTIFIER to DIRECTORY in a given format."""
     from aiida_mlpgen.embedded import ensure_ready

@@ -12,12 +12,27 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
 
 
 @cmd_root.command('demo')
-@click.option('--data', 'data_path', type=click.Path(exists=True, dir_okay=True), default=None,
-              help='Training data to use instead of the shipped mlearn Mo slice.')
-@click.option('--output', type=click.Path(file_okay=False), default='mlpgen_demo_output', show_default=True,
-              help='Folder for exported files.')
-@click.option('--type', 'potential_type', default='snap', show_default=True,
-              help='Potential type to fit (a name of `mlpgen potential types`).')
+@click.option(
+    '--data',
+    'data_path',
+    type=click.Path(exists=True, dir_okay=True),
+    default=None,
+    help='Training data to use instead of the shipped mlearn Mo slice.',
+)
+@click.option(
+    '--output',
+    type=click.Path(file_okay=False),
+    default='mlpgen_demo_output',
+    show_default=True,
+    help='Folder for exported files.',
+)
+@click.option(
+    '--type',
+    'potential_type',
+    default='snap',
+    show_default=True,
+    help='Potential type to fit (a name of `mlpgen potential types`).',
+)
 def cmd_demo(data_path, output, potential_type):
     """Import real DFT data, split it, fit SNAP (or another type), write report, plots and LAMMPS files."""
     from aiida import orm
@@ -29,8 +44,9 @@ def cmd_demo(data_path, output, potential_type):
     from aiida_mlpgen.embedded import setup
 
     if potential_type not in potential_types.names():
-        raise click.BadParameter(f'{potential_type!r} is not one of {", ".join(potential_types.names())}',
-                                 param_hint='--type')
+        raise click.BadParameter(
+            f'{potential_type!r} is not one of {", ".join(potential_types.names())}', param_hint='--type'
+        )
     fit_type = potential_types.get(potential_type)
 
     click.secho('1. Embedded AiiDA profile', bold=True)

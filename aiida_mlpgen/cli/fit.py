@@ -21,42 +21,98 @@ DEFAULT_KEYS = 'default'
 
 def optimization_options(command):
     """--protocol, --optimize, --budget, --in-flight, --validate: run the generator WorkChain."""
-    command = click.option('--reference', default=None,
-                           help='With --validate: DFT values (JSON text or file) under the validation keys.')(command)
-    command = click.option('--validate-properties', default='eos,elastic', show_default=True,
-                           help='With --validate: properties (see mlpgen validate).')(command)
-    command = click.option('--validate', 'validate', default=None, metavar='STRUCTURE',
-                           help='Validate the potential on this bulk structure (file or StructureData); the table '
-                                'joins the report. SNAP runs in LAMMPS, ACE and NNP with the ASE engine.')(command)
-    command = click.option('--folds', type=int, default=None,
-                           help='With --optimize: k-fold cross-validation (k fits per trial, folds stratified by '
-                                'group) instead of the single validation split.')(command)
-    command = click.option('--refit/--no-refit', default=True, show_default=True,
-                           help='With --optimize: refit the chosen parameters on all structures (training + '
-                                'validation) and deliver that potential; --no-refit delivers the best trial.')(command)
-    command = click.option('--choice', 'choices', multiple=True, metavar='KEY=V1,V2',
-                           help='With --optimize: a discrete outer choice, one search per value (or combination '
-                                'of values, when repeated) run side by side, e.g. --choice twojmax=6,8; the best '
-                                'search wins.')(command)
-    command = click.option('--in-flight', type=int, default=4, show_default=True,
-                           help='With --optimize: trials running at the same time.')(command)
-    command = click.option('--budget', type=int, default=30, show_default=True,
-                           help='With --optimize: number of trials at most (with --folds, each is k fits).')(command)
-    command = click.option('--optimize', default=None, metavar='[KEYS]', is_flag=False, flag_value=DEFAULT_KEYS,
-                           help='Optimise hyperparameters with nlopt BOBYQA: these comma-separated parameter keys '
-                                '(radelem and wj mean every element\'s, e.g. rcutfac,radelem,wj or fit.forces), or '
-                                'without KEYS the defaults of the type (SNAP: rcutfac, wj, fit.forces and, with '
-                                'several elements, each element\'s radelem; ACE: cutoff, number_of_functions; '
-                                'NNP: cutoff, nodes_per_layer).')(command)
-    command = click.option('--protocol', default=None, metavar='NAME',
-                           help='Start from a protocol of the type (fast, moderate, precise: its protocol file in '
-                                'aiida_mlpgen/potential_types/protocols; -p parameters override it).')(command)
+    command = click.option(
+        '--reference', default=None, help='With --validate: DFT values (JSON text or file) under the validation keys.'
+    )(command)
+    command = click.option(
+        '--validate-properties',
+        default='eos,elastic',
+        show_default=True,
+        help='With --validate: properties (see mlpgen validate).',
+    )(command)
+    command = click.option(
+        '--validate',
+        'validate',
+        default=None,
+        metavar='STRUCTURE',
+        help='Validate the potential on this bulk structure (file or StructureData); the table '
+        'joins the report. SNAP runs in LAMMPS, ACE and NNP with the ASE engine.',
+    )(command)
+    command = click.option(
+        '--folds',
+        type=int,
+        default=None,
+        help='With --optimize: k-fold cross-validation (k fits per trial, folds stratified by '
+        'group) instead of the single validation split.',
+    )(command)
+    command = click.option(
+        '--refit/--no-refit',
+        default=True,
+        show_default=True,
+        help='With --optimize: refit the chosen parameters on all structures (training + '
+        'validation) and deliver that potential; --no-refit delivers the best trial.',
+    )(command)
+    command = click.option(
+        '--choice',
+        'choices',
+        multiple=True,
+        metavar='KEY=V1,V2',
+        help='With --optimize: a discrete outer choice, one search per value (or combination '
+        'of values, when repeated) run side by side, e.g. --choice twojmax=6,8; the best '
+        'search wins.',
+    )(command)
+    command = click.option(
+        '--in-flight', type=int, default=4, show_default=True, help='With --optimize: trials running at the same time.'
+    )(command)
+    command = click.option(
+        '--budget',
+        type=int,
+        default=30,
+        show_default=True,
+        help='With --optimize: number of trials at most (with --folds, each is k fits).',
+    )(command)
+    command = click.option(
+        '--optimize',
+        default=None,
+        metavar='[KEYS]',
+        is_flag=False,
+        flag_value=DEFAULT_KEYS,
+        help='Optimise hyperparameters with nlopt BOBYQA: these comma-separated parameter keys '
+        "(radelem and wj mean every element's, e.g. rcutfac,radelem,wj or fit.forces), or "
+        'without KEYS the defaults of the type (SNAP: rcutfac, wj, fit.forces and, with '
+        "several elements, each element's radelem; ACE: cutoff, number_of_functions; "
+        'NNP: cutoff, nodes_per_layer).',
+    )(command)
+    command = click.option(
+        '--protocol',
+        default=None,
+        metavar='NAME',
+        help='Start from a protocol of the type (fast, moderate, precise: its protocol file in '
+        'aiida_mlpgen/potential_types/protocols; -p parameters override it).',
+    )(command)
     return command
 
 
-def _run_fit(process_class, label, node, params, code, output, extra=None, kind=None, protocol=None, optimize=None,
-             budget=30, in_flight=4, validate=None, validate_properties='eos,elastic', reference=None, refit=True,
-             folds=None, choices=()):
+def _run_fit(
+    process_class,
+    label,
+    node,
+    params,
+    code,
+    output,
+    extra=None,
+    kind=None,
+    protocol=None,
+    optimize=None,
+    budget=30,
+    in_flight=4,
+    validate=None,
+    validate_properties='eos,elastic',
+    reference=None,
+    refit=True,
+    folds=None,
+    choices=(),
+):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
@@ -77,7 +133,8 @@ def _run_fit(process_class, label, node, params, code, output, extra=None, kind=
             settings['choices'] = parse_choices(choices)
         try:
             builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-                node, kind, protocol, code=orm.load_code(code), overrides=parameters, optimize=settings)
+                node, kind, protocol, code=orm.load_code(code), overrides=parameters, optimize=settings
+            )
         except ValueError as error:
             raise click.ClickException(str(error)) from error
         if not protocol:
@@ -139,21 +196,39 @@ def _fit_command(potential_type):
         if extra and (protocol or optimize or rest.get('validate')):
             names = ', '.join('--' + name.replace('_', '-') for name in extra)
             raise click.UsageError(f'{names} is for a plain fit (no --protocol/--optimize/--validate)')
-        _run_fit(potential_type.calculation_class(), potential_type.title, load_training_set(training_set), params,
-                 code, output, extra, kind=potential_type.name, protocol=protocol, optimize=optimize, budget=budget,
-                 in_flight=in_flight, **rest)
+        _run_fit(
+            potential_type.calculation_class(),
+            potential_type.title,
+            load_training_set(training_set),
+            params,
+            code,
+            output,
+            extra,
+            kind=potential_type.name,
+            protocol=protocol,
+            optimize=optimize,
+            budget=budget,
+            in_flight=in_flight,
+            **rest,
+        )
 
     command.__doc__ = potential_type.summary
     command = optimization_options(command)
-    command = click.option('--output', type=click.Path(file_okay=False), default=None,
-                           help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).')(command)
+    command = click.option(
+        '--output',
+        type=click.Path(file_okay=False),
+        default=None,
+        help='Folder for report, plots and LAMMPS files (default: mlpgen_fit_<PK>).',
+    )(command)
     for name, text in reversed(potential_type.extra_inputs):
         command = click.option('--' + name.replace('_', '-'), name, default=None, help=text)(command)
-    code_help = f'{potential_type.title} code label' + (f': {potential_type.code_help}' if potential_type.code_help
-                                                         else '.')
+    code_help = f'{potential_type.title} code label' + (
+        f': {potential_type.code_help}' if potential_type.code_help else '.'
+    )
     command = click.option('--code', default=potential_type.code_label, show_default=True, help=code_help)(command)
-    command = click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE',
-                           help=potential_type.parameter_help)(command)
+    command = click.option(
+        '-p', '--param', 'params', multiple=True, metavar='KEY=VALUE', help=potential_type.parameter_help
+    )(command)
     command = click.argument('training_set')(command)
     return cmd_fit.command(potential_type.name)(command)
 
@@ -212,13 +287,15 @@ def write_report(calc, directory: Path) -> None:
         (directory / 'objective.png').write_bytes(calc.outputs.objective_plot.get_content(mode='rb'))
         table = calc.outputs.trials.get_dict()
         lines = [','.join(table['columns'])]
-        lines += [','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns'])
-                  for row in table['rows']]
+        lines += [
+            ','.join('' if row.get(c) is None else str(row.get(c)) for c in table['columns']) for row in table['rows']
+        ]
         (directory / 'trials.csv').write_text('\n'.join(lines) + '\n')
         best = table['rows'][table['best_trial']]
         choice = f' of {best["choice"]}' if best.get('choice') else ''
-        click.echo(f'Optimisation: {len(table["rows"])} trials, best trial {best["trial"]}{choice} '
-                   f'(trials.csv, objective.png)')
+        click.echo(
+            f'Optimisation: {len(table["rows"])} trials, best trial {best["trial"]}{choice} (trials.csv, objective.png)'
+        )
     if 'validation' in calc.outputs and 'plots' in calc.outputs.validation:
         folder = calc.outputs.validation.plots
         for name in folder.base.repository.list_object_names():

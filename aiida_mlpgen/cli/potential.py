@@ -23,10 +23,18 @@ def _importable(ctx, param, value):
 @click.argument('kind', callback=_importable)
 @click.argument('files', nargs=-1, required=True, type=click.Path(exists=True))
 @click.option('--zbl', nargs=2, type=float, default=None, help='SNAP: overlay ZBL with inner and outer cutoff (Å).')
-@click.option('--cflength', type=float, default=None,
-              help='NNP: length conversion Å -> potential units (1.8897261 for Bohr; default 1).')
-@click.option('--cfenergy', type=float, default=None,
-              help='NNP: energy conversion eV -> potential units (0.0367493 for Hartree; default 1).')
+@click.option(
+    '--cflength',
+    type=float,
+    default=None,
+    help='NNP: length conversion Å -> potential units (1.8897261 for Bohr; default 1).',
+)
+@click.option(
+    '--cfenergy',
+    type=float,
+    default=None,
+    help='NNP: energy conversion eV -> potential units (0.0367493 for Hartree; default 1).',
+)
 @click.option('--epoch', type=int, default=None, help='NNP: take the weights.ZZZ.EEEEEE.out of this epoch.')
 @click.option('-l', '--label', default=None, help='Label of the new node.')
 def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
@@ -39,8 +47,11 @@ def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
 
     ensure_ready()
     potential_class = potential_types.get(kind).potential_class()
-    given = {k: v for k, v in (('zbl', zbl), ('cflength', cflength), ('cfenergy', cfenergy), ('epoch', epoch))
-             if v is not None}
+    given = {
+        k: v
+        for k, v in (('zbl', zbl), ('cflength', cflength), ('cfenergy', cfenergy), ('epoch', epoch))
+        if v is not None
+    }
     accepted = inspect.signature(potential_class.from_paths).parameters
     foreign = [f'--{k}' for k in given if k not in accepted]
     if foreign:
@@ -51,8 +62,9 @@ def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
         raise click.ClickException(f'{kind}: {error}') from error
     node.label = label or ''
     node.store()
-    click.echo(f'Imported {type(node).__name__}<{node.pk}>: elements {" ".join(node.elements)}, '
-               f'cutoff {node.cutoff:.3f} Å')
+    click.echo(
+        f'Imported {type(node).__name__}<{node.pk}>: elements {" ".join(node.elements)}, cutoff {node.cutoff:.3f} Å'
+    )
     for line in node.lammps_lines():
         click.echo(f'  {line}')
 
@@ -81,9 +93,16 @@ def cmd_potential_list():
     rows = []
     for (node,) in query.iterall():
         creator = node.creator
-        rows.append((node.pk, type(node).__name__, ' '.join(node.elements), f'{node.cutoff:.3f}',
-                     f'{creator.process_label}<{creator.pk}>' if creator else 'imported',
-                     node.ctime.strftime('%Y-%m-%d %H:%M')))
+        rows.append(
+            (
+                node.pk,
+                type(node).__name__,
+                ' '.join(node.elements),
+                f'{node.cutoff:.3f}',
+                f'{creator.process_label}<{creator.pk}>' if creator else 'imported',
+                node.ctime.strftime('%Y-%m-%d %H:%M'),
+            )
+        )
     if not rows:
         click.echo('No potential yet: `mlpgen fit TYPE ID` or `mlpgen potential import` adds one.')
         return
@@ -107,6 +126,8 @@ def cmd_potential_export(identifier, directory, relative):
         mod = node.write_lammps(directory, relative=relative)
     except PotentialError as error:  # an ASE-only potential has no LAMMPS lines
         raise click.ClickException(str(error)) from error
-    click.echo(f'{type(node).__name__}<{node.pk}>: {", ".join(node.filenames) or "no files"} and {mod.name} '
-               f'written to {directory}')
+    click.echo(
+        f'{type(node).__name__}<{node.pk}>: {", ".join(node.filenames) or "no files"} and {mod.name} '
+        f'written to {directory}'
+    )
     click.echo(f'LAMMPS: include {mod.resolve() if not relative else mod.name}')

@@ -54,22 +54,48 @@ def _json_option(text: str | None, what: str) -> dict:
 @cmd_root.command('validate')
 @click.argument('potential')
 @click.argument('structure')
-@click.option('--properties', default='eos,elastic', show_default=True,
-              help='Comma-separated: eos, elastic, vacancy, interstitial, surface:HKL, gsf:HKL:UVW, phonons, '
-                   'phases, thermal_expansion.')
+@click.option(
+    '--properties',
+    default='eos,elastic',
+    show_default=True,
+    help='Comma-separated: eos, elastic, vacancy, interstitial, surface:HKL, gsf:HKL:UVW, phonons, '
+    'phases, thermal_expansion.',
+)
 @click.option('--engine', type=click.Choice(['lammps', 'ase']), default='lammps', show_default=True)
-@click.option('--settings', default=None, help='JSON (text or file): settings per property, e.g. '
-              '\'{"vacancy": {"supercell": [4, 4, 4]}}\'.')
+@click.option(
+    '--settings',
+    default=None,
+    help='JSON (text or file): settings per property, e.g. \'{"vacancy": {"supercell": [4, 4, 4]}}\'.',
+)
 @click.option('--phase', 'phases', multiple=True, metavar='NAME=STRUCTURE', help='Another phase (for "phases").')
 @click.option('--reference', default=None, help='JSON (text or file) of DFT values under the output keys.')
-@click.option('--reference-potential', default=None,
-              help='A potential (or ase:module:Class) whose values are the reference (ASE engine).')
-@click.option('--code', default=None, help='The engine\'s code (default lammps@localhost / properties@localhost).')
-@click.option('--json', 'json_out', type=click.Path(dir_okay=False), default=None,
-              help='Write the potential\'s values (stable keys) to this file.')
+@click.option(
+    '--reference-potential',
+    default=None,
+    help='A potential (or ase:module:Class) whose values are the reference (ASE engine).',
+)
+@click.option('--code', default=None, help="The engine's code (default lammps@localhost / properties@localhost).")
+@click.option(
+    '--json',
+    'json_out',
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the potential's values (stable keys) to this file.",
+)
 @click.option('--output-dir', type=click.Path(file_okay=False), default=None, help='Write report and plots here.')
-def cmd_validate(potential, structure, properties, engine, settings, phases, reference, reference_potential, code,
-                 json_out, output_dir):
+def cmd_validate(
+    potential,
+    structure,
+    properties,
+    engine,
+    settings,
+    phases,
+    reference,
+    reference_potential,
+    code,
+    json_out,
+    output_dir,
+):
     """Compute properties of STRUCTURE with POTENTIAL (PK, UUID, label or ase:module:Class)
     and compare them with a reference; the structure is a file or a StructureData."""
     from aiida import orm

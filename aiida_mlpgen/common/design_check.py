@@ -26,8 +26,12 @@ def check_design(frame, regularised: bool) -> dict:
     used = weights > 0
     columns = [c for c in frame.columns if isinstance(c, int | np.integer)]
     design = frame[columns].to_numpy(float)[training][used] * weights[used, None]
-    result = {'rows': int(design.shape[0]), 'coefficients': int(design.shape[1]), 'condition_number': None,
-              'problem': None}
+    result = {
+        'rows': int(design.shape[0]),
+        'coefficients': int(design.shape[1]),
+        'condition_number': None,
+        'problem': None,
+    }
     if design.shape[0] < design.shape[1]:
         result['problem'] = f'{design.shape[0]} weighted training rows for {design.shape[1]} coefficients'
         return result

@@ -40,11 +40,15 @@ def choose(config: dict, device: str = 'cpu') -> tuple[dict, str, str | None]:
     if problem is None:
         return config, 'tensorpot', None
     if device == 'gpu':
-        raise RuntimeError(f'device gpu needs the tensorpot evaluator, but TensorFlow cannot be loaded here '
-                           f'({problem})')
-    print(f'WARNING: TensorFlow cannot be loaded here ({problem}); the ACE fit falls back to the pyace evaluator '
-          '(numerical gradients, about 30 times slower). Install the README environment for tensorpot.',
-          file=sys.stderr, flush=True)
+        raise RuntimeError(
+            f'device gpu needs the tensorpot evaluator, but TensorFlow cannot be loaded here ({problem})'
+        )
+    print(
+        f'WARNING: TensorFlow cannot be loaded here ({problem}); the ACE fit falls back to the pyace evaluator '
+        '(numerical gradients, about 30 times slower). Install the README environment for tensorpot.',
+        file=sys.stderr,
+        flush=True,
+    )
     return {**config, 'backend': {**backend, 'evaluator': 'pyace'}}, 'pyace', problem
 
 

@@ -60,8 +60,10 @@ def save_descriptors(snap) -> None:
 
     arrays = {name: np.asarray(shared.array) for name, shared in snap.pt.shared_arrays.items()}
     np.savez(FITSNAP_DESCRIPTORS[0], **arrays)
-    table = {key: (value.tolist() if hasattr(value, 'tolist') else list(value) if isinstance(value, tuple) else value)
-             for key, value in snap.pt.fitsnap_dict.items()}
+    table = {
+        key: (value.tolist() if hasattr(value, 'tolist') else list(value) if isinstance(value, tuple) else value)
+        for key, value in snap.pt.fitsnap_dict.items()
+    }
     Path(FITSNAP_DESCRIPTORS[1]).write_text(json.dumps(table, default=str))
 
 
@@ -79,8 +81,10 @@ def load_descriptors(snap, request: dict) -> None:
     names, groups = request['structures'], request['groups']
     rows = [_structure_index(config) for config in table['Configs']]
     if sorted(set(rows)) != list(range(len(names))):
-        raise RuntimeError(f'the saved descriptors cover {len(set(rows))} structures, this fit has {len(names)}: '
-                           'descriptors can only be reused for the same structures')
+        raise RuntimeError(
+            f'the saved descriptors cover {len(set(rows))} structures, this fit has {len(names)}: '
+            'descriptors can only be reused for the same structures'
+        )
     for name in arrays.files:
         array = arrays[name]
         snap.pt.create_shared_array(name, *array.shape)
@@ -88,8 +92,9 @@ def load_descriptors(snap, request: dict) -> None:
     table['Groups'] = [names[i] for i in rows]
     table['Testing'] = [not groups[names[i]]['train'] for i in rows]
     snap.pt.fitsnap_dict.update(table)
-    snap.pt.shared_arrays['w'].array[:] = [groups[names[i]][kind] for i, kind in zip(rows, table['Row_Type'],
-                                                                                     strict=True)]
+    snap.pt.shared_arrays['w'].array[:] = [
+        groups[names[i]][kind] for i, kind in zip(rows, table['Row_Type'], strict=True)
+    ]
 
 
 def _structure_index(config: str) -> int:
@@ -278,13 +283,21 @@ def build_pacemaker_pickle(name: str) -> None:
         return
     extra = json.loads(side.read_text())
     rows = []
-    for atoms, index, corrected in zip(ase.io.read(xyz, index=':', format='extxyz'), extra['mlpgen_index'],
-                                       extra['energy_corrected'], strict=True):
+    for atoms, index, corrected in zip(
+        ase.io.read(xyz, index=':', format='extxyz'), extra['mlpgen_index'], extra['energy_corrected'], strict=True
+    ):
         energy, forces = atoms.get_potential_energy(), atoms.get_forces()
         atoms.calc = None
         atoms.info.clear()
-        rows.append({'ase_atoms': atoms, 'energy': energy, 'energy_corrected': corrected, 'forces': forces,
-                     'mlpgen_index': index})
+        rows.append(
+            {
+                'ase_atoms': atoms,
+                'energy': energy,
+                'energy_corrected': corrected,
+                'forces': forces,
+                'mlpgen_index': index,
+            }
+        )
     pd.DataFrame(rows).to_pickle(name, compression={'method': 'gzip', 'mtime': 0})
 
 
@@ -359,25 +372,31 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
     pacemaker.main(argv)
     report = {'evaluator': evaluator, 'evaluator_fallback': fallback}
     if rule is not None:
-        report.update({
-            'stopped_at': rule.stopped_at,
-            'train_loss': rule.train,
-            'validation_loss': rule.validation,
-            'iterations': rule.train[-1][0] if rule.train else 0,
-            'reason': 'stopping rule' if rule.stopped_at is not None else 'max_iterations or optimizer converged',
-        })
+        report.update(
+            {
+                'stopped_at': rule.stopped_at,
+                'train_loss': rule.train,
+                'validation_loss': rule.validation,
+                'iterations': rule.train[-1][0] if rule.train else 0,
+                'reason': 'stopping rule' if rule.stopped_at is not None else 'max_iterations or optimizer converged',
+            }
+        )
     Path(PACEMAKER_STOP_REPORT).write_text(json.dumps(report))
     output = Path('output_potential.yaml')
     if output.exists():
-        repredict(output, {'train_pred.pckl.gzip': data.get('filename'),
-                           'test_pred.pckl.gzip': data.get('test_filename')})
-        subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(output), '-o',
-                        'output_potential.yace'], check=True)
+        repredict(
+            output, {'train_pred.pckl.gzip': data.get('filename'), 'test_pred.pckl.gzip': data.get('test_filename')}
+        )
+        subprocess.run(
+            [str(Path(sys.executable).parent / 'pace_yaml2yace'), str(output), '-o', 'output_potential.yace'],
+            check=True,
+        )
         if Path(PACEMAKER_REFERENCE_FILE).exists():
             reference = json.loads(Path(PACEMAKER_REFERENCE_FILE).read_text())
             set_reference_energies(Path('output_potential.yace'), reference['elements'], reference['energies'])
         if rule is not None and rule.settings.get('active_set') and data.get('filename'):
             # the active set for the extrapolation grade gamma, from the training structures
-            subprocess.run([str(Path(sys.executable).parent / 'pace_activeset'), '-d', data['filename'],
-                            str(output)], check=True)
+            subprocess.run(
+                [str(Path(sys.executable).parent / 'pace_activeset'), '-d', data['filename'], str(output)], check=True
+            )
     return 0

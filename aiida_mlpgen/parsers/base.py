@@ -43,8 +43,13 @@ class MlpFitParser(Parser):
         self.out('potential', potential)
         self.out('metrics', orm.Dict(metrics))
         self.out('predictions', self._predictions_node(predictions))
-        text = report(self.POTENTIAL_TYPE, metrics, potential.lammps_lines(), 'the `potential` output node '
-                      '(`mlpgen report PK DIR` writes it with potential.mod)', header)
+        text = report(
+            self.POTENTIAL_TYPE,
+            metrics,
+            potential.lammps_lines(),
+            'the `potential` output node (`mlpgen report PK DIR` writes it with potential.mod)',
+            header,
+        )
         self.out('report', orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt'))
         with tempfile.TemporaryDirectory() as directory:
             write_plots(predictions, directory)
@@ -63,8 +68,12 @@ class MlpFitParser(Parser):
     #: ... that someone cancelled the job (SLURM's slurmstepd line; PBS/SGE deletion notes).
     CANCEL_SIGNS = (re.compile(r'\*\*\* JOB \S+ ON \S+ CANCELLED AT [^*]*\*\*\*'), re.compile(r'job deleted', re.I))
     #: ... that files could not be written (ENOSPC, EDQUOT, EFBIG; bash's note on SIGXFSZ).
-    DISK_SIGNS = (re.compile(r'[^\n]*(?:No space left on device|Disk quota exceeded|File too large|'
-                             r'File size limit exceeded|\[Errno (?:28|122|27)\])[^\n]*'),)
+    DISK_SIGNS = (
+        re.compile(
+            r'[^\n]*(?:No space left on device|Disk quota exceeded|File too large|'
+            r'File size limit exceeded|\[Errno (?:28|122|27)\])[^\n]*'
+        ),
+    )
     #: ... that the code was killed by a signal (bash's job-control note in the job's stderr).
     KILL_SIGNS = (re.compile(r'line \d+: +\d+ (Killed|Terminated|Aborted|Segmentation fault)\b.*'),)
 
@@ -82,8 +91,11 @@ class MlpFitParser(Parser):
             return self.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY
         if any(sign in text for sign in self.WALLTIME_SIGNS):
             return self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME
-        for signs, code in ((self.CANCEL_SIGNS, 'ERROR_JOB_CANCELLED'), (self.DISK_SIGNS, 'ERROR_DISK_WRITE'),
-                            (self.KILL_SIGNS, 'ERROR_PROCESS_KILLED')):
+        for signs, code in (
+            (self.CANCEL_SIGNS, 'ERROR_JOB_CANCELLED'),
+            (self.DISK_SIGNS, 'ERROR_DISK_WRITE'),
+            (self.KILL_SIGNS, 'ERROR_PROCESS_KILLED'),
+        ):
             found = next((m for sign in signs if (m := sign.search(text))), None)
             if found is not None and code in self.exit_codes:
                 return getattr(self.exit_codes, code).format(detail=' '.join(found.group(0).split()))
@@ -100,8 +112,11 @@ class MlpFitParser(Parser):
         }
 
     def plot_learning_curve(self, curve: dict, directory) -> None:
-        learning_curve({f'{k} loss': v for k, v in curve.items()}, Path(directory) / 'learning-curve.png',
-                       best=_best_iteration(curve))
+        learning_curve(
+            {f'{k} loss': v for k, v in curve.items()},
+            Path(directory) / 'learning-curve.png',
+            best=_best_iteration(curve),
+        )
 
     @staticmethod
     def _curve_node(curve: dict) -> orm.ArrayData:

@@ -31,12 +31,16 @@ class DeltaSubtractionParser(Parser):
             result = results.get(task_name(index))
             if result is None or result.forces is None or result.forces.shape != (len(frame.numbers), 3):
                 return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(
-                    error=f'no energy and forces for structure {index} ({frame.label})')
+                    error=f'no energy and forces for structure {index} ({frame.label})'
+                )
             energy = frame.energy - result.energy
             forces = None if frame.forces is None else frame.forces - result.forces
             stress = None if frame.stress is None else frame.stress - result.stress
-            if not np.isfinite(energy) or (forces is not None and not np.isfinite(forces).all()) or (
-                    stress is not None and not np.isfinite(stress).all()):
+            if (
+                not np.isfinite(energy)
+                or (forces is not None and not np.isfinite(forces).all())
+                or (stress is not None and not np.isfinite(stress).all())
+            ):
                 bad.append(frame.label or str(index))
                 continue
             frames.append(dataclasses.replace(frame, energy=float(energy), forces=forces, stress=stress))

@@ -65,8 +65,9 @@ class FitsnapParser(MlpFitParser):
             'explicit multi-element (chemflag)': parameters.get('chemflag', False),
             'reference potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',
             'solver': parameters['solver'],
-            'fit weights (energy, forces, stress)': ', '.join(str(parameters['fit'][t]) for t in
-                                                             ('energy', 'forces', 'stress')),
+            'fit weights (energy, forces, stress)': ', '.join(
+                str(parameters['fit'][t]) for t in ('energy', 'forces', 'stress')
+            ),
             'coefficients': len(values),
         }
         check = json.loads(retrieved.base.repository.get_object_content(CHECK_FILE)) if CHECK_FILE in names else None
@@ -137,8 +138,10 @@ def _describe_check(check: dict | None) -> str:
     if check is None:
         return 'not checked (plain FitSNAP)'
     condition = check['condition_number']
-    return (f'{check["rows"]} x {check["coefficients"]}, '
-            f'{"not needed (regularised solver)" if condition is None else format(condition, ".3g")}')
+    return (
+        f'{check["rows"]} x {check["coefficients"]}, '
+        f'{"not needed (regularised solver)" if condition is None else format(condition, ".3g")}'
+    )
 
 
 def _voigt_to_tensor(voigt) -> np.ndarray:

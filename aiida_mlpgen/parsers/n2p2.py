@@ -34,8 +34,11 @@ class NnpParser(MlpFitParser):
 
     def parse_fit(self, retrieved):
         names = set(retrieved.base.repository.list_object_names())
-        texts = {n: retrieved.base.repository.get_object_content(n) for n in
-                 (Calc.PREPARE_OUTPUT, Calc.OUTPUT_FILE, '_scheduler-stderr.txt') if n in names}
+        texts = {
+            n: retrieved.base.repository.get_object_content(n)
+            for n in (Calc.PREPARE_OUTPUT, Calc.OUTPUT_FILE, '_scheduler-stderr.txt')
+            if n in names
+        }
         failed = [line for text in texts.values() for line in text.splitlines() if line.startswith('ERROR')]
         if failed or any('Traceback (most recent call last)' in t for t in texts.values()):
             return self.exit_codes.ERROR_CODE_FAILED.format(error=failed[-1] if failed else 'see the output files')
@@ -70,7 +73,8 @@ class NnpParser(MlpFitParser):
         header = {
             **self.common_header(potential),
             'symmetry functions (after pruning)': ', '.join(
-                f'{e} {n}' for e, n in potential.base.attributes.get('symmetry_functions').items()),
+                f'{e} {n}' for e, n in potential.base.attributes.get('symmetry_functions').items()
+            ),
             'epochs run': int(curve['epoch'][-1]),
             'optimum epoch (lowest validation error)': epoch,
             'normalisation (mean E/atom, conv_energy, conv_length)': split.get('normalization'),
@@ -115,10 +119,20 @@ class NnpParser(MlpFitParser):
         groups = frames.groups
         component = np.repeat(structure_of_atom, 3)
         return {
-            'energy': {'reference': per_atom, 'predicted': per_atom + energy_error, 'validation': validation,
-                       'group': groups, 'structure': np.arange(len(frames))},
-            'forces': {'reference': frames.forces.ravel(), 'predicted': (frames.forces + force_error).ravel(),
-                       'validation': validation[component], 'group': groups[component], 'structure': component},
+            'energy': {
+                'reference': per_atom,
+                'predicted': per_atom + energy_error,
+                'validation': validation,
+                'group': groups,
+                'structure': np.arange(len(frames)),
+            },
+            'forces': {
+                'reference': frames.forces.ravel(),
+                'predicted': (frames.forces + force_error).ravel(),
+                'validation': validation[component],
+                'group': groups[component],
+                'structure': component,
+            },
         }
 
 
@@ -156,8 +170,12 @@ def optimum_epoch(curve: dict) -> int:
 
 def _curve_for_node(curve: dict) -> dict:
     out = {}
-    for label, key in (('training_energy', 'RMSEpa_Etrain_pu'), ('validation_energy', 'RMSEpa_Etest_pu'),
-                       ('training_forces', 'RMSE_Ftrain_pu'), ('validation_forces', 'RMSE_Ftest_pu')):
+    for label, key in (
+        ('training_energy', 'RMSEpa_Etrain_pu'),
+        ('validation_energy', 'RMSEpa_Etest_pu'),
+        ('training_forces', 'RMSE_Ftrain_pu'),
+        ('validation_forces', 'RMSE_Ftest_pu'),
+    ):
         if key in curve:
             out[label] = (curve['epoch'].astype(int), curve[key])
     return out

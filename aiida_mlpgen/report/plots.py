@@ -40,17 +40,36 @@ def parity(values: dict, quantity: str, path: Path) -> Path:
     reference, predicted = np.asarray(values['reference']), np.asarray(values['predicted'])
     validation = np.asarray(values['validation'], bool)
     figure, axes = _figure()
-    axes.scatter(reference[~validation], predicted[~validation], marker='x', s=14, c='black', lw=0.8,
-                 label=f'training ({(~validation).sum()})')
+    axes.scatter(
+        reference[~validation],
+        predicted[~validation],
+        marker='x',
+        s=14,
+        c='black',
+        lw=0.8,
+        label=f'training ({(~validation).sum()})',
+    )
     if validation.any():
-        axes.scatter(reference[validation], predicted[validation], marker='x', s=14, c='red', lw=0.8,
-                     label=f'validation ({validation.sum()})')
+        axes.scatter(
+            reference[validation],
+            predicted[validation],
+            marker='x',
+            s=14,
+            c='red',
+            lw=0.8,
+            label=f'validation ({validation.sum()})',
+        )
     low, high = float(min(reference.min(), predicted.min())), float(max(reference.max(), predicted.max()))
     pad = 0.03 * (high - low or 1.0)
     axes.plot([low - pad, high + pad], [low - pad, high + pad], color='0.5', lw=1, ls='--', label='ideal y = x')
     slope, intercept = np.polyfit(reference, predicted, 1)
-    axes.plot([low - pad, high + pad], [slope * (low - pad) + intercept, slope * (high + pad) + intercept],
-              color='tab:blue', lw=1.2, label=f'fit y = {slope:.4f}·x {intercept:+.4g}')
+    axes.plot(
+        [low - pad, high + pad],
+        [slope * (low - pad) + intercept, slope * (high + pad) + intercept],
+        color='tab:blue',
+        lw=1.2,
+        label=f'fit y = {slope:.4f}·x {intercept:+.4g}',
+    )
     axes.set_xlim(low - pad, high + pad)
     axes.set_ylim(low - pad, high + pad)
     axes.set_aspect('equal')
@@ -87,13 +106,24 @@ def distribution(values: dict, quantity: str, validation_set: bool, path: Path) 
     figure, axes = _figure()
     if error.size:
         bound = float(np.max(np.abs(error))) or 1.0
-        axes.hist(error, bins=min(60, max(10, error.size // 5)), range=(-bound, bound),
-                  color='red' if validation_set else '0.2', alpha=0.85)
+        axes.hist(
+            error,
+            bins=min(60, max(10, error.size // 5)),
+            range=(-bound, bound),
+            color='red' if validation_set else '0.2',
+            alpha=0.85,
+        )
         rmse = float(np.sqrt(np.mean(error**2)))
         axes.axvline(0, color='tab:blue', lw=1)
-        axes.text(0.02, 0.96, f'n = {error.size}\nRMSE = {rmse:.4g} {scaled_unit}\nMAE = {np.mean(np.abs(error)):.4g}',
-                  transform=axes.transAxes, va='top', fontsize=9,
-                  bbox={'facecolor': 'white', 'alpha': 0.8, 'edgecolor': '0.8'})
+        axes.text(
+            0.02,
+            0.96,
+            f'n = {error.size}\nRMSE = {rmse:.4g} {scaled_unit}\nMAE = {np.mean(np.abs(error)):.4g}',
+            transform=axes.transAxes,
+            va='top',
+            fontsize=9,
+            bbox={'facecolor': 'white', 'alpha': 0.8, 'edgecolor': '0.8'},
+        )
     else:
         axes.text(0.5, 0.5, f'no {name} structures', ha='center', va='center', transform=axes.transAxes)
     axes.set_xlabel(f'MLP − DFT {what} ({scaled_unit})')
@@ -114,8 +144,9 @@ def write_plots(predictions: dict, directory) -> list[Path]:
         written.append(parity(values, quantity, directory / f'{title}_DFT_vs_MLP.png'))
         written.append(difference(values, quantity, directory / f'{title}_Difference_DFT_vs_MLP.png'))
         written.append(distribution(values, quantity, False, directory / f'{title}_Error_Distribution_TrainingSet.png'))
-        written.append(distribution(values, quantity, True,
-                                    directory / f'{title}_Error_Distribution_ValidationSet.png'))
+        written.append(
+            distribution(values, quantity, True, directory / f'{title}_Error_Distribution_ValidationSet.png')
+        )
     return written
 
 
@@ -125,15 +156,28 @@ def learning_curve(curves: dict, path, ylabel: str = 'loss', best: int | None = 
     colors = {'training': 'black', 'validation': 'red'}
     for label, (x, y) in curves.items():
         if len(x):
-            axes.plot(x, y, marker='o' if len(x) < 40 else None, ms=3, lw=1.2,
-                      color=next((c for k, c in colors.items() if label.startswith(k)), None), label=label)
+            axes.plot(
+                x,
+                y,
+                marker='o' if len(x) < 40 else None,
+                ms=3,
+                lw=1.2,
+                color=next((c for k, c in colors.items() if label.startswith(k)), None),
+                label=label,
+            )
     if best is not None:
         for label, (x, y) in curves.items():
             x, y = np.asarray(x), np.asarray(y)
             if len(x) and best in x and label.startswith('validation'):
                 value = float(y[list(x).index(best)])
-                axes.annotate(f'best: {best}', xy=(best, value), xytext=(best, value * 3),
-                              arrowprops={'arrowstyle': '->', 'color': 'tab:blue'}, ha='center', color='tab:blue')
+                axes.annotate(
+                    f'best: {best}',
+                    xy=(best, value),
+                    xytext=(best, value * 3),
+                    arrowprops={'arrowstyle': '->', 'color': 'tab:blue'},
+                    ha='center',
+                    color='tab:blue',
+                )
     axes.set_yscale('log')
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel('iteration')
@@ -160,8 +204,13 @@ def nnp_learning_curve(curve: dict, path, best: int | None = None):
             tested = np.isfinite(curve.get(f'{prefix}test_pu', [np.nan])).all()
             key = f'{prefix}test_pu' if tested else f'{prefix}train_pu'
             value = float(np.asarray(curve[key])[list(epochs).index(best)]) * scale
-            ax.annotate(f'optimum: epoch {best}', xy=(best, value), xytext=(best, value * 2.5),
-                        arrowprops={'arrowstyle': '->', 'color': 'black', 'lw': 1.5}, ha='center')
+            ax.annotate(
+                f'optimum: epoch {best}',
+                xy=(best, value),
+                xytext=(best, value * 2.5),
+                arrowprops={'arrowstyle': '->', 'color': 'black', 'lw': 1.5},
+                ha='center',
+            )
         ax.set_yscale('log')
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel('epoch')
@@ -185,12 +234,19 @@ def optimization_plot(trials, values, path, best: int | None = None, choices=Non
         rows = labels == label
         color = 'black' if choices is None else palette[index % len(palette)]
         line = 'red' if choices is None else color
-        axes.plot(trials[rows & ok], values[rows & ok], 'o', ms=5, color=color,
-                  label='trial' if choices is None else label)
+        axes.plot(
+            trials[rows & ok], values[rows & ok], 'o', ms=5, color=color, label='trial' if choices is None else label
+        )
         if (rows & ok).any():
             running = np.minimum.accumulate(np.where(ok[rows], values[rows], np.inf))
-            axes.step(trials[rows], running, where='post', color=line, lw=1.5,
-                      label='best so far' if choices is None else None)
+            axes.step(
+                trials[rows],
+                running,
+                where='post',
+                color=line,
+                lw=1.5,
+                label='best so far' if choices is None else None,
+            )
     if best is not None and 0 <= best < len(trials) and ok[best]:
         where = f' ({labels[best]})' if choices is not None else ''
         axes.plot([trials[best]], [values[best]], '*', ms=16, color='red', label=f'best: trial {trials[best]}{where}')

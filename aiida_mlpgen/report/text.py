@@ -7,9 +7,12 @@ from .metrics import QUANTITIES
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-             for row in rows]
+    lines = [
+        '  '.join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, '  '.join('-' * w for w in widths))
     return lines
 
@@ -44,8 +47,11 @@ def report(potential_type: str, metrics: dict, potential_lines: list[str], locat
     out += ['Potential files: ' + location, 'LAMMPS lines (include potential.mod, written by `mlpgen report`):']
     out += [f'    {line}' for line in potential_lines]
     out += ['', 'Please cite:'] + [f'  - {c}' for c in _citations(potential_type)]
-    out += ['', 'Extrapolation warning: the potential is reliable only inside the range of structures '
-            'and energies the training set covers.']
+    out += [
+        '',
+        'Extrapolation warning: the potential is reliable only inside the range of structures '
+        'and energies the training set covers.',
+    ]
     return '\n'.join(out) + '\n'
 
 

@@ -10,13 +10,27 @@ from .text import _table
 
 #: unit of a value by key (exact, then prefix)
 UNITS = {
-    'lattice_parameter': 'Å', 'lattice_parameter_c': 'Å', 'volume_per_atom': 'Å³/atom', 'energy_per_atom': 'eV/atom',
-    'bulk_modulus': 'GPa', 'bulk_modulus_elastic': 'GPa', 'bulk_modulus_derivative': '-', 'eos_scale': '-',
-    'vacancy_formation_energy': 'eV', 'interstitial_formation_energy': 'eV',
+    'lattice_parameter': 'Å',
+    'lattice_parameter_c': 'Å',
+    'volume_per_atom': 'Å³/atom',
+    'energy_per_atom': 'eV/atom',
+    'bulk_modulus': 'GPa',
+    'bulk_modulus_elastic': 'GPa',
+    'bulk_modulus_derivative': '-',
+    'eos_scale': '-',
+    'vacancy_formation_energy': 'eV',
+    'interstitial_formation_energy': 'eV',
     'thermal_expansion_coefficient': '1/K',
 }
-PREFIX_UNITS = (('C', 'GPa'), ('surface_energy_', 'J/m²'), ('usf_energy_', 'J/m²'), ('isf_energy_', 'J/m²'),
-                ('phonon_', 'THz'), ('energy_difference_', 'eV/atom'), ('lattice_parameter_', 'Å'))
+PREFIX_UNITS = (
+    ('C', 'GPa'),
+    ('surface_energy_', 'J/m²'),
+    ('usf_energy_', 'J/m²'),
+    ('isf_energy_', 'J/m²'),
+    ('phonon_', 'THz'),
+    ('energy_difference_', 'eV/atom'),
+    ('lattice_parameter_', 'Å'),
+)
 #: values that are bookkeeping, not physics: left out of the comparison
 HIDDEN = ('eos_scale',)
 
@@ -37,8 +51,14 @@ def comparison_rows(values: dict, reference: dict) -> list[dict]:
         if key in HIDDEN:
             continue
         mlp, dft = float(values[key]), reference.get(key)
-        row = {'property': key, 'unit': unit(key), 'mlp': mlp, 'dft': None, 'abs_error': None,
-               'rel_error_percent': None}
+        row = {
+            'property': key,
+            'unit': unit(key),
+            'mlp': mlp,
+            'dft': None,
+            'abs_error': None,
+            'rel_error_percent': None,
+        }
         if isinstance(dft, (int, float)):
             row.update(dft=float(dft), abs_error=mlp - float(dft))
             if abs(float(dft)) > 1e-12:
@@ -48,8 +68,21 @@ def comparison_rows(values: dict, reference: dict) -> list[dict]:
 
 
 def _order(key: str):
-    ranks = ['lattice_parameter', 'volume_per_atom', 'energy_per_atom', 'bulk_modulus', 'C', 'vacancy', 'interstitial',
-             'surface', 'usf', 'isf', 'energy_difference', 'phonon', 'thermal']
+    ranks = [
+        'lattice_parameter',
+        'volume_per_atom',
+        'energy_per_atom',
+        'bulk_modulus',
+        'C',
+        'vacancy',
+        'interstitial',
+        'surface',
+        'usf',
+        'isf',
+        'energy_difference',
+        'phonon',
+        'thermal',
+    ]
     rank = next((i for i, prefix in enumerate(ranks) if key.startswith(prefix)), len(ranks))
     return rank, key
 
@@ -63,14 +96,30 @@ def _fmt(value, digits=5):
 def table_text(rows: list[dict]) -> str:
     lines = [['property', 'unit', 'MLP', 'DFT', 'error', 'error %']]
     for row in rows:
-        lines.append([row['property'], row['unit'], _fmt(row['mlp']), _fmt(row['dft']), _fmt(row['abs_error'], 3),
-                      _fmt(row['rel_error_percent'], 3)])
+        lines.append(
+            [
+                row['property'],
+                row['unit'],
+                _fmt(row['mlp']),
+                _fmt(row['dft']),
+                _fmt(row['abs_error'], 3),
+                _fmt(row['rel_error_percent'], 3),
+            ]
+        )
     return '\n'.join(_table(lines)) + '\n'
 
 
 def report_text(potential_label: str, engine: str, rows: list[dict], reference_label: str, notes: list[str]) -> str:
-    out = ['aiida-mlpgen validation report', '=' * 40, '', f'potential: {potential_label}', f'engine: {engine}',
-           f'reference: {reference_label}', '', table_text(rows)]
+    out = [
+        'aiida-mlpgen validation report',
+        '=' * 40,
+        '',
+        f'potential: {potential_label}',
+        f'engine: {engine}',
+        f'reference: {reference_label}',
+        '',
+        table_text(rows),
+    ]
     out += [f'note: {note}' for note in notes]
     return '\n'.join(out) + '\n'
 
@@ -120,8 +169,9 @@ def write_plots(rows: list[dict], curves: dict, reference_curves: dict, director
             fig, ax = plt.subplots(figsize=(6, 4))
             ax.plot(data['shift'], data['gamma'], 'o-', label='MLP')
             if label in reference_curves:
-                ax.plot(reference_curves[label]['shift'], reference_curves[label]['gamma'], 'ks--', mfc='none',
-                        label='DFT')
+                ax.plot(
+                    reference_curves[label]['shift'], reference_curves[label]['gamma'], 'ks--', mfc='none', label='DFT'
+                )
             ax.set_xlabel('shift (fraction of the direction vector)')
             ax.set_ylabel('γ (J/m²)')
             ax.set_title(f'Generalized stacking fault {data["label"]}')
@@ -152,8 +202,13 @@ def _eos_curve(ax, data, label, color, style):
     grid = np.linspace(volumes.min(), volumes.max(), 200)
     from ase.units import GPa
 
-    ax.plot(grid, birch_murnaghan(grid, fit.e0, fit.v0, fit.bulk_modulus * GPa, fit.bulk_modulus_derivative),
-            style, color=color, label=f'{label} (Birch–Murnaghan)')
+    ax.plot(
+        grid,
+        birch_murnaghan(grid, fit.e0, fit.v0, fit.bulk_modulus * GPa, fit.bulk_modulus_derivative),
+        style,
+        color=color,
+        label=f'{label} (Birch–Murnaghan)',
+    )
     ax.plot(volumes, energies, 'x', color=color)
 
 

@@ -40,12 +40,16 @@ def refit_report(refit_report, search_metrics, trials):
     folds = len(str(best.get('fold_pks', '')).split(';')) if best.get('fold_pks') else 1
     scope = f'mean over its {folds} cross-validation folds' if folds > 1 else 'on the validation structures'
     choice = f' of {best["choice"]}' if best.get('choice') else ''
-    lines = ['', f'Hyperparameter search: best trial {best["trial"]}{choice}, validation errors ({scope}): '
-                 f'energy RMSE {best.get("energy_rmse") or float("nan"):.4g} meV/atom, '
-                 f'force RMSE {best.get("forces_rmse") or float("nan"):.4g} eV/Å.',
-             'That trial was fitted without its validation structures; the potential above is refitted on all',
-             'structures with the same parameters and training length.',
-             'Validation errors of the trial' + (' (its first fold)' if folds > 1 else '') + ':', '']
+    lines = [
+        '',
+        f'Hyperparameter search: best trial {best["trial"]}{choice}, validation errors ({scope}): '
+        f'energy RMSE {best.get("energy_rmse") or float("nan"):.4g} meV/atom, '
+        f'force RMSE {best.get("forces_rmse") or float("nan"):.4g} eV/Å.',
+        'That trial was fitted without its validation structures; the potential above is refitted on all',
+        'structures with the same parameters and training length.',
+        'Validation errors of the trial' + (' (its first fold)' if folds > 1 else '') + ':',
+        '',
+    ]
     text = refit_report.get_content() + '\n'.join(lines + deviation_tables(held_out)) + '\n'
     return orm.SinglefileData(io.BytesIO(text.encode()), filename='report.txt')
 
@@ -91,35 +95,70 @@ class MlpGeneratorWorkChain(WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input('training_set', valid_type=TrainingSetData, help='DFT training data.')
-        spec.input('potential_type', valid_type=orm.Str,
-                   help='A registered potential type (aiida_mlpgen.potential_types): snap, ace, nnp.')
-        spec.input('parameters', valid_type=orm.Dict, required=False,
-                   help='Parameters of the type (see its CalcJob); defaults when omitted.')
-        spec.input('validation_fraction', valid_type=orm.Float, default=lambda: orm.Float(0.1),
-                   help='Held out per group when the set has no split of its own.')
+        spec.input(
+            'potential_type',
+            valid_type=orm.Str,
+            help='A registered potential type (aiida_mlpgen.potential_types): snap, ace, nnp.',
+        )
+        spec.input(
+            'parameters',
+            valid_type=orm.Dict,
+            required=False,
+            help='Parameters of the type (see its CalcJob); defaults when omitted.',
+        )
+        spec.input(
+            'validation_fraction',
+            valid_type=orm.Float,
+            default=lambda: orm.Float(0.1),
+            help='Held out per group when the set has no split of its own.',
+        )
         spec.input('seed', valid_type=orm.Int, default=lambda: orm.Int(42), help='Seed of the split.')
         spec.input('code', valid_type=orm.AbstractCode, help='The fitting code of the type.')
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of the fit(s).')
-        spec.input('optimize', valid_type=orm.Dict, required=False,
-                   help='Hyperparameter optimisation (OptimizationWorkChain.optimize); a plain fit when omitted.')
-        spec.input('refit', valid_type=orm.Bool, default=lambda: orm.Bool(True),
-                   help='After an optimisation, fit the chosen parameters once more on training + validation '
-                        'structures and deliver that potential (the report keeps the search\'s validation '
-                        'errors); false delivers the best trial, fitted on the training part only.')
-        spec.input('delta_mode', valid_type=orm.Str, required=False,
-                   help='Δ-learning: "fit" (the set holds DFT minus a baseline; fit it as it is) or "include" '
-                        '(delta_potential is evaluated on every structure, the fit learns the rest, and the '
-                        'output potential is the overlay).')
-        spec.input('delta_potential', valid_type=PotentialData, required=False,
-                   help='The Δ-potential of delta_mode "include".')
-        spec.input('delta_code', valid_type=orm.AbstractCode, required=False,
-                   help='mlpgen-properties, which evaluates delta_potential on every structure (a '
-                        'DeltaSubtractionCalculation) for types that learn the data minus Δ; default: the code '
-                        f'labelled "{DELTA_CODE_LABEL}" on the computer of the fit code.')
-        spec.expose_inputs(ValidationWorkChain, namespace='validation', exclude=('potential',),
-                           namespace_options={'required': False, 'populate_defaults': False,
-                                              'help': 'Validate the fitted potential (ValidationWorkChain inputs '
-                                                      'without the potential); omitted: no validation.'})
+        spec.input(
+            'optimize',
+            valid_type=orm.Dict,
+            required=False,
+            help='Hyperparameter optimisation (OptimizationWorkChain.optimize); a plain fit when omitted.',
+        )
+        spec.input(
+            'refit',
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(True),
+            help='After an optimisation, fit the chosen parameters once more on training + validation '
+            "structures and deliver that potential (the report keeps the search's validation "
+            'errors); false delivers the best trial, fitted on the training part only.',
+        )
+        spec.input(
+            'delta_mode',
+            valid_type=orm.Str,
+            required=False,
+            help='Δ-learning: "fit" (the set holds DFT minus a baseline; fit it as it is) or "include" '
+            '(delta_potential is evaluated on every structure, the fit learns the rest, and the '
+            'output potential is the overlay).',
+        )
+        spec.input(
+            'delta_potential', valid_type=PotentialData, required=False, help='The Δ-potential of delta_mode "include".'
+        )
+        spec.input(
+            'delta_code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='mlpgen-properties, which evaluates delta_potential on every structure (a '
+            'DeltaSubtractionCalculation) for types that learn the data minus Δ; default: the code '
+            f'labelled "{DELTA_CODE_LABEL}" on the computer of the fit code.',
+        )
+        spec.expose_inputs(
+            ValidationWorkChain,
+            namespace='validation',
+            exclude=('potential',),
+            namespace_options={
+                'required': False,
+                'populate_defaults': False,
+                'help': 'Validate the fitted potential (ValidationWorkChain inputs '
+                'without the potential); omitted: no validation.',
+            },
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
             cls.split,
@@ -132,17 +171,25 @@ class MlpGeneratorWorkChain(WorkChain):
             cls.results,
             if_(cls.should_validate)(cls.run_validation, cls.inspect_validation),
         )
-        spec.expose_outputs(ValidationWorkChain, namespace='validation',
-                            namespace_options={'required': False, 'help': 'The validation, when asked for.'})
+        spec.expose_outputs(
+            ValidationWorkChain,
+            namespace='validation',
+            namespace_options={'required': False, 'help': 'The validation, when asked for.'},
+        )
         for name in FIT_OUTPUTS:
-            spec.output(name, help=f'The fit\'s {name}.')
+            spec.output(name, help=f"The fit's {name}.")
         spec.output('trials', valid_type=orm.Dict, required=False, help='Optimisation: every trial.')
-        spec.output('objective_plot', valid_type=orm.SinglefileData, required=False,
-                    help='Optimisation: objective vs trial.')
+        spec.output(
+            'objective_plot', valid_type=orm.SinglefileData, required=False, help='Optimisation: objective vs trial.'
+        )
         spec.output('parameters', valid_type=orm.Dict, required=False, help='Optimisation: the chosen parameters.')
-        spec.output('search_metrics', valid_type=orm.Dict, required=False,
-                    help='Optimisation: metrics of the best trial (its validation errors) when the delivered '
-                         'potential is the refit on all structures.')
+        spec.output(
+            'search_metrics',
+            valid_type=orm.Dict,
+            required=False,
+            help='Optimisation: metrics of the best trial (its validation errors) when the delivered '
+            'potential is the refit on all structures.',
+        )
         spec.exit_code(402, 'ERROR_FIT_FAILED', message='The fit failed: {detail}.')
         spec.exit_code(403, 'ERROR_VALIDATION_FAILED', message='The validation failed: {detail}.')
         spec.exit_code(404, 'ERROR_DELTA_FAILED', message='Subtracting the Δ-potential failed: {detail}.')
@@ -159,10 +206,17 @@ class MlpGeneratorWorkChain(WorkChain):
             return 'delta_mode "include" needs a delta_potential'
         if 'delta_potential' in inputs and mode != 'include':
             return 'a delta_potential is used with delta_mode "include" only'
-        if mode == 'include' and not potential_types.get(kind).delta_in_fit and 'delta_code' not in inputs \
-                and 'code' in inputs and _delta_code(inputs['code']) is None:
-            return (f'delta_mode "include" with {kind} evaluates the Δ-potential in a job: give delta_code '
-                    f'(mlpgen-properties), or set up a "{DELTA_CODE_LABEL}" code on the fit code\'s computer')
+        if (
+            mode == 'include'
+            and not potential_types.get(kind).delta_in_fit
+            and 'delta_code' not in inputs
+            and 'code' in inputs
+            and _delta_code(inputs['code']) is None
+        ):
+            return (
+                f'delta_mode "include" with {kind} evaluates the Δ-potential in a job: give delta_code '
+                f'(mlpgen-properties), or set up a "{DELTA_CODE_LABEL}" code on the fit code\'s computer'
+            )
         calc = potential_types.get(kind).calculation_class()
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         try:
@@ -178,17 +232,28 @@ class MlpGeneratorWorkChain(WorkChain):
             training_set = inputs['training_set']
             drawn = sum(int(round(fraction * n)) for n in training_set.group_counts.values())
             if not optimize.get('folds') and not training_set.split_counts.get('validation') and fraction and not drawn:
-                return (f'optimize: validation_fraction {fraction} draws no validation structure from groups of '
-                        f'{sorted(training_set.group_counts.values())} structures: raise it or use folds')
+                return (
+                    f'optimize: validation_fraction {fraction} draws no validation structure from groups of '
+                    f'{sorted(training_set.group_counts.values())} structures: raise it or use folds'
+                )
             if optimize.get('folds') and 'refit' in inputs and not inputs['refit'].value:
-                return ('optimize: with folds every trial is k fits on parts of the data; the delivered potential '
-                        'is the refit on all structures, so refit must stay on')
+                return (
+                    'optimize: with folds every trial is k fits on parts of the data; the delivered potential '
+                    'is the refit on all structures, so refit must stay on'
+                )
         return None
 
     @classmethod
-    def get_builder_from_protocol(cls, training_set, potential_type: str, protocol: str | None = None, code=None,
-                                  overrides: dict | None = None, optimize: dict | None = None,
-                                  options: dict | None = None):
+    def get_builder_from_protocol(
+        cls,
+        training_set,
+        potential_type: str,
+        protocol: str | None = None,
+        code=None,
+        overrides: dict | None = None,
+        optimize: dict | None = None,
+        options: dict | None = None,
+    ):
         """A builder with the protocol's parameters and ``metadata.options`` (the type's protocol
         file; ``protocol`` None: its default), the embedded code of the type unless ``code`` is
         given, ``overrides`` merged on the parameters, ``options`` on the options, and ``optimize``
@@ -211,8 +276,7 @@ class MlpGeneratorWorkChain(WorkChain):
         if training_set.split_counts.get('validation') or self.inputs.validation_fraction.value == 0:
             self.ctx.training_set = training_set
         else:
-            self.ctx.training_set = split_training_set(training_set, self.inputs.validation_fraction,
-                                                       self.inputs.seed)
+            self.ctx.training_set = split_training_set(training_set, self.inputs.validation_fraction, self.inputs.seed)
 
     def should_subtract_delta(self) -> bool:
         """A type whose fit code takes Δ itself (SNAP: FitSNAP's reference potential) gets it as an
@@ -221,8 +285,12 @@ class MlpGeneratorWorkChain(WorkChain):
 
     def run_delta_subtraction(self):
         code = self.inputs.delta_code if 'delta_code' in self.inputs else _delta_code(self.inputs.code)
-        inputs = {'training_set': self.ctx.training_set, 'delta_potential': self.inputs.delta_potential,
-                  'code': code, 'metadata': {'call_link_label': 'delta_subtraction'}}
+        inputs = {
+            'training_set': self.ctx.training_set,
+            'delta_potential': self.inputs.delta_potential,
+            'code': code,
+            'metadata': {'call_link_label': 'delta_subtraction'},
+        }
         options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
         if options.get('max_wallclock_seconds'):
             inputs['metadata']['options'] = {'max_wallclock_seconds': options['max_wallclock_seconds']}
@@ -233,8 +301,9 @@ class MlpGeneratorWorkChain(WorkChain):
     def inspect_delta_subtraction(self):
         node = self.ctx.delta
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_DELTA_FAILED.format(detail=f'{node.process_label}<{node.pk}> '
-                                                                    f'[{node.exit_status}] {node.exit_message}')
+            return self.exit_codes.ERROR_DELTA_FAILED.format(
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+            )
         self.ctx.training_set = node.outputs.training_set
         return None
 
@@ -264,7 +333,8 @@ class MlpGeneratorWorkChain(WorkChain):
         node = self.ctx.fit
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_FIT_FAILED.format(
-                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+            )
         self.ctx.search = node
         for name in ('trials', 'objective_plot', 'parameters'):  # kept even if the refit fails
             self.out(name, node.outputs[name])
@@ -297,15 +367,17 @@ class MlpGeneratorWorkChain(WorkChain):
         node = self.ctx.fit
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_FIT_FAILED.format(
-                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+            )
         overlay = self.should_subtract_delta()
         search = self.ctx.get('search')
         self.ctx.report = node.outputs['report']
         if search is not None:
             if search.pk != node.pk:  # refitted on all structures
                 self.out('search_metrics', search.outputs['metrics'])
-                self.ctx.report = refit_report(node.outputs['report'], search.outputs['metrics'],
-                                               search.outputs['trials'])
+                self.ctx.report = refit_report(
+                    node.outputs['report'], search.outputs['metrics'], search.outputs['trials']
+                )
         for name in FIT_OUTPUTS:
             if name == 'report':
                 if not self.should_validate():  # else given with the validation table appended
@@ -329,7 +401,8 @@ class MlpGeneratorWorkChain(WorkChain):
         if 'report' not in node.outputs:
             self.out('report', fit_report)
             return self.exit_codes.ERROR_VALIDATION_FAILED.format(
-                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
+                detail=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+            )
         self.out_many(self.exposed_outputs(node, ValidationWorkChain, namespace='validation'))
         self.out('report', append_validation(fit_report, node.outputs['report']))
         if not node.is_finished_ok:

@@ -72,8 +72,9 @@ def settings_of(optimize: dict) -> dict:
     if isinstance(settings['keys'], str):
         settings['keys'] = [k.strip() for k in settings['keys'].split(',') if k.strip()]
     if settings['keys'] is not None and not settings['keys']:
-        raise opt.OptimizationError('optimize.keys: name at least one hyperparameter, or leave keys out for the '
-                                    'defaults of the type')
+        raise opt.OptimizationError(
+            'optimize.keys: name at least one hyperparameter, or leave keys out for the defaults of the type'
+        )
     if int(settings['max_in_flight']) < 1:
         raise opt.OptimizationError('optimize.max_in_flight must be >= 1')
     if settings['metric'] not in ('rmse', 'mae'):
@@ -93,8 +94,9 @@ def choice_combinations(choices: dict | None) -> list[dict]:
     if not choices:
         return []
     if not isinstance(choices, dict) or not all(isinstance(v, list | tuple) and v for v in choices.values()):
-        raise opt.OptimizationError(f'optimize.choices must map parameter keys to non-empty lists of values, '
-                                    f'got {choices!r}')
+        raise opt.OptimizationError(
+            f'optimize.choices must map parameter keys to non-empty lists of values, got {choices!r}'
+        )
     keys = sorted(choices)
     combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*(choices[k] for k in keys))]
     if len(combos) > MAX_CHOICES:
@@ -117,8 +119,9 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     settings = settings_of(optimize)
     calc = potential_types.get(potential_type).calculation_class()
     elements = list(training_set.elements)
-    normalized = potential_types.get(potential_type).prepare_search(calc.PARAMETERS.normalize(parameters, elements),
-                                                                    parameters)
+    normalized = potential_types.get(potential_type).prepare_search(
+        calc.PARAMETERS.normalize(parameters, elements), parameters
+    )
     groups = sorted(training_set.base.attributes.get('groups', {}) or [])
     if settings['keys'] is None:
         settings['keys'] = default_keys(potential_type, elements)
@@ -132,8 +135,9 @@ def search_space(training_set: TrainingSetData, potential_type: str, parameters:
     return settings, normalized, space, start
 
 
-def check_request(training_set, potential_type: str, parameters: dict, optimize: dict,
-                  split_required: bool = False) -> str | None:
+def check_request(
+    training_set, potential_type: str, parameters: dict, optimize: dict, split_required: bool = False
+) -> str | None:
     """What is wrong with an optimisation request, or None (the input validators use it).
     ``split_required``: the set must carry a validation split unless the request has folds."""
     try:
@@ -168,40 +172,53 @@ class OptimizationWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('training_set', valid_type=TrainingSetData,
-                   help='Training data with a validation split (the objective is measured on it).')
+        spec.input(
+            'training_set',
+            valid_type=TrainingSetData,
+            help='Training data with a validation split (the objective is measured on it).',
+        )
         spec.input('potential_type', valid_type=orm.Str, help='snap, ace or nnp.')
         spec.input('parameters', valid_type=orm.Dict, required=False, help='Fit parameters; the start point.')
-        spec.input('optimize', valid_type=orm.Dict, required=False,
-                   help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group; left '
-                        'out: default_keys() of the type, e.g. SNAP rcutfac, wj, fit.forces and per-element '
-                        'radelem for several elements), '
-                        'bounds {key: [low, high]}, budget (trials, 30), max_in_flight (fits at a time, 4; the k '
-                        'folds of one trial always run together), algorithm '
-                        '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
-                        '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by, '
-                        'folds (k: each trial is k fits, k-fold cross-validation over all structures, stratified '
-                        'by group; the objective is the mean over the folds), seed (of the folds, 42), choices '
-                        '({key: [values]}, e.g. {twojmax: [6, 8]}: a discrete outer choice, one search of '
-                        '`budget` trials per combination, run side by side; the best search wins).')
+        spec.input(
+            'optimize',
+            valid_type=orm.Dict,
+            required=False,
+            help='keys (dotted parameter keys; radelem, wj, group_weights expand per element/group; left '
+            'out: default_keys() of the type, e.g. SNAP rcutfac, wj, fit.forces and per-element '
+            'radelem for several elements), '
+            'bounds {key: [low, high]}, budget (trials, 30), max_in_flight (fits at a time, 4; the k '
+            'folds of one trial always run together), algorithm '
+            '(bobyqa | newuoa), rhobeg (0.15 of each range), objective weights {energy: 1, forces: 10} '
+            '(meV/atom and eV/Å), metric (rmse | mae), reference {energy, forces} to divide by, '
+            'folds (k: each trial is k fits, k-fold cross-validation over all structures, stratified '
+            'by group; the objective is the mean over the folds), seed (of the folds, 42), choices '
+            '({key: [values]}, e.g. {twojmax: [6, 8]}: a discrete outer choice, one search of '
+            '`budget` trials per combination, run side by side; the best search wins).',
+        )
         spec.input('code', valid_type=orm.AbstractCode, help='The fitting code.')
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every trial.')
-        spec.input('reference_potential', valid_type=orm.Data, required=False,
-                   help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).')
+        spec.input(
+            'reference_potential',
+            valid_type=orm.Data,
+            required=False,
+            help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).',
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
             if_(cls.has_choices)(cls.run_choices, cls.collect_choices).else_(
                 cls.setup,
                 while_(cls.should_continue)(cls.submit_trials, cls.submit_waiting, cls.inspect_trials),
-                cls.finalize))
+                cls.finalize,
+            )
+        )
         spec.output('parameters', valid_type=orm.Dict, help='The best parameters found.')
         spec.output('trials', valid_type=orm.Dict, help='Every trial: parameters, errors, objective, process pk.')
         spec.output('objective_plot', valid_type=orm.SinglefileData, help='Objective vs trial (PNG).')
-        spec.output('potential', help='The best trial\'s potential.')
-        spec.output('metrics', valid_type=orm.Dict, help='The best trial\'s metrics.')
-        spec.output('report', valid_type=orm.SinglefileData, help='The best trial\'s report.')
-        spec.output('plots', valid_type=orm.FolderData, help='The best trial\'s plots.')
-        spec.output('predictions', valid_type=orm.ArrayData, help='The best trial\'s predictions.')
+        spec.output('potential', help="The best trial's potential.")
+        spec.output('metrics', valid_type=orm.Dict, help="The best trial's metrics.")
+        spec.output('report', valid_type=orm.SinglefileData, help="The best trial's report.")
+        spec.output('plots', valid_type=orm.FolderData, help="The best trial's plots.")
+        spec.output('predictions', valid_type=orm.ArrayData, help="The best trial's predictions.")
         spec.exit_code(401, 'ERROR_ALL_TRIALS_FAILED', message='No trial finished: see the failed fit processes.')
         spec.exit_code(402, 'ERROR_ALL_CHOICES_FAILED', message='No search of optimize.choices finished: {detail}.')
 
@@ -212,8 +229,13 @@ class OptimizationWorkChain(WorkChain):
             return f'potential_type must be one of {sorted(potential_types.names())}, got {potential_type!r}'
         training_set = inputs['training_set']
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
-        return check_request(training_set, potential_type, parameters,
-                             inputs['optimize'].get_dict() if 'optimize' in inputs else {}, split_required=True)
+        return check_request(
+            training_set,
+            potential_type,
+            parameters,
+            inputs['optimize'].get_dict() if 'optimize' in inputs else {},
+            split_required=True,
+        )
 
     def has_choices(self):
         return bool(self.inputs.optimize.get_dict().get('choices')) if 'optimize' in self.inputs else False
@@ -227,8 +249,11 @@ class OptimizationWorkChain(WorkChain):
         child['max_in_flight'] = max(1, int(settings['max_in_flight']) // len(combos))
         searches = {}
         for index, combo in enumerate(combos):
-            inputs = {k: self.inputs[k] for k in ('training_set', 'potential_type', 'code', 'options',
-                                                  'reference_potential') if k in self.inputs}
+            inputs = {
+                k: self.inputs[k]
+                for k in ('training_set', 'potential_type', 'code', 'options', 'reference_potential')
+                if k in self.inputs
+            }
             inputs['parameters'] = orm.Dict(with_choice(parameters, combo))
             inputs['optimize'] = orm.Dict(child)
             inputs['metadata'] = {'call_link_label': f'choice_{index}', 'label': choice_label(combo)}
@@ -242,7 +267,8 @@ class OptimizationWorkChain(WorkChain):
         done = [(n, c) for n, c in zip(nodes, combos, strict=True) if n.is_finished_ok]
         if not done:
             return self.exit_codes.ERROR_ALL_CHOICES_FAILED.format(
-                detail='; '.join(f'{n.process_label}<{n.pk}> [{n.exit_status}]' for n in nodes))
+                detail='; '.join(f'{n.process_label}<{n.pk}> [{n.exit_status}]' for n in nodes)
+            )
         rows, best_row, winner = [], None, None
         for node, combo in done:
             table = node.outputs.trials.get_dict()
@@ -250,11 +276,12 @@ class OptimizationWorkChain(WorkChain):
             if best_row is None or table['rows'][table['best_trial']]['objective'] < rows[best_row]['objective']:
                 best_row, winner = best, node
             rows += [{'choice': choice_label(combo), **row} for row in table['rows']]
-        self.report(f'best choice {rows[best_row]["choice"]}: objective {rows[best_row]["objective"]:.6g} '
-                    f'({winner.process_label}<{winner.pk}>)')
+        self.report(
+            f'best choice {rows[best_row]["choice"]}: objective {rows[best_row]["objective"]:.6g} '
+            f'({winner.process_label}<{winner.pk}>)'
+        )
         columns = ['choice', *done[0][0].outputs.trials.get_dict()['columns']]
-        summary = tabulate_trials(orm.Dict({'columns': columns, 'rows': [_clean(r) for r in rows]}),
-                                  orm.Int(best_row))
+        summary = tabulate_trials(orm.Dict({'columns': columns, 'rows': [_clean(r) for r in rows]}), orm.Int(best_row))
         self.out('trials', summary['trials'])
         self.out('objective_plot', summary['objective_plot'])
         for name in ('parameters', 'potential', 'metrics', 'report', 'plots', 'predictions'):
@@ -263,9 +290,11 @@ class OptimizationWorkChain(WorkChain):
 
     def setup(self):
         settings, normalized, space, start = search_space(
-            self.inputs.training_set, self.inputs.potential_type.value,
+            self.inputs.training_set,
+            self.inputs.potential_type.value,
             self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {},
-            self.inputs.optimize.get_dict() if 'optimize' in self.inputs else {})
+            self.inputs.optimize.get_dict() if 'optimize' in self.inputs else {},
+        )
         self.ctx.settings = settings
         self.ctx.start = start
         if settings['folds'] is not None:
@@ -277,8 +306,10 @@ class OptimizationWorkChain(WorkChain):
         self.ctx.evaluated = []  # [point, objective]
         self.ctx.rows = []
         self.ctx.done = False
-        self.report(f'optimising {[v.key for v in space]} with {settings["algorithm"]}, budget {settings["budget"]}, '
-                    f'up to {settings["max_in_flight"]} trials in flight')
+        self.report(
+            f'optimising {[v.key for v in space]} with {settings["algorithm"]}, budget {settings["budget"]}, '
+            f'up to {settings["max_in_flight"]} trials in flight'
+        )
 
     def _optimizer(self):
         s = self.ctx.settings
@@ -286,8 +317,11 @@ class OptimizationWorkChain(WorkChain):
 
     def _space(self):
         _, normalized, space, _ = search_space(
-            self.inputs.training_set, self.inputs.potential_type.value,
-            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}, self.ctx.settings)
+            self.inputs.training_set,
+            self.inputs.potential_type.value,
+            self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {},
+            self.ctx.settings,
+        )
         return normalized, space
 
     def should_continue(self):
@@ -327,8 +361,10 @@ class OptimizationWorkChain(WorkChain):
                     computing.add(key)
                 pks.append(self._submit_fit(training_set, parameters, label, share, source))
             self.ctx.batch.append([list(point), pks])
-        self.report(f'submitted {len(points)} trial(s): {[pks for _, pks in self.ctx.batch]}'
-                    + (f'; {len(self.ctx.waiting)} fit(s) wait for a design matrix' if self.ctx.waiting else ''))
+        self.report(
+            f'submitted {len(points)} trial(s): {[pks for _, pks in self.ctx.batch]}'
+            + (f'; {len(self.ctx.waiting)} fit(s) wait for a design matrix' if self.ctx.waiting else '')
+        )
 
     def submit_waiting(self):
         """Fits that waited for a design matrix computed by another fit of the batch: re-solve it."""
@@ -357,8 +393,9 @@ class OptimizationWorkChain(WorkChain):
         for pk in pks:
             node = orm.load_node(pk)
             if node.is_finished_ok and 'save_descriptors' in node.inputs and node.inputs.save_descriptors.value:
-                self.ctx.setdefault('descriptors', {})[self._descriptor_key(node.inputs.parameters)] = \
+                self.ctx.setdefault('descriptors', {})[self._descriptor_key(node.inputs.parameters)] = (
                     node.outputs.remote_folder.pk
+                )
 
     def _submit_fit(self, training_set, parameters, label, share: bool, source) -> int:
         inputs = AttributeDict({'training_set': training_set, 'code': self.inputs.code, 'parameters': parameters})
@@ -383,8 +420,11 @@ class OptimizationWorkChain(WorkChain):
         for point, pks in self.ctx.batch:
             nodes = [orm.load_node(pk) for pk in pks]
             failed = [n for n in nodes if not n.is_finished_ok]
-            row = {'trial': len(self.ctx.evaluated), 'pk': pks[0],
-                   'exit_status': failed[0].exit_status if failed else 0}
+            row = {
+                'trial': len(self.ctx.evaluated),
+                'pk': pks[0],
+                'exit_status': failed[0].exit_status if failed else 0,
+            }
             if len(nodes) > 1:
                 row['fold_pks'] = ';'.join(str(pk) for pk in pks)
             row.update({v.key: v.from_unit(u) for v, u in zip(space, point, strict=True)})
@@ -392,8 +432,9 @@ class OptimizationWorkChain(WorkChain):
             self._remember_descriptors(pks)
             if not failed:
                 metrics = [n.outputs.metrics.get_dict() for n in nodes]
-                value = float(np.mean([opt.objective_value(m, s['objective'], s['metric'], s['reference'])
-                                       for m in metrics]))
+                value = float(
+                    np.mean([opt.objective_value(m, s['objective'], s['metric'], s['reference']) for m in metrics])
+                )
                 for quantity in ('energy', 'forces'):
                     scale = 1000.0 if quantity == 'energy' else 1.0
                     blocks = [m.get(quantity, {}).get('validation', {}).get('overall') or {} for m in metrics]
@@ -415,11 +456,14 @@ class OptimizationWorkChain(WorkChain):
         best = min(ok, key=lambda r: r['objective'])
         node = orm.load_node(best['pk'])
         default = rows[0]['objective']
-        self.report(f'{len(rows)} trials; objective {default:.6g} at the start, {best["objective"]:.6g} at best '
-                    f'(trial {best["trial"]}, {node.process_label}<{node.pk}>)')
+        self.report(
+            f'{len(rows)} trials; objective {default:.6g} at the start, {best["objective"]:.6g} at best '
+            f'(trial {best["trial"]}, {node.process_label}<{node.pk}>)'
+        )
         self.out('parameters', node.inputs.parameters)  # the very Dict the best trial ran with
-        summary = tabulate_trials(orm.Dict({'columns': list(rows[0]), 'rows': [_clean(r) for r in rows]}),
-                                  orm.Int(best['trial']))
+        summary = tabulate_trials(
+            orm.Dict({'columns': list(rows[0]), 'rows': [_clean(r) for r in rows]}), orm.Int(best['trial'])
+        )
         self.out('trials', summary['trials'])
         self.out('objective_plot', summary['objective_plot'])
         for name in ('potential', 'metrics', 'report', 'plots', 'predictions'):
@@ -443,5 +487,7 @@ def tabulate_trials(rows: orm.Dict, best_trial: orm.Int) -> dict:
     buffer = io.BytesIO()
     optimization_plot(trials, values, buffer, best=best_trial.value, choices=choices)
     buffer.seek(0)
-    return {'trials': orm.Dict({**table, 'best_trial': best_trial.value}),
-            'objective_plot': orm.SinglefileData(buffer, filename='objective.png')}
+    return {
+        'trials': orm.Dict({**table, 'best_trial': best_trial.value}),
+        'objective_plot': orm.SinglefileData(buffer, filename='objective.png'),
+    }

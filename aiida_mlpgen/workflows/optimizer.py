@@ -146,13 +146,16 @@ def apply(parameters: dict, space: list[Variable], unit_point) -> dict:
 class ReplayOptimizer:
     """nlopt BOBYQA/NEWUOA on the unit cube, asked one point at a time by replay."""
 
-    def __init__(self, start: list[float], algorithm: str = 'bobyqa', budget: int = 30, rhobeg: float = 0.15,
-                 xtol: float = 1e-3):
+    def __init__(
+        self, start: list[float], algorithm: str = 'bobyqa', budget: int = 30, rhobeg: float = 0.15, xtol: float = 1e-3
+    ):
         if algorithm not in ALGORITHMS:
             raise OptimizationError(f'unknown algorithm {algorithm!r}; use one of {sorted(ALGORITHMS)}')
         if budget < 2 * len(start) + 2:
-            raise OptimizationError(f'a budget of {budget} is too small for {len(start)} variables: NEWUOA/BOBYQA '
-                                    f'need at least 2n+2 = {2 * len(start) + 2} evaluations')
+            raise OptimizationError(
+                f'a budget of {budget} is too small for {len(start)} variables: NEWUOA/BOBYQA '
+                f'need at least 2n+2 = {2 * len(start) + 2} evaluations'
+            )
         self.start = [float(x) for x in start]
         self.algorithm, self.budget, self.rhobeg, self.xtol = algorithm, int(budget), float(rhobeg), float(xtol)
 

@@ -32,6 +32,8 @@ INTERRUPTED = ('ERROR_SCHEDULER_OUT_OF_WALLTIME', 'ERROR_PROCESS_KILLED')
 def interrupted(process_class) -> list:
     """Exit codes of a fit that stopped before its end with what it did so far retrieved."""
     return [process_class.exit_codes[name] for name in INTERRUPTED]
+
+
 NAN = (410, 411)
 
 
@@ -42,8 +44,14 @@ class FitBaseWorkChain(BaseRestartWorkChain):
     _potential_type = None  #: name in aiida_mlpgen.potential_types
 
     @classmethod
-    def get_builder_from_protocol(cls, training_set, protocol: str | None = None, code=None,
-                                  overrides: dict | None = None, options: dict | None = None):
+    def get_builder_from_protocol(
+        cls,
+        training_set,
+        protocol: str | None = None,
+        code=None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+    ):
         """A builder of one fit with the type's protocol (parameters and ``metadata.options``;
         ``protocol`` None: its default), ``overrides`` and ``options`` merged on top, and the
         embedded code of the type unless ``code`` is given."""
@@ -52,12 +60,13 @@ class FitBaseWorkChain(BaseRestartWorkChain):
 
         builder = cls.get_builder()
         builder.fit.training_set = training_set
-        builder.fit.parameters = orm.Dict(potential_types.protocol_parameters(cls._potential_type, protocol,
-                                                                              overrides))
-        builder.fit.code = code if code is not None else orm.load_code(
-            potential_types.get(cls._potential_type).code_label)
-        builder.fit.metadata.options = merge(potential_types.protocol_options(cls._potential_type, protocol),
-                                             options or {})
+        builder.fit.parameters = orm.Dict(potential_types.protocol_parameters(cls._potential_type, protocol, overrides))
+        builder.fit.code = (
+            code if code is not None else orm.load_code(potential_types.get(cls._potential_type).code_label)
+        )
+        builder.fit.metadata.options = merge(
+            potential_types.protocol_options(cls._potential_type, protocol), options or {}
+        )
         return builder
 
     @classmethod
@@ -67,10 +76,12 @@ class FitBaseWorkChain(BaseRestartWorkChain):
         spec.expose_outputs(cls._process_class)
         spec.outline(cls.setup, while_(cls.should_run_process)(cls.run_process, cls.inspect_process), cls.results)
         spec.exit_code(300, 'ERROR_UNRECOVERABLE_FAILURE', message='The fit failed in a way no handler can cure.')
-        spec.exit_code(305, 'ERROR_JOB_CANCELLED', message='The fit\'s job was cancelled; it is not resubmitted.')
-        spec.exit_code(307, 'ERROR_DISK_WRITE',
-                       message='The fit could not write its files on the computer (disk full, quota): free space and '
-                               'run again.')
+        spec.exit_code(305, 'ERROR_JOB_CANCELLED', message="The fit's job was cancelled; it is not resubmitted.")
+        spec.exit_code(
+            307,
+            'ERROR_DISK_WRITE',
+            message='The fit could not write its files on the computer (disk full, quota): free space and run again.',
+        )
 
     def setup(self):
         super().setup()
@@ -102,13 +113,14 @@ class FitBaseWorkChain(BaseRestartWorkChain):
     def _stopped(node) -> str:
         return 'hit its walltime' if node.exit_status == OUT_OF_WALLTIME else 'was killed'
 
-    @process_handler(priority=700, exit_codes=[FitsnapCalculation.exit_codes.ERROR_JOB_CANCELLED,
-                                               FitsnapCalculation.exit_codes.ERROR_DISK_WRITE])
+    @process_handler(
+        priority=700,
+        exit_codes=[FitsnapCalculation.exit_codes.ERROR_JOB_CANCELLED, FitsnapCalculation.exit_codes.ERROR_DISK_WRITE],
+    )
     def handle_cancelled_or_disk(self, node):
         """A cancelled job stays cancelled; a full disk needs a person: end with the same code."""
         code = 'ERROR_JOB_CANCELLED' if node.exit_status == 305 else 'ERROR_DISK_WRITE'
-        self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}: '
-                    'not resubmitted')
+        self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}: not resubmitted')
         return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes[code])
 
     @process_handler(priority=600, exit_codes=[PacemakerCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_MEMORY])
@@ -141,8 +153,13 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
     def handle_walltime(self, node):
         return self._double_walltime(node, 'hit its walltime')
 
-    @process_handler(priority=400, exit_codes=[FitsnapCalculation.exit_codes.ERROR_NAN_COEFFICIENTS,
-                                               FitsnapCalculation.exit_codes.ERROR_SINGULAR_FIT])
+    @process_handler(
+        priority=400,
+        exit_codes=[
+            FitsnapCalculation.exit_codes.ERROR_NAN_COEFFICIENTS,
+            FitsnapCalculation.exit_codes.ERROR_SINGULAR_FIT,
+        ],
+    )
     def handle_nan(self, node):
         parameters = self._parameters()
         options = dict(parameters.get('solver_options') or {})
@@ -153,8 +170,9 @@ class FitsnapBaseWorkChain(FitBaseWorkChain):
             options['alpha'] = 10 * float(options.get('alpha', default))
         parameters['solver_options'] = options
         self._set_parameters(parameters)
-        self.report(f'{node.process_label}<{node.pk}> gave non-finite/singular coefficients: RIDGE, alpha '
-                    f'{options["alpha"]:g}')
+        self.report(
+            f'{node.process_label}<{node.pk}> gave non-finite/singular coefficients: RIDGE, alpha {options["alpha"]:g}'
+        )
         return ProcessHandlerReport(do_break=True)
 
 
@@ -165,8 +183,11 @@ class PacemakerBaseWorkChain(FitBaseWorkChain):
     @process_handler(priority=500, exit_codes=interrupted(PacemakerCalculation))
     def handle_walltime(self, node):
         retrieved = node.outputs.retrieved if 'retrieved' in node.outputs else None
-        interim = sorted(n for n in (retrieved.base.repository.list_object_names() if retrieved else [])
-                         if re.fullmatch(r'interim_potential_\d+\.yaml', n))
+        interim = sorted(
+            n
+            for n in (retrieved.base.repository.list_object_names() if retrieved else [])
+            if re.fullmatch(r'interim_potential_\d+\.yaml', n)
+        )
         if not interim:
             return self._double_walltime(node, 'hit its walltime before an interim potential')
         self.ctx.inputs.initial_potential = ace_from_interim(retrieved, orm.Str(interim[-1]))
@@ -192,12 +213,16 @@ class N2p2BaseWorkChain(FitBaseWorkChain):
         parameters['epochs'] = max(total - epochs, 1)
         self._set_parameters(parameters)
         self.ctx.inputs.restart_folder = nnp_restart_folder(retrieved, orm.Int(epochs))
-        self.report(f'{node.process_label}<{node.pk}> {self._stopped(node)} after epoch {epochs}: continue from its '
-                    f'weights for {parameters["epochs"]} more epochs')
+        self.report(
+            f'{node.process_label}<{node.pk}> {self._stopped(node)} after epoch {epochs}: continue from its '
+            f'weights for {parameters["epochs"]} more epochs'
+        )
         return ProcessHandlerReport(do_break=True)
 
-    @process_handler(priority=400, exit_codes=[NnpCalculation.exit_codes.ERROR_NAN_LOSS,
-                                               NnpCalculation.exit_codes.ERROR_NAN_COEFFICIENTS])
+    @process_handler(
+        priority=400,
+        exit_codes=[NnpCalculation.exit_codes.ERROR_NAN_LOSS, NnpCalculation.exit_codes.ERROR_NAN_COEFFICIENTS],
+    )
     def handle_nan(self, node):
         parameters = self._parameters()
         kalman = dict(parameters.get('kalman') or {})
@@ -205,14 +230,19 @@ class N2p2BaseWorkChain(FitBaseWorkChain):
         kalman['eta'] = float(kalman.get('eta', 0.01)) / 10
         parameters['kalman'] = kalman
         self._set_parameters(parameters)
-        self.report(f'{node.process_label}<{node.pk}> diverged (NaN): Kalman epsilon {kalman["epsilon"]:g}, '
-                    f'eta {kalman["eta"]:g}')
+        self.report(
+            f'{node.process_label}<{node.pk}> diverged (NaN): Kalman epsilon {kalman["epsilon"]:g}, '
+            f'eta {kalman["eta"]:g}'
+        )
         return ProcessHandlerReport(do_break=True)
 
 
 def _completed_epochs(retrieved) -> int | None:
-    epochs = [int(m.group(1)) for n in retrieved.base.repository.list_object_names()
-              if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n))]
+    epochs = [
+        int(m.group(1))
+        for n in retrieved.base.repository.list_object_names()
+        if (m := re.fullmatch(r'weights\.\d{3}\.(\d{6})\.out', n))
+    ]
     return max(epochs) if epochs and max(epochs) > 0 else None
 
 
@@ -227,8 +257,9 @@ def nnp_restart_folder(retrieved: orm.FolderData, epoch: orm.Int) -> orm.FolderD
     suffix = f'.{epoch.value:06d}.out'
     for name in repository.list_object_names():
         if name.startswith('weights.') and name.endswith(suffix):
-            folder.base.repository.put_object_from_bytes(repository.get_object_content(name, mode='rb'),
-                                                         name[: -len(suffix)] + '.data')
+            folder.base.repository.put_object_from_bytes(
+                repository.get_object_content(name, mode='rb'), name[: -len(suffix)] + '.data'
+            )
     return folder
 
 
@@ -244,4 +275,3 @@ def ace_from_interim(retrieved: orm.FolderData, name: orm.Str):
         path = Path(folder) / 'interim.yaml'
         path.write_bytes(retrieved.base.repository.get_object_content(name.value, mode='rb'))
         return AcePotentialData.from_yaml(path)
-

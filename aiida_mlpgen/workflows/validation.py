@@ -79,8 +79,11 @@ def validation_report(values, curves, reference, reference_curves, labels):
     with tempfile.TemporaryDirectory() as directory:
         for path in write_plots(rows, curves.get_dict(), reference_curves.get_dict(), directory):
             plots.base.repository.put_object_from_file(str(path), path.name)
-    return {'comparison': orm.Dict({'rows': rows}),
-            'report': orm.SinglefileData(io.BytesIO(text.encode()), filename='validation.txt'), 'plots': plots}
+    return {
+        'comparison': orm.Dict({'rows': rows}),
+        'report': orm.SinglefileData(io.BytesIO(text.encode()), filename='validation.txt'),
+        'plots': plots,
+    }
 
 
 class ValidationWorkChain(WorkChain):
@@ -90,39 +93,70 @@ class ValidationWorkChain(WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input('potential', valid_type=PotentialData, help='The potential to validate (any type, Δ overlays too).')
-        spec.input('structure', valid_type=orm.StructureData,
-                   help='The bulk crystal (conventional cell for cubic crystals: lattice_parameter is its a).')
-        spec.input_namespace('phases', valid_type=orm.StructureData, dynamic=True, required=False,
-                             help='Other phases; "phases" in properties gives energy_difference_<name> (eV/atom).')
-        spec.input('properties', valid_type=orm.List, default=lambda: orm.List(['eos', 'elastic']),
-                   help='Requests: eos, elastic, vacancy, interstitial, surface:100, gsf:110:1-11, phonons, '
-                        'phases, thermal_expansion (LAMMPS only).')
-        spec.input('settings', valid_type=orm.Dict, required=False,
-                   help='Settings per property name, e.g. {"vacancy": {"supercell": [4, 4, 4]}}.')
+        spec.input(
+            'structure',
+            valid_type=orm.StructureData,
+            help='The bulk crystal (conventional cell for cubic crystals: lattice_parameter is its a).',
+        )
+        spec.input_namespace(
+            'phases',
+            valid_type=orm.StructureData,
+            dynamic=True,
+            required=False,
+            help='Other phases; "phases" in properties gives energy_difference_<name> (eV/atom).',
+        )
+        spec.input(
+            'properties',
+            valid_type=orm.List,
+            default=lambda: orm.List(['eos', 'elastic']),
+            help='Requests: eos, elastic, vacancy, interstitial, surface:100, gsf:110:1-11, phonons, '
+            'phases, thermal_expansion (LAMMPS only).',
+        )
+        spec.input(
+            'settings',
+            valid_type=orm.Dict,
+            required=False,
+            help='Settings per property name, e.g. {"vacancy": {"supercell": [4, 4, 4]}}.',
+        )
         spec.input('engine', valid_type=orm.Str, default=lambda: orm.Str('lammps'), help='lammps or ase.')
-        spec.input('code', valid_type=orm.AbstractCode,
-                   help='LAMMPS (engine lammps) or mlpgen-properties (engine ase).')
+        spec.input(
+            'code', valid_type=orm.AbstractCode, help='LAMMPS (engine lammps) or mlpgen-properties (engine ase).'
+        )
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every CalcJob.')
-        spec.input('reference', valid_type=orm.Dict, required=False,
-                   help='DFT values under the same keys as the outputs; "curves" may hold {"eos": '
-                        '{"volumes_per_atom": [...], "energies_per_atom": [...]}} for the plots.')
-        spec.input('reference_potential', valid_type=PotentialData, required=False,
-                   help='Instead of DFT values: a potential whose properties (ASE engine) are the reference.')
-        spec.input('reference_code', valid_type=orm.AbstractCode, required=False,
-                   help='mlpgen-properties code for reference_potential (default: code, when engine is ase).')
+        spec.input(
+            'reference',
+            valid_type=orm.Dict,
+            required=False,
+            help='DFT values under the same keys as the outputs; "curves" may hold {"eos": '
+            '{"volumes_per_atom": [...], "energies_per_atom": [...]}} for the plots.',
+        )
+        spec.input(
+            'reference_potential',
+            valid_type=PotentialData,
+            required=False,
+            help='Instead of DFT values: a potential whose properties (ASE engine) are the reference.',
+        )
+        spec.input(
+            'reference_code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='mlpgen-properties code for reference_potential (default: code, when engine is ase).',
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outline(cls.run_equations_of_state, cls.run_properties, cls.results)
-        spec.output('values', valid_type=orm.Dict, help='The potential\'s values under stable keys.')
+        spec.output('values', valid_type=orm.Dict, help="The potential's values under stable keys.")
         spec.output('curves', valid_type=orm.Dict, help='Data behind the plots, per property.')
         spec.output('equilibrium_structure', valid_type=orm.StructureData, help='The structure at the EOS minimum.')
-        spec.output('comparison', valid_type=orm.Dict,
-                    help='Rows: property, unit, mlp, dft, abs_error, rel_error_percent.')
+        spec.output(
+            'comparison', valid_type=orm.Dict, help='Rows: property, unit, mlp, dft, abs_error, rel_error_percent.'
+        )
         spec.output('report', valid_type=orm.SinglefileData, help='The table as text.')
         spec.output('plots', valid_type=orm.FolderData, help='eos.png, relative_errors.png and per-property PNGs.')
         spec.exit_code(401, 'ERROR_EOS_FAILED', message='The equation of state failed: {detail}.')
-        spec.exit_code(402, 'ERROR_PROPERTIES_FAILED',
-                       message='Some properties failed (the rest is reported): {detail}.')
-        spec.exit_code(403, 'ERROR_REFERENCE_FAILED', message='The reference potential\'s validation failed: {detail}.')
+        spec.exit_code(
+            402, 'ERROR_PROPERTIES_FAILED', message='Some properties failed (the rest is reported): {detail}.'
+        )
+        spec.exit_code(403, 'ERROR_REFERENCE_FAILED', message="The reference potential's validation failed: {detail}.")
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -170,8 +204,13 @@ class ValidationWorkChain(WorkChain):
         return self.inputs.settings.get_dict() if 'settings' in self.inputs else {}
 
     def _launch(self, label: str, name: str, structure, settings: dict):
-        inputs = {'code': self.inputs.code, 'potential': self.inputs.potential, 'structure': structure,
-                  'property': orm.Str(name), 'metadata': {'call_link_label': label}}
+        inputs = {
+            'code': self.inputs.code,
+            'potential': self.inputs.potential,
+            'structure': structure,
+            'property': orm.Str(name),
+            'metadata': {'call_link_label': label},
+        }
         if settings:
             inputs['settings'] = orm.Dict(settings)
         if 'options' in self.inputs:
@@ -184,11 +223,17 @@ class ValidationWorkChain(WorkChain):
         for name, phase in (self.inputs.get('phases') or {}).items():
             running[f'phase_{name}'] = self._launch(f'eos_phase_{name}', 'eos', phase, eos_settings)
         if 'reference_potential' in self.inputs:
-            inputs = {key: self.inputs[key] for key in ('structure', 'properties', 'settings', 'phases', 'options')
-                      if key in self.inputs}
-            inputs.update(potential=self.inputs.reference_potential, engine=orm.Str('ase'),
-                          code=self.inputs.get('reference_code', self.inputs.code),
-                          metadata={'call_link_label': 'reference'})
+            inputs = {
+                key: self.inputs[key]
+                for key in ('structure', 'properties', 'settings', 'phases', 'options')
+                if key in self.inputs
+            }
+            inputs.update(
+                potential=self.inputs.reference_potential,
+                engine=orm.Str('ase'),
+                code=self.inputs.get('reference_code', self.inputs.code),
+                metadata={'call_link_label': 'reference'},
+            )
             running['reference'] = self.submit(ValidationWorkChain, **inputs)
         return ToContext(**running)
 
@@ -228,15 +273,21 @@ class ValidationWorkChain(WorkChain):
             child = self.ctx.reference
             if not child.is_finished_ok:
                 return self.exit_codes.ERROR_REFERENCE_FAILED.format(
-                    detail=f'{child.pk} [{child.exit_status}] {child.exit_message}')
+                    detail=f'{child.pk} [{child.exit_status}] {child.exit_message}'
+                )
             reference, reference_curves = child.outputs['values'], child.outputs['curves']
             potential = self.inputs.reference_potential
             reference_label = f'{type(potential).__name__}<{potential.pk}> with the ASE engine'
         potential = self.inputs.potential
-        labels = {'potential': f'{type(potential).__name__}<{potential.pk}>', 'engine': self.inputs.engine.value,
-                  'reference': reference_label, 'notes': notes + [f'failed: {f}' for f in failed]}
-        outputs = validation_report(self.outputs['values'], self.outputs['curves'], reference, reference_curves,
-                                    orm.Dict(labels))
+        labels = {
+            'potential': f'{type(potential).__name__}<{potential.pk}>',
+            'engine': self.inputs.engine.value,
+            'reference': reference_label,
+            'notes': notes + [f'failed: {f}' for f in failed],
+        }
+        outputs = validation_report(
+            self.outputs['values'], self.outputs['curves'], reference, reference_curves, orm.Dict(labels)
+        )
         for name, node in outputs.items():
             self.out(name, node)
         if failed:

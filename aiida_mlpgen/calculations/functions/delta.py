@@ -24,8 +24,11 @@ def subtract_delta(training_set: TrainingSetData, delta_potential: PotentialData
 
     Deprecated: it evaluates the potential inside the AiiDA daemon; the generator runs a
     :class:`~aiida_mlpgen.calculations.delta.DeltaSubtractionCalculation` (a job) instead."""
-    warnings.warn('subtract_delta evaluates the potential in the daemon; use DeltaSubtractionCalculation',
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        'subtract_delta evaluates the potential in the daemon; use DeltaSubtractionCalculation',
+        DeprecationWarning,
+        stacklevel=2,
+    )
     calculator = delta_potential.get_ase_calculator()
     frames = []
     for frame, atoms in zip(training_set.get_frame_list(), training_set.to_ase(), strict=True):

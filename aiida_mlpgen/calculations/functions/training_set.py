@@ -73,8 +73,12 @@ def kfold_training_sets(training_set: TrainingSetData, folds: orm.Int, seed: orm
         raise TrainingSetError(str(error)) from error
     return {
         f'fold_{fold}': derived_training_set(
-            training_set, [dataclasses.replace(f, split='validation' if which == fold else 'train')
-                           for f, which in zip(frames, assignment, strict=True)])
+            training_set,
+            [
+                dataclasses.replace(f, split='validation' if which == fold else 'train')
+                for f, which in zip(frames, assignment, strict=True)
+            ],
+        )
         for fold in range(k)
     }
 
@@ -182,4 +186,3 @@ def _array_node(value, name: str) -> orm.ArrayData:
     node = orm.ArrayData()
     node.set_array(name, np.asarray(value, dtype=float))
     return node
-

@@ -66,8 +66,16 @@ DEVICES = ('cpu', 'gpu')
 LADDER_TYPES = ('power_order', 'body_order')
 #: pacemaker's energy-based weighting (distance to the convex hull), its documented defaults.
 ENERGY_WEIGHTING = {
-    'type': 'EnergyBasedWeightingPolicy', 'DElow': 1.0, 'DEup': 10.0, 'DFup': 50.0, 'DE': 1.0, 'DF': 1.0,
-    'wlow': 0.75, 'energy': 'convex_hull', 'reftype': 'all', 'seed': 42,
+    'type': 'EnergyBasedWeightingPolicy',
+    'DElow': 1.0,
+    'DEup': 10.0,
+    'DFup': 50.0,
+    'DE': 1.0,
+    'DF': 1.0,
+    'wlow': 0.75,
+    'energy': 'convex_hull',
+    'reftype': 'all',
+    'seed': 42,
 }
 
 
@@ -138,8 +146,13 @@ def pacemaker_input(p: dict, elements: list[str], train_file: str, test_file: st
     if p['ladder_step'] is not None:
         fit['ladder_step'] = p['ladder_step']
         fit['ladder_type'] = p['ladder_type']
-    bonds = {'radbase': 'SBessel', 'radparameters': [5.25], 'rcut': p['cutoff'], 'dcut': 0.01,
-             'NameOfCutoffFunction': 'cos'}
+    bonds = {
+        'radbase': 'SBessel',
+        'radparameters': [5.25],
+        'rcut': p['cutoff'],
+        'dcut': 0.01,
+        'NameOfCutoffFunction': 'cos',
+    }
     if p['inner_cutoff'] != 'auto':
         bonds.update({'r_in': p['inner_cutoff'], 'delta_in': 0.5, 'core-repulsion': [0.0, 5.0]})
     return {
@@ -149,8 +162,9 @@ def pacemaker_input(p: dict, elements: list[str], train_file: str, test_file: st
         'potential': {
             'deltaSplineBins': 0.001,
             'elements': list(elements),
-            'embeddings': {'ALL': {'npot': 'FinnisSinclairShiftedScaled', 'fs_parameters': [1, 1, 1, 0.5],
-                                   'ndensity': 2}},
+            'embeddings': {
+                'ALL': {'npot': 'FinnisSinclairShiftedScaled', 'fs_parameters': [1, 1, 1, 0.5], 'ndensity': 2}
+            },
             'bonds': {'ALL': bonds},
             'functions': {
                 'number_of_functions_per_element': p['number_of_functions'],

@@ -51,8 +51,18 @@ DEFAULTS = {
     'normalize': True,
     'kalman': {},
 }
-KALMAN = {'type': 0, 'epsilon': 0.01, 'q0': 0.01, 'qtau': 2.302, 'qmin': 1e-6, 'eta': 0.01, 'etatau': 2.302,
-          'etamax': 1.0, 'lambda_short': 0.96, 'nue_short': 0.995}
+KALMAN = {
+    'type': 0,
+    'epsilon': 0.01,
+    'q0': 0.01,
+    'qtau': 2.302,
+    'qmin': 1e-6,
+    'eta': 0.01,
+    'etatau': 2.302,
+    'etamax': 1.0,
+    'lambda_short': 0.96,
+    'nue_short': 0.995,
+}
 ROW_KEYS = {'kind', 'mode', 'r_low', 'r_cutoff', 'n_points', 'zeta', 'rule'}
 
 
@@ -109,8 +119,9 @@ def _rows(rows, cutoff: float) -> list[dict]:
             raise ParameterError(f'{where}: unknown key(s) {sorted(unknown)}; known: {sorted(ROW_KEYS)}')
         kind = choice(row.get('kind', 'radial'), f'{where}.kind', sfsets.KINDS)
         mode = choice(row.get('mode', 'shifted' if kind == 'radial' else 'centered'), f'{where}.mode', sfsets.MODES)
-        rule = choice(row.get('rule') or ('imbalzano' if kind == 'radial' else 'gastegger'), f'{where}.rule',
-                      sfsets.RULES)
+        rule = choice(
+            row.get('rule') or ('imbalzano' if kind == 'radial' else 'gastegger'), f'{where}.rule', sfsets.RULES
+        )
         r_cutoff = number(row.get('r_cutoff', cutoff), f'{where}.r_cutoff', low=0, low_open=True)
         r_low = number(row.get('r_low', 1.0), f'{where}.r_low', low=0, high=r_cutoff, high_open=True)
         n_points = number(row.get('n_points', 4), f'{where}.n_points', low=2, integer=True)

@@ -123,9 +123,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
         unknown = set(weights) - set(FIT_TERMS)
         if unknown:
             raise ParameterError(f'unknown term(s) {sorted(unknown)} in group_weights.{group}')
-        group_weights[group] = {
-            t: number(w, f'group_weights.{group}.{t}', low=0.0) for t, w in weights.items()
-        }
+        group_weights[group] = {t: number(w, f'group_weights.{group}.{t}', low=0.0) for t, w in weights.items()}
     p['group_weights'] = group_weights
 
     if p['chemflag'] is None:
@@ -151,8 +149,10 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     for key in ('quadratic', 'chemflag', 'bnormflag', 'wselfallflag', 'bzeroflag', 'zbl'):
         p[key] = flag(p[key], key)
     if p['chemflag'] and p['quadratic']:
-        raise ParameterError('explicit multi-element SNAP (chemflag) has no quadratic form in FitSNAP: '
-                             'set one of chemflag and quadratic to false')
+        raise ParameterError(
+            'explicit multi-element SNAP (chemflag) has no quadratic form in FitSNAP: '
+            'set one of chemflag and quadratic to false'
+        )
     p['zbl_inner'] = number(p['zbl_inner'], 'zbl_inner', low=0, low_open=True)
     p['zbl_outer'] = number(p['zbl_outer'], 'zbl_outer', low=0, low_open=True)
     if p['zbl'] and p['zbl_inner'] >= p['zbl_outer']:

@@ -8,5 +8,13 @@ from .combined import OverlayPotentialData
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 
-__all__ = ('AcePotentialData', 'AseCalculatorPotentialData', 'ClassicalPotentialData', 'NnpPotentialData',
-           'OverlayPotentialData', 'PotentialData', 'PotentialError', 'SnapPotentialData')
+__all__ = (
+    'AcePotentialData',
+    'AseCalculatorPotentialData',
+    'ClassicalPotentialData',
+    'NnpPotentialData',
+    'OverlayPotentialData',
+    'PotentialData',
+    'PotentialError',
+    'SnapPotentialData',
+)

@@ -54,8 +54,14 @@ class AcePotentialData(PotentialData):
     YACE_FILENAME = 'potential.yace'
     ASI_FILENAME = 'potential.asi'
 
-    def __init__(self, yaml_text: str | None = None, yace_text: str | None = None, asi: bytes | None = None,
-                 reference_energies: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        yaml_text: str | None = None,
+        yace_text: str | None = None,
+        asi: bytes | None = None,
+        reference_energies: dict | None = None,
+        **kwargs,
+    ):
         if yace_text is None:
             raise PotentialError('AcePotentialData needs the .yace content (and the .yaml to refit)')
         elements, cutoff = _yaml_elements_cutoff(yace_text, 'potential.yace')
@@ -96,8 +102,11 @@ class AcePotentialData(PotentialData):
 
             with tempfile.TemporaryDirectory() as folder:
                 target = Path(folder) / 'potential.yace'
-                done = subprocess.run([str(Path(sys.executable).parent / 'pace_yaml2yace'), str(path), '-o',
-                                       str(target)], capture_output=True, text=True)
+                done = subprocess.run(
+                    [str(Path(sys.executable).parent / 'pace_yaml2yace'), str(path), '-o', str(target)],
+                    capture_output=True,
+                    text=True,
+                )
                 if done.returncode != 0 or not target.exists():
                     raise PotentialError(f'{path}: pace_yaml2yace failed: {done.stderr.strip()[-300:]}')
                 return cls(text, target.read_text(), **kwargs)
@@ -114,8 +123,10 @@ class AcePotentialData(PotentialData):
         def path(name):
             return str(Path(directory) / name) if directory is not None else name
 
-        return ['pair_style pace/extrapolation',
-                f'pair_coeff * * {path(self.YACE_FILENAME)} {path(self.ASI_FILENAME)} {" ".join(self.elements)}']
+        return [
+            'pair_style pace/extrapolation',
+            f'pair_coeff * * {path(self.YACE_FILENAME)} {path(self.ASI_FILENAME)} {" ".join(self.elements)}',
+        ]
 
     def get_ase_calculator(self, extrapolation: bool = False, **kwargs):
         """pyace's ASE calculator giving total energies (reference energies included).
@@ -139,7 +150,8 @@ class AcePotentialData(PotentialData):
         asi = Path(folder.name) / self.ASI_FILENAME
         asi.write_bytes(self.get_file_content(self.ASI_FILENAME))
         calculator = _with_reference_energies(PyACECalculator)(
-            str(basis), reference_energies=self.base.attributes.get('reference_energies') or {}, **kwargs)
+            str(basis), reference_energies=self.base.attributes.get('reference_energies') or {}, **kwargs
+        )
         calculator.set_active_set(str(asi))
         calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator

@@ -20,8 +20,14 @@ class AseCalculatorPotentialData(PotentialData):
     REQUIRES_FILES = False
     RUNS_IN_LAMMPS = False
 
-    def __init__(self, calculator: str | None = None, elements: list[str] | None = None, cutoff: float = 0.0,
-                 calculator_kwargs: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        calculator: str | None = None,
+        elements: list[str] | None = None,
+        cutoff: float = 0.0,
+        calculator_kwargs: dict | None = None,
+        **kwargs,
+    ):
         """``calculator`` is ``'module:Class'``, e.g. ``'ase.calculators.emt:EMT'``."""
         if not calculator or ':' not in calculator or not elements:
             raise PotentialError("AseCalculatorPotentialData needs calculator='module:Class' and elements")
@@ -40,9 +46,13 @@ class AseCalculatorPotentialData(PotentialData):
         self.base.attributes.set('calculator_kwargs', calculator_kwargs)
 
     def lammps_lines(self, directory=None) -> list[str]:
-        raise PotentialError(f'{self.base.attributes.get("calculator")} is an ASE calculator: LAMMPS cannot run it '
-                             '(use the ASE engine)')
+        raise PotentialError(
+            f'{self.base.attributes.get("calculator")} is an ASE calculator: LAMMPS cannot run it (use the ASE engine)'
+        )
 
     def ase_spec(self, prefix: str = '') -> dict:
-        return {'kind': 'ase', 'calculator': self.base.attributes.get('calculator'),
-                'kwargs': self.base.attributes.get('calculator_kwargs')}
+        return {
+            'kind': 'ase',
+            'calculator': self.base.attributes.get('calculator'),
+            'kwargs': self.base.attributes.get('calculator_kwargs'),
+        }

@@ -98,6 +98,7 @@ class PotentialData(Data):
     def lammps_lines(self, directory: str | Path | None = None) -> list[str]:
         """``pair_style`` and ``pair_coeff`` lines, files referred to inside ``directory``
         (relative names when None)."""
+
         def path(name):
             return str(Path(directory) / name) if directory is not None else name
 

@@ -17,8 +17,16 @@ class ClassicalPotentialData(PotentialData):
     POTENTIAL_TYPE = 'classical'
     REQUIRES_FILES = False
 
-    def __init__(self, style: str | None = None, coeffs: list[str] | None = None, elements: list[str] | None = None,
-                 cutoff: float | None = None, files: dict[str, bytes] | None = None, packages=(), **kwargs):
+    def __init__(
+        self,
+        style: str | None = None,
+        coeffs: list[str] | None = None,
+        elements: list[str] | None = None,
+        cutoff: float | None = None,
+        files: dict[str, bytes] | None = None,
+        packages=(),
+        **kwargs,
+    ):
         if not style or not coeffs or not elements or cutoff is None:
             raise PotentialError('ClassicalPotentialData needs a pair style, pair_coeff lines, elements and a cutoff')
         files = dict(files or {})
@@ -29,8 +37,9 @@ class ClassicalPotentialData(PotentialData):
         if any(c in ''.join([style, *coeffs]) for c in '\n;&|`$'):
             raise PotentialError('pair style and coefficients must be single LAMMPS arguments (no ; & | ` $ newline)')
         super().__init__(**kwargs)
-        self._set_potential(files, list(elements), float(cutoff), [{'style': style, 'coeffs': list(coeffs)}],
-                            list(packages))
+        self._set_potential(
+            files, list(elements), float(cutoff), [{'style': style, 'coeffs': list(coeffs)}], list(packages)
+        )
 
     @classmethod
     def zbl(cls, elements: list[str], inner: float, outer: float, **kwargs) -> ClassicalPotentialData:

@@ -33,8 +33,13 @@ class OverlayPotentialData(PotentialData):
             raise PotentialError(f'file names clash between the parts: {sorted(clash)}')
         super().__init__(**kwargs)
         packages = list(dict.fromkeys([*delta_packages, *fitted_packages]))
-        self._set_potential({**delta_files, **fitted_files}, list(fitted.elements), max(fitted.cutoff, delta.cutoff),
-                            [*delta_terms, *fitted_terms], packages)
+        self._set_potential(
+            {**delta_files, **fitted_files},
+            list(fitted.elements),
+            max(fitted.cutoff, delta.cutoff),
+            [*delta_terms, *fitted_terms],
+            packages,
+        )
         self.base.attributes.set('parts', {'fitted': fitted.uuid, 'delta': delta.uuid})
 
     @property
@@ -44,5 +49,7 @@ class OverlayPotentialData(PotentialData):
     def ase_spec(self, prefix: str = '') -> dict:
         """The sum of the parts' calculators (their files are stored here, Δ's with its prefix)."""
         parts = self.parts
-        return {'kind': 'sum', 'parts': [parts['fitted'].ase_spec(prefix),
-                                         parts['delta'].ase_spec(prefix + self.DELTA_PREFIX)]}
+        return {
+            'kind': 'sum',
+            'parts': [parts['fitted'].ase_spec(prefix), parts['delta'].ase_spec(prefix + self.DELTA_PREFIX)],
+        }

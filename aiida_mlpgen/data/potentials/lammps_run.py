@@ -31,8 +31,9 @@ def check_packages(potential, lmp: str) -> None:
     from .base import PotentialError
 
     if not potential.RUNS_IN_LAMMPS:
-        raise PotentialError(f'{type(potential).__name__} runs only as an ASE calculator, not in LAMMPS: '
-                             'use the ASE engine')
+        raise PotentialError(
+            f'{type(potential).__name__} runs only as an ASE calculator, not in LAMMPS: use the ASE engine'
+        )
     needed = potential.base.attributes.get(potential.KEY_LAMMPS_PACKAGES) or []
     missing = [package for package in needed if package not in installed_packages(lmp)]
     if missing:
@@ -48,8 +49,13 @@ def run_lmp(directory, lmp: str = 'lmp', timeout: int = 1800) -> str:
     from aiida_mlpgen.engines.properties.lammps_input import INPUT_NAME, LOG_NAME
 
     directory = Path(directory)
-    done = subprocess.run([lmp, '-in', INPUT_NAME, '-log', LOG_NAME, '-screen', 'none'], cwd=directory,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [lmp, '-in', INPUT_NAME, '-log', LOG_NAME, '-screen', 'none'],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     log = (directory / LOG_NAME).read_text() if (directory / LOG_NAME).exists() else ''
     if done.returncode != 0:
         tail = '\n'.join((log or done.stdout + done.stderr).splitlines()[-15:])
@@ -76,5 +82,8 @@ def evaluate_with_lmp(
     log = run_lmp(directory, lmp, timeout)
     results = read_results(tasks, log, lambda name: (directory / name).read_text())
     ordered = [results[task.name] for task in tasks]
-    return {'energy': [r.energy for r in ordered], 'forces': [r.forces for r in ordered],
-            'stress': [r.stress for r in ordered]}
+    return {
+        'energy': [r.energy for r in ordered],
+        'forces': [r.forces for r in ordered],
+        'stress': [r.stress for r in ordered],
+    }

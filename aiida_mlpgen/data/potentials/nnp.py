@@ -27,8 +27,14 @@ class NnpPotentialData(PotentialData):
     SETTINGS = 'input.nn'
     SCALING = 'scaling.data'
 
-    def __init__(self, files: dict[str, bytes] | None = None, cflength: float = 1.0, cfenergy: float = 1.0,
-                 epoch: int | None = None, **kwargs):
+    def __init__(
+        self,
+        files: dict[str, bytes] | None = None,
+        cflength: float = 1.0,
+        cfenergy: float = 1.0,
+        epoch: int | None = None,
+        **kwargs,
+    ):
         from aiida_mlpgen.engines.nnp.model import Potential
         from aiida_mlpgen.engines.nnp.settings import NnpInputError, Settings
 
@@ -54,8 +60,10 @@ class NnpPotentialData(PotentialData):
         kept = {name: files[name] for name in sorted(expected)}
         cutoff = potential.cutoff / cflength  # Å
         elements = settings.elements
-        style = (f'hdnnp {cutoff:.10g} dir {{dir}} showew no showewsum 0 resetew yes maxew 1000000 '
-                 f'cflength {cflength!r} cfenergy {cfenergy!r}')
+        style = (
+            f'hdnnp {cutoff:.10g} dir {{dir}} showew no showewsum 0 resetew yes maxew 1000000 '
+            f'cflength {cflength!r} cfenergy {cfenergy!r}'
+        )
         terms = [{'style': style, 'coeffs': [f'* * {" ".join(elements)}']}]
         self._set_potential(kept, elements, cutoff, terms, ['ML-HDNNP'])
         self.base.attributes.set('cflength', float(cflength))

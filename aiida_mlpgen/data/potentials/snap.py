@@ -75,8 +75,7 @@ class SnapPotentialData(PotentialData):
     COEFF_FILENAME = 'potential.snapcoeff'
     PARAM_FILENAME = 'potential.snapparam'
 
-    def __init__(self, snapcoeff: str | None = None, snapparam: str | None = None, zbl=None, reference=None,
-                 **kwargs):
+    def __init__(self, snapcoeff: str | None = None, snapparam: str | None = None, zbl=None, reference=None, **kwargs):
         """``snapcoeff``/``snapparam``: file contents. ``zbl``: None or (inner, outer) cutoffs, Å.
         ``reference``: a PotentialData overlaid on the SNAP part (Δ-learning), same elements."""
         if snapcoeff is None or snapparam is None:
@@ -102,10 +101,12 @@ class SnapPotentialData(PotentialData):
             files.update(ref_files)
             packages += [p for p in ref_packages if p not in packages]
             cutoff = max(cutoff, reference.cutoff)
-        terms.append({
-            'style': 'snap',
-            'coeffs': [f'* * {{file:{self.COEFF_FILENAME}}} {{file:{self.PARAM_FILENAME}}} {" ".join(elements)}'],
-        })
+        terms.append(
+            {
+                'style': 'snap',
+                'coeffs': [f'* * {{file:{self.COEFF_FILENAME}}} {{file:{self.PARAM_FILENAME}}} {" ".join(elements)}'],
+            }
+        )
         self._set_potential(files, elements, cutoff, terms, packages)
         self.base.attributes.set('twojmax', int(values['twojmax']))
         self.base.attributes.set('quadratic', values.get('quadraticflag', '0') == '1')

@@ -92,9 +92,7 @@ class Frames:
         """Pack checked frames into arrays (run :func:`checks.check_frames` first)."""
         n = len(frames)
         has_forces = all(f.forces is not None for f in frames)
-        forces = [
-            np.asarray(f.forces, float) if has_forces else np.full((len(f.numbers), 3), np.nan) for f in frames
-        ]
+        forces = [np.asarray(f.forces, float) if has_forces else np.full((len(f.numbers), 3), np.nan) for f in frames]
         stress = np.full((n, 3, 3), np.nan)
         has_stress = np.zeros(n, bool)
         for i, frame in enumerate(frames):
@@ -173,9 +171,7 @@ class Frames:
         """A new Frames holding the structures ``indices`` in that order."""
         indices = np.asarray(indices, dtype=np.int64)
         slices = self.atom_slices()
-        atom_index = (
-            np.concatenate([np.arange(*slices[i]) for i in indices]) if len(indices) else np.zeros(0, np.int64)
-        )
+        atom_index = np.concatenate([np.arange(*slices[i]) for i in indices]) if len(indices) else np.zeros(0, np.int64)
         return Frames(
             cells=self.cells[indices],
             pbc=self.pbc[indices],

@@ -25,7 +25,11 @@ class NnpCalculator(Calculator):
         a = self.atoms
         want_stress = 'stress' in properties and a.cell.rank == 3 and a.pbc.all()
         result = self.potential.evaluate(
-            a.numbers, a.positions * self.cflength, np.asarray(a.cell) * self.cflength, a.pbc, forces=True,
+            a.numbers,
+            a.positions * self.cflength,
+            np.asarray(a.cell) * self.cflength,
+            a.pbc,
+            forces=True,
             stress=want_stress,
         )
         energy = result.energy / self.cfenergy

@@ -1,9 +1,9 @@
 """``mlpgen-nnp``: n2p2's programs and file contracts, run in the current folder.
 
-    mlpgen-nnp scaling NBINS          # nnp-scaling:  input.nn + input.data -> scaling.data, sf.*.histo
-    mlpgen-nnp prune range THRESHOLD  # nnp-prune:    -> output-prune-range.nn
-    mlpgen-nnp train                  # nnp-train:    -> weights.ZZZ.EEEEEE.out, learning-curve.out, ...
-    mlpgen-nnp predict                # nnp-dataset:  -> output.data, energy.comp, forces.comp
+mlpgen-nnp scaling NBINS          # nnp-scaling:  input.nn + input.data -> scaling.data, sf.*.histo
+mlpgen-nnp prune range THRESHOLD  # nnp-prune:    -> output-prune-range.nn
+mlpgen-nnp train                  # nnp-train:    -> weights.ZZZ.EEEEEE.out, learning-curve.out, ...
+mlpgen-nnp predict                # nnp-dataset:  -> output.data, energy.comp, forces.comp
 """
 
 from __future__ import annotations

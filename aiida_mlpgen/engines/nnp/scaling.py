@@ -19,9 +19,7 @@ _HEADER = (
     '# Col  Name     Description\n' + '#' * 80 + '\n'
     '# 1    e_index  Element index.\n# 2    sf_index Symmetry function index.\n'
     '# 3    sf_min   Symmetry function minimum.\n# 4    sf_max   Symmetry function maximum.\n'
-    '# 5    sf_mean  Symmetry function mean.\n# 6    sf_sigma Symmetry function sigma.\n'
-    + '#' * 80
-    + '\n'
+    '# 5    sf_mean  Symmetry function mean.\n# 6    sf_sigma Symmetry function sigma.\n' + '#' * 80 + '\n'
 )
 
 

@@ -35,10 +35,24 @@ def default_rows(cutoff: float) -> list[dict]:
     (Gastegger, 4 points from r_low = 1 Å, ζ = 1, 3, 12, λ = ±1)."""
     return [
         {'kind': 'radial', 'mode': 'shifted', 'r_low': 1.0, 'r_cutoff': cutoff, 'n_points': 10, 'rule': 'imbalzano'},
-        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'r_cutoff': cutoff, 'n_points': 4,
-         'zeta': [1, 3, 12], 'rule': 'gastegger'},
-        {'kind': 'wide_angular', 'mode': 'centered', 'r_low': 1.0, 'r_cutoff': cutoff, 'n_points': 4,
-         'zeta': [1, 3, 12], 'rule': 'gastegger'},
+        {
+            'kind': 'narrow_angular',
+            'mode': 'centered',
+            'r_low': 1.0,
+            'r_cutoff': cutoff,
+            'n_points': 4,
+            'zeta': [1, 3, 12],
+            'rule': 'gastegger',
+        },
+        {
+            'kind': 'wide_angular',
+            'mode': 'centered',
+            'r_low': 1.0,
+            'r_cutoff': cutoff,
+            'n_points': 4,
+            'zeta': [1, 3, 12],
+            'rule': 'gastegger',
+        },
     ]
 
 
@@ -48,8 +62,10 @@ def radial_grid(rule: str, mode: str, n: int, r_cutoff: float, r_low: float = 0.
         raise ValueError(f'a grid needs at least 2 points, got {n}')
     if rule == 'gastegger':
         if not 0 <= r_low < r_cutoff or (mode == 'centered' and r_low == 0):
-            raise ValueError(f'gastegger grid needs 0 {"<" if mode == "centered" else "<="} r_low < r_cutoff, '
-                             f'got r_low={r_low}, r_cutoff={r_cutoff}')
+            raise ValueError(
+                f'gastegger grid needs 0 {"<" if mode == "centered" else "<="} r_low < r_cutoff, '
+                f'got r_low={r_low}, r_cutoff={r_cutoff}'
+            )
         grid = np.linspace(r_low, r_cutoff, n)
         if mode == 'centered':
             return np.zeros(n), 1.0 / (2.0 * grid**2)

@@ -297,8 +297,12 @@ class Trainer:
         return ' '.join(parts)
 
     def _write_learning_curve(self, lines) -> None:
-        text = {'RMSEpa': 'RMSE of {} {} per atom', 'RMSE': 'RMSE of {} {}', 'MAEpa': 'MAE of {} {} per atom',
-                'MAE': 'MAE of {} {}'}
+        text = {
+            'RMSEpa': 'RMSE of {} {} per atom',
+            'RMSE': 'RMSE of {} {}',
+            'MAEpa': 'MAE of {} {} per atom',
+            'MAE': 'MAE of {} {}',
+        }
         columns = [(10, 'epoch', 'Current epoch.')]
         plural = {'energy': 'energies', 'force': 'forces'}
         units = ['pu'] + (['iu'] if self.settings.normalization is not None else [])
@@ -315,18 +319,23 @@ class Trainer:
         (self.folder / 'learning-curve.out').write_text(files.header(title, columns) + '\n'.join(lines) + '\n')
 
     def _write_points(self, epoch, name, data, energy) -> None:
-        columns = [(10, 'index', 'Structure index (in input.data).'),
-                   (16, 'Eref', 'Reference potential energy per atom (training units).'),
-                   (16, 'Ennp', 'NNP potential energy per atom (training units).')]
+        columns = [
+            (10, 'index', 'Structure index (in input.data).'),
+            (16, 'Eref', 'Reference potential energy per atom (training units).'),
+            (16, 'Ennp', 'NNP potential energy per atom (training units).'),
+        ]
         pairs = zip(self.index[name], data.energy / data.n_atoms, energy / data.n_atoms, strict=True)
         rows = [f'{i:10d} {r:16.8E} {p:16.8E}' for i, r, p in pairs]
         text = files.header(['Energy comparison.'], columns) + '\n'.join(rows) + '\n'
         (self.folder / f'{name}points.{epoch:06d}.out').write_text(text)
 
     def _write_forces(self, epoch, name, data, forces) -> None:
-        columns = [(10, 'index_s', 'Structure index (in input.data).'),
-                   (10, 'index_a', 'Atom index (x, y, z components in consecutive lines).'),
-                   (16, 'Fref', 'Reference force (training units).'), (16, 'Fnnp', 'NNP force (training units).')]
+        columns = [
+            (10, 'index_s', 'Structure index (in input.data).'),
+            (10, 'index_a', 'Atom index (x, y, z components in consecutive lines).'),
+            (16, 'Fref', 'Reference force (training units).'),
+            (16, 'Fnnp', 'NNP force (training units).'),
+        ]
         structure = np.repeat(self.index[name][data.structure_of_atom], 3)
         atom = np.repeat(np.arange(len(data.numbers)) - data.atom_start[data.structure_of_atom], 3)
         conv = self.units.conv_length

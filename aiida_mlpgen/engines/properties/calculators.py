@@ -28,8 +28,13 @@ def calculator_from_spec(spec: dict, directory, **kwargs):
         from ase.calculators.lammpslib import LAMMPSlib
 
         lines = [line.replace(DIR, str(directory)) for line in spec['lines']]
-        return LAMMPSlib(lmpcmds=lines, atom_types={e: i for i, e in enumerate(spec['elements'], 1)},
-                         keep_alive=True, log_file=None, **kwargs)
+        return LAMMPSlib(
+            lmpcmds=lines,
+            atom_types={e: i for i, e in enumerate(spec['elements'], 1)},
+            keep_alive=True,
+            log_file=None,
+            **kwargs,
+        )
     if kind == 'pace':
         from pyace import PyACECalculator
 
@@ -45,6 +50,10 @@ def calculator_from_spec(spec: dict, directory, **kwargs):
     if kind == 'sum':
         from ase.calculators.mixing import SumCalculator
 
-        return SumCalculator([calculator_from_spec(part, directory, **(kwargs if i == 0 else {}))
-                              for i, part in enumerate(spec['parts'])])
+        return SumCalculator(
+            [
+                calculator_from_spec(part, directory, **(kwargs if i == 0 else {}))
+                for i, part in enumerate(spec['parts'])
+            ]
+        )
     raise ValueError(f'unknown calculator kind {kind!r}')

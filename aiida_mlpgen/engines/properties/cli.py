@@ -32,8 +32,11 @@ def main(argv=None) -> int:
     for task in tasks:
         start = time.perf_counter()
         results[task.name] = run_task(task, calculator)
-        print(f'{task.name}: {len(task.atoms)} atoms, {task.relax}, E = {results[task.name].energy:.8f} eV, '
-              f'{time.perf_counter() - start:.2f} s', flush=True)
+        print(
+            f'{task.name}: {len(task.atoms)} atoms, {task.relax}, E = {results[task.name].energy:.8f} eV, '
+            f'{time.perf_counter() - start:.2f} s',
+            flush=True,
+        )
     Path(args.out).write_text(dump_results(results))
     return 0
 

@@ -57,8 +57,15 @@ def fit_birch_murnaghan(volumes, energies, reference_volume: float) -> EosResult
     (e0, v0, b0, b1), _ = curve_fit(birch_murnaghan, volumes, energies, p0=start, maxfev=20000)
     if not volumes.min() <= v0 <= volumes.max():
         raise ValueError(f'the E(V) minimum {v0:.3f} Å³ lies outside the sampled volumes: widen max_strain')
-    return EosResult(volumes, energies, float(e0), float(v0), float(b0 / GPa), float(b1),
-                     float((v0 / reference_volume) ** (1.0 / 3.0)))
+    return EosResult(
+        volumes,
+        energies,
+        float(e0),
+        float(v0),
+        float(b0 / GPa),
+        float(b1),
+        float((v0 / reference_volume) ** (1.0 / 3.0)),
+    )
 
 
 def analyse(atoms, results, n_points, max_strain):
@@ -88,5 +95,6 @@ def equation_of_state(atoms, calculator, n_points: int = 11, max_strain: float =
 
     results = run_tasks(tasks(atoms, n_points, max_strain), calculator)
     names = sorted(results)
-    return fit_birch_murnaghan([results[k].volume for k in names], [results[k].energy for k in names],
-                               atoms.get_volume())
+    return fit_birch_murnaghan(
+        [results[k].volume for k in names], [results[k].energy for k in names], atoms.get_volume()
+    )

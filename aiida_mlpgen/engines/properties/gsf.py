@@ -77,7 +77,7 @@ def analyse(atoms, results, plane, direction, n_points, max_shift, min_height):
     interior_minima = [i for i in range(1, len(gamma) - 1) if gamma[i] < gamma[i - 1] and gamma[i] <= gamma[i + 1]]
     first_minimum = interior_minima[0] if interior_minima else len(gamma) - 1
     # the unstable fault: the barrier on the way to the first stable fault (or the top of the curve)
-    values = {f'usf_energy_{label}': float(gamma[:first_minimum + 1].max())}
+    values = {f'usf_energy_{label}': float(gamma[: first_minimum + 1].max())}
     if interior_minima:
         values[f'isf_energy_{label}'] = float(gamma[first_minimum])
     curves = {'shift': shifts(n_points, max_shift).tolist(), 'gamma': gamma.tolist(), 'label': label}

@@ -35,28 +35,48 @@ def dump_name(index: int) -> str:
 
 
 def _block(index: int, task: Task, potential_mod: str) -> list[str]:
-    lines = ['clear', 'units metal', 'atom_style atomic', 'boundary p p p', 'atom_modify map array sort 0 0',
-             f'read_data {data_name(index)}', f'include {potential_mod}',
-             'thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol', 'thermo_modify format float %.15g',
-             'variable converged equal 1']
+    lines = [
+        'clear',
+        'units metal',
+        'atom_style atomic',
+        'boundary p p p',
+        'atom_modify map array sort 0 0',
+        f'read_data {data_name(index)}',
+        f'include {potential_mod}',
+        'thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol',
+        'thermo_modify format float %.15g',
+        'variable converged equal 1',
+    ]
     if task.relax in ('positions', 'normal'):
         if task.relax == 'normal':
             lines.append('fix mlpgen_plane all setforce 0.0 0.0 NULL')
-        lines += ['min_style cg', f'minimize 0.0 {FMAX} {MAX_STEPS} {10 * MAX_STEPS}',
-                  f'variable converged equal "fmax < {2 * FMAX}"']
+        lines += [
+            'min_style cg',
+            f'minimize 0.0 {FMAX} {MAX_STEPS} {10 * MAX_STEPS}',
+            f'variable converged equal "fmax < {2 * FMAX}"',
+        ]
         lines.append('run 0')
     elif task.relax == 'md':
         md = task.md
         t, dt = md['temperature'], md['timestep']
-        lines += [f'timestep {dt}', f'velocity all create {2 * t} {md["seed"]} dist gaussian mom yes rot yes',
-                  f'fix mlpgen_npt all npt temp {t} {t} {100 * dt} iso 0.0 0.0 {1000 * dt}',
-                  'thermo 1000', f'run {md["equilibration"]}', 'reset_timestep 0', 'variable volume equal vol',
-                  f'fix mlpgen_avg all ave/time 1 {md["steps"]} {md["steps"]} v_volume', f'run {md["steps"]}']
+        lines += [
+            f'timestep {dt}',
+            f'velocity all create {2 * t} {md["seed"]} dist gaussian mom yes rot yes',
+            f'fix mlpgen_npt all npt temp {t} {t} {100 * dt} iso 0.0 0.0 {1000 * dt}',
+            'thermo 1000',
+            f'run {md["equilibration"]}',
+            'reset_timestep 0',
+            'variable volume equal vol',
+            f'fix mlpgen_avg all ave/time 1 {md["steps"]} {md["steps"]} v_volume',
+            f'run {md["steps"]}',
+        ]
     else:
         lines.append('run 0')
     volume = 'f_mlpgen_avg' if task.relax == 'md' else 'vol'
-    lines.append(f'print "MLPGEN {index} $(pe:%.15g) $(pxx:%.15g) $(pyy:%.15g) $(pzz:%.15g) $(pxy:%.15g) '
-                 f'$(pxz:%.15g) $(pyz:%.15g) $({volume}:%.15g) ${{converged}}"')
+    lines.append(
+        f'print "MLPGEN {index} $(pe:%.15g) $(pxx:%.15g) $(pyy:%.15g) $(pzz:%.15g) $(pxy:%.15g) '
+        f'$(pxz:%.15g) $(pyz:%.15g) $({volume}:%.15g) ${{converged}}"'
+    )
     if task.forces:
         lines.append(f'write_dump all custom {dump_name(index)} id fx fy fz modify sort id format float %.15g')
     return lines
@@ -71,8 +91,13 @@ def write_input(tasks: list[Task], directory, elements: list[str], potential_mod
         unknown = set(task.atoms.get_chemical_symbols()) - set(elements)
         if unknown:
             raise ValueError(f'task {task.name}: element(s) {sorted(unknown)} not in the potential ({elements})')
-        write_lammps_data(directory / data_name(index), task.atoms, specorder=list(elements),
-                          prismobj=Prism(task.atoms.get_cell(), pbc=True), units='metal')
+        write_lammps_data(
+            directory / data_name(index),
+            task.atoms,
+            specorder=list(elements),
+            prismobj=Prism(task.atoms.get_cell(), pbc=True),
+            units='metal',
+        )
         script += _block(index, task, potential_mod)
     target = directory / INPUT_NAME
     target.write_text('\n'.join(script) + '\n')

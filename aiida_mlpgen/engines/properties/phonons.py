@@ -16,8 +16,9 @@ def _phonopy(atoms, supercell, displacement):
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
-    unit = PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell[:],
-                        scaled_positions=atoms.get_scaled_positions())
+    unit = PhonopyAtoms(
+        symbols=atoms.get_chemical_symbols(), cell=atoms.cell[:], scaled_positions=atoms.get_scaled_positions()
+    )
     with warnings.catch_warnings():  # phonopy warns that 'auto' differs from its older default
         warnings.simplefilter('ignore')
         phonon = Phonopy(unit, supercell_matrix=np.diag([int(n) for n in supercell]), primitive_matrix='auto')
@@ -79,7 +80,12 @@ def analyse(atoms, results, supercell, displacement, mesh, points_per_segment):
             tick_distances.append(float(d[-1]))
             tick_labels.append(segment_labels[j + 1])
             k += 1
-    curves = {'distances': distances.tolist(), 'frequencies': frequencies.tolist(), 'ticks': tick_distances,
-              'tick_labels': tick_labels, 'dos_frequencies': np.asarray(dos['frequency_points']).tolist(),
-              'dos': np.asarray(dos['total_dos']).tolist()}
+    curves = {
+        'distances': distances.tolist(),
+        'frequencies': frequencies.tolist(),
+        'ticks': tick_distances,
+        'tick_labels': tick_labels,
+        'dos_frequencies': np.asarray(dos['frequency_points']).tolist(),
+        'dos': np.asarray(dos['total_dos']).tolist(),
+    }
     return values, curves

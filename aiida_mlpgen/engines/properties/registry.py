@@ -30,17 +30,21 @@ class Property:
         return {**self.defaults, **given}
 
 
-PROPERTIES = {p.name: p for p in (
-    Property('eos', eos.DEFAULTS, eos.tasks, eos.analyse),
-    Property('elastic', elastic.DEFAULTS, elastic.tasks, elastic.analyse),
-    Property('vacancy', defects.VACANCY_DEFAULTS, defects.vacancy_tasks, defects.vacancy_analyse),
-    Property('interstitial', defects.INTERSTITIAL_DEFAULTS, defects.interstitial_tasks,
-             defects.interstitial_analyse),
-    Property('surface', surfaces.DEFAULTS, surfaces.tasks, surfaces.analyse, argument='miller'),
-    Property('gsf', gsf.DEFAULTS, gsf.tasks, gsf.analyse, argument='plane'),
-    Property('phonons', phonons.DEFAULTS, phonons.tasks, phonons.analyse),
-    Property('thermal_expansion', thermal.DEFAULTS, thermal.tasks, thermal.analyse, engines=('lammps',)),
-)}
+PROPERTIES = {
+    p.name: p
+    for p in (
+        Property('eos', eos.DEFAULTS, eos.tasks, eos.analyse),
+        Property('elastic', elastic.DEFAULTS, elastic.tasks, elastic.analyse),
+        Property('vacancy', defects.VACANCY_DEFAULTS, defects.vacancy_tasks, defects.vacancy_analyse),
+        Property(
+            'interstitial', defects.INTERSTITIAL_DEFAULTS, defects.interstitial_tasks, defects.interstitial_analyse
+        ),
+        Property('surface', surfaces.DEFAULTS, surfaces.tasks, surfaces.analyse, argument='miller'),
+        Property('gsf', gsf.DEFAULTS, gsf.tasks, gsf.analyse, argument='plane'),
+        Property('phonons', phonons.DEFAULTS, phonons.tasks, phonons.analyse),
+        Property('thermal_expansion', thermal.DEFAULTS, thermal.tasks, thermal.analyse, engines=('lammps',)),
+    )
+}
 #: computed by the workflow from the equations of state of several structures
 WORKFLOW_PROPERTIES = ('phases',)
 

@@ -37,8 +37,13 @@ class Task:
             raise ValueError(f'unknown relax mode {self.relax!r}; known: {", ".join(RELAX_MODES)}')
 
     def as_dict(self) -> dict:
-        return {'name': self.name, 'atoms': atoms_to_dict(self.atoms), 'relax': self.relax, 'forces': self.forces,
-                'md': self.md}
+        return {
+            'name': self.name,
+            'atoms': atoms_to_dict(self.atoms),
+            'relax': self.relax,
+            'forces': self.forces,
+            'md': self.md,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Task:
@@ -54,20 +59,33 @@ class TaskResult:
     converged: bool = True
 
     def as_dict(self) -> dict:
-        return {'energy': self.energy, 'stress': np.asarray(self.stress).tolist(),
-                'forces': None if self.forces is None else np.asarray(self.forces).tolist(),
-                'volume': self.volume, 'converged': self.converged}
+        return {
+            'energy': self.energy,
+            'stress': np.asarray(self.stress).tolist(),
+            'forces': None if self.forces is None else np.asarray(self.forces).tolist(),
+            'volume': self.volume,
+            'converged': self.converged,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> TaskResult:
         forces = data.get('forces')
-        return cls(float(data['energy']), np.array(data['stress'], float),
-                   None if forces is None else np.array(forces, float), data.get('volume'), data.get('converged', True))
+        return cls(
+            float(data['energy']),
+            np.array(data['stress'], float),
+            None if forces is None else np.array(forces, float),
+            data.get('volume'),
+            data.get('converged', True),
+        )
 
 
 def atoms_to_dict(atoms: Atoms) -> dict:
-    return {'symbols': atoms.get_chemical_symbols(), 'positions': atoms.positions.tolist(),
-            'cell': atoms.cell[:].tolist(), 'pbc': [bool(p) for p in atoms.pbc]}
+    return {
+        'symbols': atoms.get_chemical_symbols(),
+        'positions': atoms.positions.tolist(),
+        'cell': atoms.cell[:].tolist(),
+        'pbc': [bool(p) for p in atoms.pbc],
+    }
 
 
 def atoms_from_dict(data: dict) -> Atoms:

@@ -7,18 +7,35 @@ import numpy as np
 
 from .tasks import Task
 
-DEFAULTS = {'temperatures': [300, 600, 900], 'supercell': [4, 4, 4], 'steps': 4000, 'equilibration': 2000,
-            'timestep': 0.001, 'seed': 4928}
+DEFAULTS = {
+    'temperatures': [300, 600, 900],
+    'supercell': [4, 4, 4],
+    'steps': 4000,
+    'equilibration': 2000,
+    'timestep': 0.001,
+    'seed': 4928,
+}
 
 
 def tasks(atoms, temperatures, supercell, steps, equilibration, timestep, seed):
     if not temperatures or min(temperatures) <= 0:
         raise ValueError('thermal_expansion needs positive temperatures (K)')
     cell = atoms.repeat([int(n) for n in supercell])
-    return [Task(f'npt_{int(round(t))}K', cell.copy(), 'md',
-                 md={'temperature': float(t), 'steps': int(steps), 'equilibration': int(equilibration),
-                     'timestep': float(timestep), 'seed': int(seed)})
-            for t in temperatures]
+    return [
+        Task(
+            f'npt_{int(round(t))}K',
+            cell.copy(),
+            'md',
+            md={
+                'temperature': float(t),
+                'steps': int(steps),
+                'equilibration': int(equilibration),
+                'timestep': float(timestep),
+                'seed': int(seed),
+            },
+        )
+        for t in temperatures
+    ]
 
 
 def analyse(atoms, results, temperatures, supercell, steps, equilibration, timestep, seed):

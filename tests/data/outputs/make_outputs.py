@@ -26,8 +26,9 @@ def main():
     setup()
     data = training_set()
     for name, (calc_class, code, parameters) in FITS.items():
-        results, node = run_get_node(calc_class(), training_set=data, code=orm.load_code(code),
-                                     parameters=orm.Dict(parameters))
+        results, node = run_get_node(
+            calc_class(), training_set=data, code=orm.load_code(code), parameters=orm.Dict(parameters)
+        )
         assert node.is_finished_ok, node.exit_message
         target = HERE / name
         target.mkdir(exist_ok=True)

@@ -57,9 +57,7 @@ def _read_file(file: Path, group: str, styles_seen: dict) -> list[Frame]:
         style = str(dataset.get(key, default)).lower()
         if styles_seen.setdefault(key, (style, file))[0] != style:
             first_style, first_file = styles_seen[key]
-            raise TrainingSetError(
-                f'{file}: mixed units, {key} is {style!r} here but {first_style!r} in {first_file}'
-            )
+            raise TrainingSetError(f'{file}: mixed units, {key} is {style!r} here but {first_style!r} in {first_file}')
     if styles_seen['AtomTypeStyle'][0] != 'chemicalsymbol':
         raise TrainingSetError(f'{file}: AtomTypeStyle must be chemicalsymbol')
     try:

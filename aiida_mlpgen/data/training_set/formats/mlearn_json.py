@@ -52,8 +52,11 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
                     forces=None if outputs.get('forces') is None else np.asarray(outputs['forces'], float),
                     stress=None if virial is None else voigt_to_matrix(virial, VASP_ORDER) * factor,
                     group=group or str(record.get('group') or 'default'),
-                    split=(_TAG_TO_SPLIT.get(str(record.get('tag', '')).lower(), 'unassigned') if use_tags
-                           else 'unassigned'),
+                    split=(
+                        _TAG_TO_SPLIT.get(str(record.get('tag', '')).lower(), 'unassigned')
+                        if use_tags
+                        else 'unassigned'
+                    ),
                     source=where,
                 )
             )

@@ -121,9 +121,7 @@ def write(frames: Frames, path: Path) -> list[Path]:
             lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell]
         forces = frame.forces if frame.forces is not None else np.zeros_like(frame.positions)
         for z, r, f in zip(frame.numbers.tolist(), frame.positions.tolist(), forces.tolist(), strict=True):
-            lines.append(
-                f'atom {r[0]!r} {r[1]!r} {r[2]!r} {chemical_symbols[z]} 0.0 0.0 {f[0]!r} {f[1]!r} {f[2]!r}'
-            )
+            lines.append(f'atom {r[0]!r} {r[1]!r} {r[2]!r} {chemical_symbols[z]} 0.0 0.0 {f[0]!r} {f[1]!r} {f[2]!r}')
         lines += [f'energy {frame.energy!r}', 'charge 0.0', 'end']
     path.write_text('\n'.join(lines) + '\n')
     return [path]
