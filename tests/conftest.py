@@ -22,6 +22,8 @@ SHARED = REPO.parent / 'shared'
 TA_JSON = SHARED / 'datasets' / 'Ta_JCP2014' / 'JSON'
 MLEARN = SHARED / 'datasets' / 'mlearn'
 TEST_DATA = Path(__file__).resolve().parent / 'data'
+#: this environment's programs: mlpgen-fitsnap, mlpgen-pacemaker, mlpgen-nnp, mlpgen-properties, lmp
+BIN = Path(sys.executable).parent
 ASE_TESTDATA = Path(__import__('ase').__file__).parent / 'test' / 'testdata'
 
 
@@ -41,13 +43,32 @@ def mo_json() -> Path:
     return require(MLEARN / 'Mo' / 'training.json')
 
 
+def copy_ta_groups(folder: Path, groups=('Displaced_BCC', 'Displaced_FCC')) -> Path:
+    """FitSNAP groups of the Ta set copied under ``folder``/JSON (tests may alter them)."""
+    target = Path(folder) / 'JSON'
+    for group in groups:
+        shutil.copytree(require(TA_JSON / group), target / group)
+    return target
+
+
+def run_fit(calc_class, training_set, code, **parameters):
+    """``calc_class`` on ``training_set`` with ``code`` and ``parameters``: (results, node)."""
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    return run_get_node(calc_class, training_set=training_set, code=code, parameters=orm.Dict(parameters))
+
+
 @pytest.fixture
 def ta_small(tmp_path) -> Path:
     """Two FitSNAP groups of the Ta set (18 structures), copied so tests may alter them."""
-    target = tmp_path / 'JSON'
-    for group in ('Displaced_BCC', 'Displaced_FCC'):
-        shutil.copytree(require(TA_JSON / group), target / group)
-    return target
+    return copy_ta_groups(tmp_path)
+
+
+@pytest.fixture(scope='module')
+def fitsnap_code():
+    """mlpgen-fitsnap on the test localhost computer."""
+    return local_code('fitsnap', BIN / 'mlpgen-fitsnap')
 
 
 @pytest.fixture

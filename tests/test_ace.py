@@ -17,11 +17,10 @@ from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
-from .conftest import local_code
+from .conftest import BIN, copy_ta_groups, local_code
 
 pytestmark = [pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
 #: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
 TINY = {
     'cutoff': 5.0,
@@ -41,13 +40,7 @@ def pace_code():
 
 @pytest.fixture(scope='module')
 def ta_ace_set(tmp_path_factory):
-    import shutil
-
-    from .conftest import TA_JSON
-
-    target = tmp_path_factory.mktemp('ace') / 'JSON'
-    for group in ('Displaced_BCC', 'Displaced_FCC'):
-        shutil.copytree(TA_JSON / group, target / group)
+    target = copy_ta_groups(tmp_path_factory.mktemp('ace'))
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
 
     return split_training_set(TrainingSetData.from_file(target).store(), orm.Float(0.25), orm.Int(1))

@@ -4,7 +4,6 @@ the pacemaker input.yaml, the NNP input.nn and the first structure of input.data
 up as a diff here (regenerate with ``pytest tests/test_inputs.py --force-regen`` once the
 change is meant)."""
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,7 @@ from aiida.manage import get_manager
 
 from aiida_mlpgen.data import TrainingSetData
 
-from .conftest import local_code
-
-BIN = Path(sys.executable).parent
+from .conftest import BIN, local_code
 
 
 @pytest.fixture(scope='module')

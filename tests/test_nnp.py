@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
 
 from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 from aiida_mlpgen.calculations.parameters import nnp as nnp_parameters
@@ -16,11 +15,10 @@ from aiida_mlpgen.data.potentials import NnpPotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import check_packages
 from aiida_mlpgen.engines.nnp.settings import Settings
 
-from .conftest import MLEARN, SHARED, local_code, require
+from .conftest import BIN, MLEARN, SHARED, local_code, require, run_fit
 
 pytestmark = [pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
 #: Small but real: 2 epochs, 8-8 network, a reduced grid, 4.5 Å.
 TINY = {
     'epochs': 2,
@@ -50,7 +48,7 @@ def mo_set(tmp_path_factory):
 
 
 def fit(training_set, code, **parameters):
-    return run_get_node(NnpCalculation, training_set=training_set, code=code, parameters=orm.Dict(parameters))
+    return run_fit(NnpCalculation, training_set, code, **parameters)
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,9 +29,8 @@ from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 
 from . import services
-from .conftest import MLEARN, TA_JSON, local_code, require
+from .conftest import BIN, MLEARN, TA_JSON, copy_ta_groups, local_code, require
 
-BIN = Path(sys.executable).parent
 WHY = services.missing()
 if WHY is not None and os.environ.get('CI') == 'true':
     raise RuntimeError(f'CI must run the SSH+SLURM tests: {WHY}')
@@ -106,13 +104,9 @@ def local():
 
 @pytest.fixture(scope='module')
 def ta_set(tmp_path_factory):
-    import shutil
-
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
 
-    target = tmp_path_factory.mktemp('remote-ta') / 'JSON'
-    for group in ('Displaced_BCC', 'Displaced_FCC'):
-        shutil.copytree(require(TA_JSON / group), target / group)
+    target = copy_ta_groups(tmp_path_factory.mktemp('remote-ta'))
     return split_training_set(TrainingSetData.from_file(target).store(), orm.Float(0.25), orm.Int(1))
 
 

@@ -4,7 +4,6 @@ the real code (the failure itself — out of memory, a SLURM walltime kill, a di
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 from aiida import orm
@@ -13,11 +12,9 @@ from aiida.engine import run_get_node
 from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.workflows.restart import FitsnapBaseWorkChain, N2p2BaseWorkChain
 
-from .conftest import MLEARN, local_code, require
+from .conftest import BIN, MLEARN, copy_ta_groups, local_code, require
 
 pytestmark = [pytest.mark.slow]
-
-BIN = Path(sys.executable).parent
 
 #: First call fails as ``failure`` says, later calls run the real program.
 STAND_IN = r"""#!{python}
@@ -195,12 +192,7 @@ ACE_TINY = {
 
 @pytest.fixture(scope='module')
 def ta_fcc(tmp_path_factory):
-    import shutil
-
-    from .conftest import TA_JSON
-
-    target = tmp_path_factory.mktemp('ace-restart') / 'JSON'
-    shutil.copytree(TA_JSON / 'Displaced_FCC', target / 'Displaced_FCC')
+    target = copy_ta_groups(tmp_path_factory.mktemp('ace-restart'), ('Displaced_FCC',))
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
 
     return split_training_set(TrainingSetData.from_file(target).store(), orm.Float(0.25), orm.Int(1))

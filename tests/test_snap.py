@@ -2,8 +2,6 @@
 
 import glob
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +16,10 @@ from aiida_mlpgen.data.potentials import SnapPotentialData
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 from aiida_mlpgen.data.potentials.snap import parse_snapcoeff
 
-from .conftest import SHARED, local_code
+from .conftest import BIN, SHARED, run_fit
 
 pytestmark = [pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
 TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
 #: Group weights (energy, forces, stress) of FitSNAP's Ta-example.in.
 TA_GROUP_WEIGHTS = {
@@ -41,21 +38,13 @@ TA_GROUP_WEIGHTS = {
 }
 
 
-@pytest.fixture(scope='module')
-def fitsnap_code():
-    return local_code('fitsnap', BIN / 'mlpgen-fitsnap')
-
-
 @pytest.fixture
 def ta_set(ta_small):
     return TrainingSetData.from_file(ta_small).store()
 
 
 def fit(training_set, code, **parameters):
-    results, node = run_get_node(
-        FitsnapCalculation, training_set=training_set, code=code, parameters=orm.Dict(parameters)
-    )
-    return results, node
+    return run_fit(FitsnapCalculation, training_set, code, **parameters)
 
 
 def test_ta_reproduces_fitsnap_reference_metrics(ta_json, fitsnap_code):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import glob
-import sys
-from pathlib import Path
 
 import pytest
 from aiida import orm
@@ -14,11 +12,9 @@ from ase.build import bulk
 from aiida_mlpgen.calculations.properties import AsePropertiesCalculation, LammpsPropertiesCalculation
 from aiida_mlpgen.data.potentials import AseCalculatorPotentialData, SnapPotentialData
 
-from .conftest import SHARED, local_code
+from .conftest import BIN, SHARED, local_code
 
 pytestmark = [pytest.mark.slow]
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture

@@ -1,8 +1,5 @@
 """Workflows: the replayed nlopt search, the optimisation WorkChain and the generator (real FitSNAP)."""
 
-import sys
-from pathlib import Path
-
 import nlopt
 import numpy as np
 import pytest
@@ -17,11 +14,9 @@ from aiida_mlpgen.workflows import optimizer as opt
 from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 from aiida_mlpgen.workflows.optimization import OptimizationWorkChain
 
-from .conftest import local_code
+from .conftest import BIN, copy_ta_groups, local_code
 
 pytestmark = [pytest.mark.slow]
-
-BIN = Path(sys.executable).parent
 
 
 def _quadratic(x):
@@ -147,19 +142,8 @@ def test_nnp_hyperparameters_are_optimised_too(ta_split):
 
 
 @pytest.fixture(scope='module')
-def fitsnap_code():
-    return local_code('fitsnap', BIN / 'mlpgen-fitsnap')
-
-
-@pytest.fixture(scope='module')
 def ta_split(tmp_path_factory):
-    import shutil
-
-    from .conftest import TA_JSON
-
-    target = tmp_path_factory.mktemp('wf') / 'JSON'
-    for group in ('Displaced_BCC', 'Displaced_FCC', 'Volume_BCC'):
-        shutil.copytree(TA_JSON / group, target / group)
+    target = copy_ta_groups(tmp_path_factory.mktemp('wf'), ('Displaced_BCC', 'Displaced_FCC', 'Volume_BCC'))
     return TrainingSetData.from_file(target).store()
 
 
