@@ -53,7 +53,7 @@ OTHER_CODES = (
 def lammps_extras(executable: str) -> dict:
     """``lammps_packages``: the packages ``lmp -h`` lists, recorded on the code (what a remote
     LAMMPS code gets from ``mlpgen validate lammps-packages CODE PACKAGE...``)."""
-    from aiida_mlpgen.data.potentials.lammps_run import installed_packages
+    from aiida_mlpgen.engines.properties.lammps_run import installed_packages
 
     try:
         return {'lammps_packages': sorted(installed_packages(str(executable)))}

@@ -12,7 +12,7 @@ from aiida.engine import run_get_node
 
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 from aiida_mlpgen.calculations.parameters import ace as ace_parameters
-from aiida_mlpgen.common.runners import AceStoppingRule
+from aiida_mlpgen.common.pacemaker_runner import AceStoppingRule
 from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp

@@ -8,7 +8,7 @@ import numpy as np
 from aiida import orm
 
 from aiida_mlpgen.common.design_check import CHECK_FILE
-from aiida_mlpgen.common.runners import FITSNAP_DESCRIPTORS, FITSNAP_REUSE_FILE, FITSNAP_SAVE_MARKER
+from aiida_mlpgen.common.fitsnap_runner import FITSNAP_DESCRIPTORS, FITSNAP_REUSE_FILE, FITSNAP_SAVE_MARKER
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set.formats.fitsnap_json import write_file
 

@@ -9,7 +9,11 @@ import yaml
 from aiida import orm
 from ase.data import chemical_symbols
 
-from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT, PACEMAKER_STOPPING_FILE
+from aiida_mlpgen.common.pacemaker_runner import (
+    PACEMAKER_REFERENCE_FILE,
+    PACEMAKER_STOP_REPORT,
+    PACEMAKER_STOPPING_FILE,
+)
 from aiida_mlpgen.data.potentials import AcePotentialData
 from aiida_mlpgen.data.training_set.formats.ase_files import write_extxyz
 

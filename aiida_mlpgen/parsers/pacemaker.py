@@ -10,7 +10,7 @@ import pandas as pd
 from ase.data import chemical_symbols
 
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation as Calc
-from aiida_mlpgen.common.runners import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT
+from aiida_mlpgen.common.pacemaker_runner import PACEMAKER_REFERENCE_FILE, PACEMAKER_STOP_REPORT
 from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
 
 from .base import MlpFitParser

@@ -8,22 +8,13 @@ back, so results are in the frame of the input structures.
 
 from __future__ import annotations
 
-import functools
-import subprocess
 from pathlib import Path
 
 from ase import Atoms
 
+from aiida_mlpgen.engines.properties.lammps_run import installed_packages, run_lmp
 
-@functools.cache
-def installed_packages(lmp: str) -> frozenset[str]:
-    """The packages a LAMMPS executable was built with (from ``lmp -h``)."""
-    done = subprocess.run([lmp, '-h'], capture_output=True, text=True, timeout=120)
-    text = done.stdout.split('Installed packages:', 1)
-    if len(text) < 2:
-        raise RuntimeError(f'{lmp} -h did not list installed packages')
-    block = text[1].lstrip('\n').split('\n\n', 1)[0]
-    return frozenset(block.split())
+__all__ = ('check_packages', 'evaluate_with_lmp', 'installed_packages', 'run_lmp')
 
 
 def check_packages(potential, lmp: str) -> None:
@@ -42,25 +33,6 @@ def check_packages(potential, lmp: str) -> None:
             f'built with. Evaluate it with get_ase_calculator(), or use a LAMMPS that has {", ".join(missing)} '
             '(on a cluster, for example).'
         )
-
-
-def run_lmp(directory, lmp: str = 'lmp', timeout: int = 1800) -> str:
-    """Run ``in.lammps`` in ``directory``; the log text, or RuntimeError with its tail."""
-    from aiida_mlpgen.engines.properties.lammps_input import INPUT_NAME, LOG_NAME
-
-    directory = Path(directory)
-    done = subprocess.run(
-        [lmp, '-in', INPUT_NAME, '-log', LOG_NAME, '-screen', 'none'],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    log = (directory / LOG_NAME).read_text() if (directory / LOG_NAME).exists() else ''
-    if done.returncode != 0:
-        tail = '\n'.join((log or done.stdout + done.stderr).splitlines()[-15:])
-        raise RuntimeError(f'LAMMPS failed (exit {done.returncode}):\n{tail}')
-    return log
 
 
 def evaluate_with_lmp(
