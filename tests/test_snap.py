@@ -330,7 +330,7 @@ def test_failures_end_in_named_exit_codes(case, ta_set, fitsnap_code, tmp_path):
     assert 'potential' not in node.outputs
 
 
-def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
+def test_delta_potential_learning(ta_set, fitsnap_code, tmp_path):
     """A SNAP fitted on top of a reference SNAP (with ZBL): both are overlaid in LAMMPS and
     LAMMPS reproduces the fit's predictions."""
     base, _ = fit(ta_set, fitsnap_code, twojmax=2, zbl=True, fit={'stress': 'off'})
@@ -339,7 +339,7 @@ def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
         FitsnapCalculation,
         training_set=ta_set,
         code=fitsnap_code,
-        reference_potential=reference,
+        delta_potential=reference,
         parameters=orm.Dict({'twojmax': 4, 'fit': {'stress': 'off'}}),
     )
     assert node.is_finished_ok, node.exit_message
@@ -366,8 +366,20 @@ def test_reference_potential_delta_learning(ta_set, fitsnap_code, tmp_path):
     )
     # a reference for other elements is refused before anything runs
     other = SnapPotentialData.from_files(*sorted(glob.glob(str(SHARED / 'reference_potentials/mlearn/Mo/snap/*'))))
-    with pytest.raises(ValueError, match='reference potential elements'):
-        run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code, reference_potential=other.store())
+    with pytest.raises(ValueError, match='Δ-potential elements'):
+        run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code, delta_potential=other.store())
+    # the input's old name still works, with a deprecation warning; both names at once are refused
+    with pytest.warns(DeprecationWarning, match='reference_potential is now delta_potential'):
+        with pytest.raises(ValueError, match='Δ-potential elements'):
+            run_get_node(FitsnapCalculation, training_set=ta_set, code=fitsnap_code, reference_potential=other)
+    with pytest.raises(ValueError, match='give delta_potential only'):
+        run_get_node(
+            FitsnapCalculation,
+            training_set=ta_set,
+            code=fitsnap_code,
+            reference_potential=reference,
+            delta_potential=reference,
+        )
 
 
 def test_overlay_numbers_repeated_substyles():

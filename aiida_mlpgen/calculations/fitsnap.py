@@ -42,11 +42,18 @@ class FitsnapCalculation(MlpFitCalculation):
     def define(cls, spec):
         super().define(spec)
         spec.input(
+            'delta_potential',
+            valid_type=PotentialData,
+            required=False,
+            help="Δ-potential: subtracted before the fit (FitSNAP's [REFERENCE] section) and overlaid on the "
+            'result (Δ-learning, repulsion); its elements must be those of the training set, in the same order.',
+        )
+        spec.input(
             'reference_potential',
             valid_type=PotentialData,
             required=False,
-            help='Potential subtracted before the fit and overlaid on the result (Δ-learning, repulsion); '
-            'its elements must be those of the training set, in the same order.',
+            help='Deprecated name of delta_potential ("reference potential" now means only the potential a '
+            'validation compares with).',
         )
         spec.input(
             'save_descriptors',
@@ -72,12 +79,11 @@ class FitsnapCalculation(MlpFitCalculation):
         training_set, _, error = cls.normalized_parameters(inputs)
         if training_set is None or error:
             return error
-        reference = inputs.get('reference_potential')
+        if 'reference_potential' in inputs and 'delta_potential' in inputs:
+            return 'give delta_potential only (reference_potential is its deprecated name)'
+        reference = delta_potential(inputs)
         if reference is not None and list(reference.elements) != list(training_set.elements):
-            return (
-                f"reference potential elements {reference.elements} differ from the training set's "
-                f'{training_set.elements}'
-            )
+            return f"Δ-potential elements {reference.elements} differ from the training set's {training_set.elements}"
         if training_set.split_counts.get('validation', 0) == training_set.n_structures:
             return 'every structure of the training set is tagged validation: nothing to fit'
         return None
@@ -115,8 +121,8 @@ class FitsnapCalculation(MlpFitCalculation):
             names.append(keys[key])
             write_file(data.abspath + f'/{keys[key]}/s{index:06d}.json', frame, stress_placeholder=True)
         reference_terms, local_copy_list = None, []
-        if 'reference_potential' in self.inputs:
-            reference = self.inputs.reference_potential
+        if delta_potential(self.inputs) is not None:
+            reference = delta_potential(self.inputs)
             reference_terms, files, _ = reference.overlay_parts(self.REFERENCE_PREFIX)
             local_copy_list = [(reference.uuid, name, self.REFERENCE_PREFIX + name) for name in reference.filenames]
             reference_terms = [
@@ -165,6 +171,18 @@ class FitsnapCalculation(MlpFitCalculation):
         calcinfo = self._calcinfo(retrieve, local_copy_list, exclude=[self.DATA_FOLDER])
         calcinfo.remote_symlink_list = remote_links
         return calcinfo
+
+
+def delta_potential(inputs):
+    """The Δ-potential of a FitSNAP fit's inputs (``delta_potential``, or its deprecated name
+    ``reference_potential``, with a warning), or None."""
+    if inputs.get('reference_potential') is not None:
+        import warnings
+
+        message = 'FitsnapCalculation: reference_potential is now delta_potential'
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return inputs.get('reference_potential')
+    return inputs.get('delta_potential')
 
 
 def _resolve(coeff: str, files) -> str:

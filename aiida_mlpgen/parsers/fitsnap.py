@@ -55,7 +55,8 @@ class FitsnapParser(MlpFitParser):
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(error=error)
         parameters = setup['parameters']
         zbl = (parameters['zbl_inner'], parameters['zbl_outer']) if parameters['zbl'] else None
-        reference = getattr(self.node.inputs, 'reference_potential', None)
+        inputs = self.node.inputs
+        reference = getattr(inputs, 'delta_potential', None) or getattr(inputs, 'reference_potential', None)
         potential = SnapPotentialData(coeff_text, param_text, zbl=zbl, reference=reference)
         predictions = self._predictions(frame, setup)
         header = {
@@ -63,7 +64,7 @@ class FitsnapParser(MlpFitParser):
             'twojmax / rcutfac': f'{parameters["twojmax"]} / {parameters["rcutfac"]}',
             'quadratic / ZBL': f'{parameters["quadratic"]} / {zbl or "off"}',
             'explicit multi-element (chemflag)': parameters.get('chemflag', False),
-            'reference potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',
+            'Δ-potential': f'{type(reference).__name__}<{reference.pk}>' if reference is not None else 'none',
             'solver': parameters['solver'],
             'fit weights (energy, forces, stress)': ', '.join(
                 str(parameters['fit'][t]) for t in ('energy', 'forces', 'stress')

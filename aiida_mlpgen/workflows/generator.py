@@ -318,7 +318,7 @@ class MlpGeneratorWorkChain(WorkChain):
         if 'parameters' in self.inputs:
             inputs['parameters'] = self.inputs.parameters
         if 'delta_potential' in self.inputs and not self.should_subtract_delta():
-            inputs['reference_potential'] = self.inputs.delta_potential
+            inputs['delta_potential'] = self.inputs.delta_potential
         return inputs
 
     def run_optimization(self):

@@ -198,10 +198,10 @@ class OptimizationWorkChain(WorkChain):
         spec.input('code', valid_type=orm.AbstractCode, help='The fitting code.')
         spec.input('options', valid_type=orm.Dict, required=False, help='metadata.options of every trial.')
         spec.input(
-            'reference_potential',
+            'delta_potential',
             valid_type=orm.Data,
             required=False,
-            help='SNAP only: Δ-potential included in every trial (FitsnapCalculation.reference_potential).',
+            help='Types whose fit takes the Δ-potential itself (SNAP): included in every trial.',
         )
         spec.inputs.validator = cls.validate_inputs
         spec.outline(
@@ -251,7 +251,7 @@ class OptimizationWorkChain(WorkChain):
         for index, combo in enumerate(combos):
             inputs = {
                 k: self.inputs[k]
-                for k in ('training_set', 'potential_type', 'code', 'options', 'reference_potential')
+                for k in ('training_set', 'potential_type', 'code', 'options', 'delta_potential')
                 if k in self.inputs
             }
             inputs['parameters'] = orm.Dict(with_choice(parameters, combo))
@@ -405,8 +405,8 @@ class OptimizationWorkChain(WorkChain):
             inputs.save_descriptors = orm.Bool(True)
         if 'options' in self.inputs:
             inputs.metadata = {'options': self.inputs.options.get_dict()}
-        if 'reference_potential' in self.inputs:
-            inputs.reference_potential = self.inputs.reference_potential
+        if 'delta_potential' in self.inputs:
+            inputs.delta_potential = self.inputs.delta_potential
         inputs.setdefault('metadata', {})['call_link_label'] = label
         node = self.submit(potential_types.get(self.inputs.potential_type.value).calculation_class(), **inputs)
         self.to_context(trials=append_(node))
