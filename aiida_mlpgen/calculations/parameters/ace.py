@@ -33,9 +33,7 @@ Keys::
 
 from __future__ import annotations
 
-import copy
-
-from .checks import ParameterError, choice, number, single_line
+from .checks import ParameterError, choice, merge, number, single_line
 
 __all__ = ('ParameterError', 'normalize', 'pacemaker_input', 'stopping_rule')
 
@@ -85,7 +83,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown ACE parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
-    p = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(parameters)}
+    p = merge(DEFAULTS, parameters)  # the rule of every type: nested dictionaries key by key
     p['cutoff'] = number(p['cutoff'], 'cutoff', low=0, low_open=True)
     p['number_of_functions'] = number(p['number_of_functions'], 'number_of_functions', low=1, integer=True)
     for key in ('min_relative_train_loss_change', 'min_relative_validation_loss_change'):

@@ -24,12 +24,11 @@ Keys::
 
 from __future__ import annotations
 
-import copy
 import re
 
 from aiida_mlpgen.engines.nnp import sfsets
 
-from .checks import ParameterError, choice, flag, number, single_line
+from .checks import ParameterError, choice, flag, merge, number, single_line
 
 __all__ = ('ParameterError', 'input_nn', 'normalize')
 
@@ -71,7 +70,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     unknown = set(parameters) - set(DEFAULTS)
     if unknown:
         raise ParameterError(f'unknown NNP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
-    p = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(parameters)}
+    p = merge(DEFAULTS, parameters)  # the rule of every type: nested dictionaries key by key
     p['epochs'] = number(p['epochs'], 'epochs', low=0, integer=True)
     p['cutoff'] = number(p['cutoff'], 'cutoff', low=0, low_open=True)
     p['validation_fraction'] = number(p['validation_fraction'], 'validation_fraction', low=0, high=1, high_open=True)
