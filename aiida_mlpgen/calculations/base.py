@@ -8,7 +8,7 @@ from aiida.common import CalcInfo
 from aiida.engine import CalcJob
 
 from aiida_mlpgen.data.training_set import TrainingSetData
-from aiida_mlpgen.data.training_set.frames import choose_validation
+from aiida_mlpgen.data.training_set.frames import choose_validation, held_out_count
 
 from .common import default_options, single_run
 
@@ -104,9 +104,28 @@ class MlpFitCalculation(CalcJob):
             return None, None, None
         given = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
         try:
-            return training_set, cls.PARAMETERS.normalize(given, training_set.elements), None
+            p = cls.PARAMETERS.normalize(given, training_set.elements)
         except cls.PARAMETERS.ParameterError as error:
             return training_set, None, f'invalid {cls.TYPE_NAME} parameters: {error}'
+        return training_set, p, cls.split_problem(training_set, p)
+
+    @staticmethod
+    def split_problem(training_set, p: dict) -> str | None:
+        """Why the structures :meth:`validation_mask` leaves for training are none, or None
+        (from the set's counts: no I/O)."""
+        total = training_set.n_structures
+        counts = training_set.split_counts
+        if counts.get('validation', 0) == total:
+            return 'every structure of the training set is tagged validation: nothing to fit'
+        if counts.get('validation') or counts.get('train') or not p.get('validation_fraction'):
+            return None
+        held = held_out_count(training_set.group_counts, p['validation_fraction'])
+        if held >= total:
+            return (
+                f'validation_fraction {p["validation_fraction"]} holds out all {total} structures '
+                f'(groups of {sorted(training_set.group_counts.values())}): nothing is left to train on'
+            )
+        return None
 
     def fit_parameters(self, elements) -> dict:
         """The ``parameters`` input completed with defaults."""

@@ -84,8 +84,6 @@ class FitsnapCalculation(MlpFitCalculation):
         reference = delta_potential(inputs)
         if reference is not None and list(reference.elements) != list(training_set.elements):
             return f"Δ-potential elements {reference.elements} differ from the training set's {training_set.elements}"
-        if training_set.split_counts.get('validation', 0) == training_set.n_structures:
-            return 'every structure of the training set is tagged validation: nothing to fit'
         return None
 
     def prepare_for_submission(self, folder):

@@ -12,7 +12,7 @@ def search_keys(elements: list[str]) -> list[str]:
 def refit_parameters(parameters: dict, potential_attributes: dict, last_iteration: int | None) -> dict:
     """The refit trains for the epoch the best trial's validation error chose."""
     if potential_attributes.get('epoch'):
-        parameters = {**parameters, 'epochs': int(potential_attributes['epoch'])}
+        parameters = {**parameters, 'epochs': max(int(potential_attributes['epoch']), 1)}
     return parameters
 
 

@@ -71,7 +71,7 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
     if unknown:
         raise ParameterError(f'unknown NNP parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}')
     p = merge(DEFAULTS, parameters)  # the rule of every type: nested dictionaries key by key
-    p['epochs'] = number(p['epochs'], 'epochs', low=0, integer=True)
+    p['epochs'] = number(p['epochs'], 'epochs', low=1, integer=True)  # 0 would store an untrained network
     p['cutoff'] = number(p['cutoff'], 'cutoff', low=0, low_open=True)
     p['validation_fraction'] = number(p['validation_fraction'], 'validation_fraction', low=0, high=1, high_open=True)
     p['seed'] = number(p['seed'], 'seed', low=0, integer=True)
@@ -105,6 +105,12 @@ def normalize(parameters: dict, elements: list[str]) -> dict:
 
 def _rows(rows, cutoff: float) -> list[dict]:
     if rows is None:
+        r_low = min(row['r_low'] for row in sfsets.default_rows(cutoff))
+        if cutoff <= r_low:
+            raise ParameterError(
+                f'cutoff {cutoff} Å: the default symmetry functions start at r_low {r_low} Å; '
+                'give a cutoff above it (5-6 Å is usual)'
+            )
         return sfsets.default_rows(cutoff)
     if not isinstance(rows, list) or not rows:
         raise ParameterError('symmetry_functions must be a non-empty list of rows (or omitted for the default set)')

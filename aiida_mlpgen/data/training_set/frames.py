@@ -251,6 +251,12 @@ def choose_validation(groups, unassigned, fraction: float, seed: int) -> np.ndar
     return np.array(sorted(chosen), dtype=np.int64)
 
 
+def held_out_count(group_counts: dict, fraction: float) -> int:
+    """How many structures :func:`choose_validation` tags validation in a set without a split
+    ({group: structures}), from the counts alone."""
+    return sum(int(round(fraction * count)) for count in group_counts.values())
+
+
 def assign_folds(groups, folds: int, seed: int) -> np.ndarray:
     """The fold (0 .. ``folds`` - 1) of each structure for k-fold cross-validation: each group's
     structures are shuffled with ``seed`` and dealt round-robin, so every fold sees every group.
