@@ -55,7 +55,7 @@ FITSNAP_CASES = {
     'inf-force': (_nan_force, r'BCC_1\.json: forces contain NaN or infinite'),
     'force-shape': (_wrong_force_shape, r'BCC_1\.json: forces have shape \(53, 3\), expected \(54, 3\)'),
     'missing-energy': (_set('Energy', None), r'BCC_1\.json: missing energy'),
-    'missing-forces': (_drop('Forces'), r'BCC_1\.json: structure has no forces while other structures'),
+    'missing-forces': (_drop('Forces'), r'BCC_1\.json: structure has no forces; a set of energies only needs'),
     'unknown-element': (lambda r, d: r['AtomTypes'].__setitem__(4, 'Xy'), r"BCC_1\.json: unknown element symbol 'Xy'"),
     'zero-volume': (lambda r, d: r['Lattice'].__setitem__(2, [0.0, 0.0, 0.0]), r'BCC_1\.json: zero-volume'),
     'left-handed': (_left_handed, r'BCC_1\.json: left-handed cell'),

@@ -51,3 +51,87 @@ def test_3_every_type_refuses_a_split_that_leaves_nothing_to_train(mo_three, cou
         with pytest.raises(ValueError, match='holds out all 3 structures'):
             run_get_node(calc, training_set=mo_three, code=code, parameters=orm.Dict({'validation_fraction': 0.9}))
         assert count_nodes() == before
+
+
+def _molecule_and_crystal(tmp_path, forces=True, periodic=True):
+    """An extxyz of two Mo cells (with or without forces; the second a free cluster unless periodic)."""
+    import numpy as np
+    from ase.build import bulk
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    images = []
+    for k, a in enumerate((3.15, 3.2)):
+        atoms = bulk('Mo', 'bcc', a=a, cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=k)
+        if k == 1 and not periodic:
+            atoms.pbc = False
+            atoms.center(vacuum=5.0)
+        results = {'energy': -10.9 * len(atoms) + k}
+        if forces:
+            results['forces'] = np.random.default_rng(k).normal(0, 0.1, (len(atoms), 3))
+        atoms.calc = SinglePointCalculator(atoms, **results)
+        images.append(atoms)
+    path = tmp_path / 'set.extxyz'
+    write(path, images, format='extxyz')
+    return path
+
+
+def test_2_sets_a_fit_cannot_use_are_refused_at_import_unless_declared(tmp_path, count_nodes):
+    """No forces: refused unless energy-only, and then a SNAP fit that fits forces is refused
+    before it runs; not periodic: refused unless molecular, and then every fit refuses it."""
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+    from aiida_mlpgen.data import TrainingSetError
+
+    before = count_nodes()
+    no_forces = _molecule_and_crystal(tmp_path, forces=False)
+    with pytest.raises(TrainingSetError, match=r'set\.extxyz#0: structure has no forces.*--energy-only'):
+        TrainingSetData.from_file(no_forces)
+    (tmp_path / 'cluster').mkdir()
+    cluster = _molecule_and_crystal(tmp_path / 'cluster', periodic=False)
+    with pytest.raises(TrainingSetError, match=r'set\.extxyz#1: structure is not periodic.*--molecular'):
+        TrainingSetData.from_file(cluster)
+    assert count_nodes() == before
+
+    code = local_code('fitsnap-hostile', BIN / 'mlpgen-fitsnap')
+    energies = TrainingSetData.from_file(no_forces, energy_only=True).store()
+    assert energies.has_forces is False
+    before = count_nodes()
+    with pytest.raises(ValueError, match='no forces .*set fit.forces=off'):
+        run_get_node(FitsnapCalculation, training_set=energies, code=code, parameters=orm.Dict({'twojmax': 2}))
+    molecules = TrainingSetData.from_file(cluster, molecular=True).store()
+    assert molecules.n_non_periodic == 1
+    with pytest.raises(ValueError, match=r'1 structure\(s\) of the training set are not periodic'):
+        run_get_node(FitsnapCalculation, training_set=molecules, code=code, parameters=orm.Dict({'twojmax': 2}))
+    assert count_nodes() == before + 1  # the molecular set itself, stored above
+
+
+def test_11_a_pickle_that_runs_code_is_refused_and_its_code_never_runs(tmp_path, count_nodes, mo_json):
+    """The default loader rebuilds only what a dataset holds; the evil pickle's command never
+    runs, the message says why and how to trust a file; a genuine pacemaker pickle loads."""
+    import gzip
+    import os
+    import pickle
+
+    from aiida_mlpgen.data import TrainingSetError
+
+    marker = tmp_path / 'pwned'
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}',))
+
+    evil = tmp_path / 'evil.pckl.gzip'
+    with gzip.open(evil, 'wb') as handle:
+        pickle.dump(Evil(), handle)
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=r'refused to load posix\.system.*--trust-pickle'):
+        TrainingSetData.from_file(evil)
+    assert not marker.exists() and count_nodes() == before
+
+    genuine = tmp_path / 'mo.pckl.gzip'
+    source = TrainingSetData.from_file(mo_json)
+    source.export(genuine, 'pacemaker')
+    loaded = TrainingSetData.from_file(genuine)
+    assert loaded.n_structures == source.n_structures
+    assert loaded.get_frames().energies.tolist() == pytest.approx(source.get_frames().energies.tolist())

@@ -111,9 +111,15 @@ class MlpFitCalculation(CalcJob):
 
     @staticmethod
     def split_problem(training_set, p: dict) -> str | None:
-        """Why the structures :meth:`validation_mask` leaves for training are none, or None
-        (from the set's counts: no I/O)."""
+        """Why the set cannot be fitted as it is split — no structure left for training by
+        :meth:`validation_mask`, or structures that are not periodic — or None (from the set's
+        counts: no I/O)."""
         total = training_set.n_structures
+        if training_set.n_non_periodic:
+            return (
+                f'{training_set.n_non_periodic} structure(s) of the training set are not periodic (a molecular '
+                'set): the fitting codes need periodic cells; put each molecule in a box wider than twice the cutoff'
+            )
         counts = training_set.split_counts
         if counts.get('validation', 0) == total:
             return 'every structure of the training set is tagged validation: nothing to fit'

@@ -76,9 +76,11 @@ class FitsnapCalculation(MlpFitCalculation):
     @classmethod
     def validate_inputs(cls, inputs, _):
         """Check the parameters against the training set before anything runs."""
-        training_set, _, error = cls.normalized_parameters(inputs)
+        training_set, p, error = cls.normalized_parameters(inputs)
         if training_set is None or error:
             return error
+        if not training_set.has_forces and p['fit']['forces'] is not None:
+            return 'the training set has no forces (an energy-only set): set fit.forces=off'
         if 'reference_potential' in inputs and 'delta_potential' in inputs:
             return 'give delta_potential only (reference_potential is its deprecated name)'
         reference = delta_potential(inputs)

@@ -20,7 +20,26 @@ FORMAT_HELP = (
 @click.option('--energy-unit', default=None, help='n2p2 only: energy unit of the file (ev, hartree).')
 @click.option('--allow-duplicates', is_flag=True, help='Keep duplicated structures (warns).')
 @click.option('--allow-inconsistent-dft', is_flag=True, help='Accept differing DFT settings (warns).')
-def cmd_import(paths, fmt, label, group, length_unit, energy_unit, allow_duplicates, allow_inconsistent_dft):
+@click.option('--energy-only', is_flag=True, help='Accept structures without forces (fits must leave forces out).')
+@click.option('--molecular', is_flag=True, help='Accept structures that are not periodic (molecules, clusters).')
+@click.option(
+    '--trust-pickle',
+    is_flag=True,
+    help='Load pacemaker pickles with pandas (runs code in the file: trusted files only).',
+)
+def cmd_import(
+    paths,
+    fmt,
+    label,
+    group,
+    length_unit,
+    energy_unit,
+    allow_duplicates,
+    allow_inconsistent_dft,
+    energy_only,
+    molecular,
+    trust_pickle,
+):
     """Import DFT training data from PATHS into one TrainingSetData node.
 
     Nothing is stored unless every structure of every path passes the checks.
@@ -30,6 +49,8 @@ def cmd_import(paths, fmt, label, group, length_unit, energy_unit, allow_duplica
 
     ensure_ready()
     options = {k: v for k, v in {'length_unit': length_unit, 'energy_unit': energy_unit}.items() if v}
+    if trust_pickle:
+        options['trust_pickle'] = True
     try:
         node = TrainingSetData.from_file(
             list(paths),
@@ -37,6 +58,8 @@ def cmd_import(paths, fmt, label, group, length_unit, energy_unit, allow_duplica
             group=group,
             allow_duplicates=allow_duplicates,
             allow_inconsistent_dft=allow_inconsistent_dft,
+            energy_only=energy_only,
+            molecular=molecular,
             **options,
         )
     except TrainingSetError as error:

@@ -22,10 +22,17 @@ __all__ = (
 )
 
 
+def permitted(frames) -> dict:
+    """energy_only / molecular as the (already checked, stored) sets these frames come from were."""
+    return {'energy_only': any(f.forces is None for f in frames), 'molecular': any(not any(f.pbc) for f in frames)}
+
+
 def derived_training_set(parent: TrainingSetData, frames: list[Frame]) -> TrainingSetData:
     """A new set from ``frames`` of ``parent``: checks already passed there, duplicates kept as they were."""
     sources = parent.base.attributes.get(TrainingSetData.KEY_SOURCES, [])
-    return TrainingSetData(frames, allow_duplicates=True, allow_inconsistent_dft=True, sources=sources)
+    return TrainingSetData(
+        frames, allow_duplicates=True, allow_inconsistent_dft=True, sources=sources, **permitted(frames)
+    )
 
 
 @calcfunction
@@ -102,7 +109,7 @@ def merge_training_sets(**training_sets) -> TrainingSetData:
     for key in sorted(training_sets):
         frames.extend(training_sets[key].get_frame_list())
     sources = [s for key in sorted(training_sets) for s in training_sets[key].base.attributes.get('sources', [])]
-    return TrainingSetData(frames, sources=sources)
+    return TrainingSetData(frames, sources=sources, **permitted(frames))
 
 
 @calcfunction

@@ -33,12 +33,31 @@ class TrainingSetWarning(UserWarning):
     """Accepted, but worth the user's attention (duplicates, mixed DFT settings)."""
 
 
-def check_frames(frames: list[Frame], allow_duplicates: bool = False, allow_inconsistent_dft: bool = False) -> None:
-    """Raise :class:`TrainingSetError` for the first unusable frame; warn for allowed issues."""
+def check_frames(
+    frames: list[Frame],
+    allow_duplicates: bool = False,
+    allow_inconsistent_dft: bool = False,
+    energy_only: bool = False,
+    molecular: bool = False,
+) -> None:
+    """Raise :class:`TrainingSetError` for the first unusable frame; warn for allowed issues.
+
+    Structures without forces are refused unless ``energy_only`` (a set of energies only, whose
+    fits must leave forces out), structures that are not periodic unless ``molecular``."""
     if not frames:
         raise TrainingSetError('the training set is empty: no structure was found')
     for index, frame in enumerate(frames):
         check_frame(frame, index)
+        if frame.forces is None and not energy_only:
+            raise TrainingSetError(
+                f'{frame.label}: structure has no forces; a set of energies only needs energy_only=True '
+                '(--energy-only), and its fits must leave forces out'
+            )
+        if not any(frame.pbc) and not molecular:
+            raise TrainingSetError(
+                f'{frame.label}: structure is not periodic; training structures are periodic cells '
+                '(molecules and clusters need molecular=True, --molecular)'
+            )
     with_forces = [f.forces is not None for f in frames]
     if any(with_forces) and not all(with_forces):
         bad = frames[with_forces.index(False)]

@@ -35,6 +35,7 @@ class TrainingSetData(Data):
     KEY_GROUP_COUNTS = 'group_counts'
     KEY_HAS_FORCES = 'has_forces'
     KEY_HAS_STRESS = 'has_stress'
+    KEY_N_NON_PERIODIC = 'n_non_periodic'
     KEY_N_WITH_STRESS = 'n_with_stress'
     KEY_ENERGY_PER_ATOM_RANGE = 'energy_per_atom_range'
     KEY_SPLIT_COUNTS = 'split_counts'
@@ -49,13 +50,15 @@ class TrainingSetData(Data):
         *,
         allow_duplicates: bool = False,
         allow_inconsistent_dft: bool = False,
+        energy_only: bool = False,
+        molecular: bool = False,
         sources: list[str] | None = None,
         **kwargs,
     ):
         if frames is None:
             raise TrainingSetError('TrainingSetData needs frames; use TrainingSetData.from_file or from_ase')
         frames = list(frames)
-        check_frames(frames, allow_duplicates=allow_duplicates, allow_inconsistent_dft=allow_inconsistent_dft)
+        check_frames(frames, allow_duplicates, allow_inconsistent_dft, energy_only=energy_only, molecular=molecular)
         packed = Frames.from_frames(frames)
         super().__init__(**kwargs)
         self.base.repository.put_object_from_bytes(packed.to_bytes(), self.FILENAME)
@@ -71,6 +74,8 @@ class TrainingSetData(Data):
         group: str | None = None,
         allow_duplicates: bool = False,
         allow_inconsistent_dft: bool = False,
+        energy_only: bool = False,
+        molecular: bool = False,
         **reader_options,
     ) -> TrainingSetData:
         """Read one or more files or folders (all in ``format``, detected when None)."""
@@ -84,6 +89,8 @@ class TrainingSetData(Data):
             frames,
             allow_duplicates=allow_duplicates,
             allow_inconsistent_dft=allow_inconsistent_dft,
+            energy_only=energy_only,
+            molecular=molecular,
             sources=[str(Path(p).resolve()) for p in paths],
         )
 
@@ -145,6 +152,7 @@ class TrainingSetData(Data):
             self.KEY_GROUP_COUNTS: dict(zip(groups.tolist(), counts.tolist(), strict=True)),
             self.KEY_HAS_FORCES: packed.has_forces,
             self.KEY_HAS_STRESS: bool(packed.has_stress.any()),
+            self.KEY_N_NON_PERIODIC: int((~packed.pbc.all(axis=1)).sum()),
             self.KEY_N_WITH_STRESS: int(packed.has_stress.sum()),
             self.KEY_ENERGY_PER_ATOM_RANGE: [float(per_atom.min()), float(per_atom.max())],
             self.KEY_SPLIT_COUNTS: split_counts,
@@ -174,6 +182,10 @@ class TrainingSetData(Data):
     group_counts = property(lambda self: self._attribute(self.KEY_GROUP_COUNTS), doc='Structures per group.')
     has_forces = property(lambda self: self._attribute(self.KEY_HAS_FORCES), doc='Whether forces are present.')
     has_stress = property(lambda self: self._attribute(self.KEY_HAS_STRESS), doc='Whether any stress is present.')
+    n_non_periodic = property(
+        lambda self: self.base.attributes.get(self.KEY_N_NON_PERIODIC, 0),
+        doc='Structures that are not periodic (a molecular set; 0 for sets stored before this was recorded).',
+    )
     split_counts = property(lambda self: self._attribute(self.KEY_SPLIT_COUNTS), doc='Structures per split tag.')
     content_hash = property(lambda self: self._attribute(self.KEY_CONTENT_HASH), doc='Hash of structures + labels.')
     dft_settings = property(lambda self: self._attribute(self.KEY_DFT_SETTINGS) or {}, doc='Shared DFT settings.')

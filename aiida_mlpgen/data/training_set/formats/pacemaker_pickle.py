@@ -6,7 +6,10 @@ Columns read: ``ase_atoms``, ``energy`` (total, eV), ``forces`` (eV/Å); optiona
 is what pacemaker fits (energy minus per-element reference energies); on export it equals
 ``energy`` and the fit's CalcJob applies reference energies.
 
-Unpickling runs code from the file: only import pickles you trust.
+A pickle can run code while it loads. By default the file is loaded by
+:mod:`.safe_pickle`, which rebuilds only the classes such a dataset holds and refuses
+anything else; ``trust_pickle=True`` (``mlpgen import --trust-pickle``) uses pandas' own
+loader, for files you made or trust.
 """
 
 from __future__ import annotations
@@ -20,15 +23,24 @@ from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
 from ..checks import TrainingSetError
 from ..frames import Frame, Frames
+from . import safe_pickle
 from ._common import malformed
 
 
-def read(path: Path, group: str | None = None, **_) -> list[Frame]:
+def read(path: Path, group: str | None = None, trust_pickle: bool = False, **_) -> list[Frame]:
     path = Path(path)
     try:
         with open(path, 'rb') as handle:
             gzipped = handle.read(2) == b'\x1f\x8b'
-        table = pd.read_pickle(path, compression='gzip' if gzipped else None)
+        if trust_pickle:
+            table = pd.read_pickle(path, compression='gzip' if gzipped else None)
+        else:
+            table = safe_pickle.load(path, gzipped)
+    except safe_pickle.UnsafePickleError as error:
+        raise TrainingSetError(
+            f'{path}: {error}. Pickles can run code while they load; if you made this file or trust it, '
+            'pass --trust-pickle (trust_pickle=True)'
+        ) from error
     except Exception as error:  # pickle, gzip and pandas raise many types for a broken file
         raise malformed(path, error) from error
     if not isinstance(table, pd.DataFrame):
