@@ -10,7 +10,7 @@ from aiida.engine import run_get_node
 
 from aiida_mlpgen.data import TrainingSetData
 
-from .conftest import BIN, local_code
+from .conftest import BIN, SHARED, local_code
 
 
 @pytest.fixture(scope='module')
@@ -135,3 +135,48 @@ def test_11_a_pickle_that_runs_code_is_refused_and_its_code_never_runs(tmp_path,
     loaded = TrainingSetData.from_file(genuine)
     assert loaded.n_structures == source.n_structures
     assert loaded.get_frames().energies.tolist() == pytest.approx(source.get_frames().energies.tolist())
+
+
+MO_SNAP = SHARED / 'reference_potentials' / 'mlearn' / 'Mo' / 'snap'
+
+
+def _snap_files(tmp_path, coeff_change=None, param_change=None):
+    coeff = (MO_SNAP / 'SNAPotential.snapcoeff').read_text()
+    param = (MO_SNAP / 'SNAPotential.snapparam').read_text()
+    paths = tmp_path / 'bad.snapcoeff', tmp_path / 'bad.snapparam'
+    paths[0].write_text(coeff_change(coeff) if coeff_change else coeff)
+    paths[1].write_text(param_change(param) if param_change else param)
+    return paths
+
+
+def _replace_line(text, start, new):
+    return '\n'.join(new if line.split()[:1] == [start] else line for line in text.splitlines()) + '\n'
+
+
+def _coefficient(text, index, value):
+    """Coefficient ``index`` (0 = the constant) of the first element set to ``value``."""
+    lines = text.splitlines()
+    rows = [i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith('#')]
+    lines[rows[2 + index]] = f'{value} # changed'
+    return '\n'.join(lines) + '\n'
+
+
+@pytest.mark.parametrize(
+    'coeff_change, param_change, message',
+    [
+        (lambda t: _coefficient(t, 5, 'nan'), None, r'Mo coefficient 5 is nan'),
+        (None, lambda t: _replace_line(t, 'rcutfac', 'rcutfac -4.6'), r'rcutfac -4\.6 must be > 0'),
+        (None, lambda t: _replace_line(t, 'twojmax', 'twojmax 8'), r'31 coefficients per element, but twojmax 8'),
+        (lambda t: t.replace('\nMo ', '\nX ', 1), None, r"unknown element 'X'"),
+        (None, lambda t: _replace_line(t, 'twojmax', 'twojmax abc'), r"twojmax 'abc' is not an integer"),
+    ],
+)
+def test_5_broken_snap_potentials_are_refused_on_import(tmp_path, count_nodes, coeff_change, param_change, message):
+    from aiida_mlpgen.data.potentials import PotentialError, SnapPotentialData
+
+    coeff, param = _snap_files(tmp_path, coeff_change, param_change)
+    before = count_nodes()
+    with pytest.raises(PotentialError, match=message):
+        SnapPotentialData.from_files(coeff, param)
+    assert count_nodes() == before
+    assert SnapPotentialData.from_files(*_snap_files(tmp_path)).base.attributes.get('n_coefficients') == 31

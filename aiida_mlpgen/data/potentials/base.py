@@ -59,7 +59,7 @@ class PotentialData(Data):
         if not elements:
             raise PotentialError('a potential needs at least one element')
         for element in elements:
-            if element not in atomic_numbers:
+            if atomic_numbers.get(element, 0) < 1:  # X (ASE's dummy) is no element
                 raise PotentialError(f'unknown element {element!r}')
         pair_style, pair_coeffs = pair_lines(terms)
         digest = hashlib.md5()

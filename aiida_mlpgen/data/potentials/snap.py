@@ -8,7 +8,14 @@ from ase.data import atomic_numbers
 
 from .base import PotentialData, PotentialError
 
-__all__ = ('SnapPotentialData', 'clean_snapparam', 'parse_snapcoeff', 'zbl_coeffs')
+__all__ = (
+    'SnapPotentialData',
+    'check_snap',
+    'clean_snapparam',
+    'expected_coefficients',
+    'parse_snapcoeff',
+    'zbl_coeffs',
+)
 
 #: .snapparam keys of old LAMMPS versions that current LAMMPS rejects; dropped on import.
 LEGACY_KEYS = ('diagonalstyle',)
@@ -32,7 +39,7 @@ def parse_snapcoeff(text: str, where: str = 'snapcoeff') -> dict:
     if row != len(lines):
         raise PotentialError(f'{where}: {len(lines) - row} unexpected line(s) after the coefficients')
     for symbol in elements:
-        if symbol not in atomic_numbers:
+        if atomic_numbers.get(symbol, 0) < 1:  # X (ASE's dummy) is no element
             raise PotentialError(f'{where}: unknown element {symbol!r}')
     return {'elements': elements, 'n_coeff': n_coeff}
 
@@ -56,6 +63,66 @@ def clean_snapparam(text: str, where: str = 'snapparam') -> tuple[str, dict]:
     if missing:
         raise PotentialError(f'{where}: missing required key(s) {missing}')
     return '\n'.join(kept) + '\n', values
+
+
+def bispectrum_count(twojmax: int) -> int:
+    """Bispectrum components B_{j1 j2 j} of LAMMPS's SNAP for band limit ``twojmax``
+    (j2 <= j1 <= j, j1 - j2 <= j <= min(2J, j1 + j2), j1 + j2 + j even): 5, 14, 30, 55 for 2, 4, 6, 8."""
+    count = 0
+    for j1 in range(twojmax + 1):
+        for j2 in range(j1 + 1):
+            count += sum(1 for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2) if j >= j1)
+    return count
+
+
+def expected_coefficients(twojmax: int, quadratic: bool, chemflag: bool, n_elements: int) -> int:
+    """Coefficients per element in a .snapcoeff: the constant, the linear terms (one per
+    bispectrum component, per element triple with chemflag) and, quadratic, their products."""
+    linear = bispectrum_count(twojmax) * (n_elements**3 if chemflag else 1)
+    return 1 + linear + (linear * (linear + 1) // 2 if quadratic else 0)
+
+
+def check_snap(coeff: dict, values: dict, where: str = 'SNAP potential') -> None:
+    """PotentialError unless the parsed .snapcoeff ``coeff`` and .snapparam ``values`` make a
+    potential LAMMPS can run: finite numbers, positive radii, weights and cutoff, and as many
+    coefficients as the band limit, quadratic and chemflag settings need."""
+    import math
+
+    def number(key, kind=float):
+        try:
+            value = kind(values[key]) if key in values else None
+        except ValueError:
+            raise PotentialError(
+                f'{where}: {key} {values[key]!r} is not {"an integer" if kind is int else "a number"}'
+            ) from None
+        if value is not None and not math.isfinite(value):
+            raise PotentialError(f'{where}: {key} is {value}')
+        return value
+
+    twojmax, rcutfac = number('twojmax', int), number('rcutfac')
+    if twojmax < 0:
+        raise PotentialError(f'{where}: twojmax {twojmax} must be >= 0')
+    if rcutfac <= 0:
+        raise PotentialError(f'{where}: rcutfac {rcutfac} must be > 0')
+    rfac0, rmin0 = number('rfac0'), number('rmin0')
+    if rfac0 is not None and not 0 < rfac0 <= 1:
+        raise PotentialError(f'{where}: rfac0 {rfac0} must be in (0, 1]')
+    if rmin0 is not None and rmin0 < 0:
+        raise PotentialError(f'{where}: rmin0 {rmin0} must be >= 0')
+    for symbol, element in coeff['elements'].items():
+        for key in ('radelem', 'wj'):
+            if not (math.isfinite(element[key]) and element[key] > 0):
+                raise PotentialError(f'{where}: {symbol} {key} {element[key]} must be a finite number > 0')
+        bad = [k for k, c in enumerate(element['coefficients']) if not math.isfinite(c)]
+        if bad:
+            raise PotentialError(f'{where}: {symbol} coefficient {bad[0]} is {element["coefficients"][bad[0]]}')
+    flags = {key: values.get(key, '0') == '1' for key in ('quadraticflag', 'chemflag')}
+    expected = expected_coefficients(twojmax, flags['quadraticflag'], flags['chemflag'], len(coeff['elements']))
+    if coeff['n_coeff'] != expected:
+        raise PotentialError(
+            f'{where}: {coeff["n_coeff"]} coefficients per element, but twojmax {twojmax} '
+            f'(quadratic {flags["quadraticflag"]}, chemflag {flags["chemflag"]}) needs {expected}'
+        )
 
 
 def zbl_coeffs(elements: list[str]) -> list[str]:
@@ -82,6 +149,7 @@ class SnapPotentialData(PotentialData):
             raise PotentialError('SnapPotentialData needs the .snapcoeff and .snapparam contents')
         coeff = parse_snapcoeff(snapcoeff)
         param_text, values = clean_snapparam(snapparam)
+        check_snap(coeff, values)
         super().__init__(**kwargs)
         elements = list(coeff['elements'])
         cutoff = float(values['rcutfac']) * 2 * max(v['radelem'] for v in coeff['elements'].values())

@@ -142,7 +142,7 @@ class Settings:
         elements = self.keywords.get('elements', '').split()
         if not elements:
             raise NnpInputError(f'{where}: no "elements" keyword')
-        unknown = [e for e in elements if e not in atomic_numbers]
+        unknown = [e for e in elements if atomic_numbers.get(e, 0) < 1]  # not X, the dummy
         if unknown:
             raise NnpInputError(f'{where}: unknown element(s) {unknown}')
         number = self.value('number_of_elements', len(elements), int)
