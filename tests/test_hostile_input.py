@@ -180,3 +180,101 @@ def test_5_broken_snap_potentials_are_refused_on_import(tmp_path, count_nodes, c
         SnapPotentialData.from_files(coeff, param)
     assert count_nodes() == before
     assert SnapPotentialData.from_files(*_snap_files(tmp_path)).base.attributes.get('n_coefficients') == 31
+
+
+def _mlearn(tmp_path, change):
+    """The first two mlearn Mo records with ``change(records)`` applied, as a file."""
+    records = json.loads((SHARED / 'datasets' / 'mlearn' / 'Mo' / 'training.json').read_text())[:2]
+    change(records)
+    path = tmp_path / 'changed.json'
+    path.write_text(json.dumps(records))
+    return path
+
+
+def _partial_site(records):
+    records[1]['structure']['sites'][3]['species'] = [{'element': 'Mo', 'occu': 0.5}, {'element': 'W', 'occu': 0.5}]
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (lambda r: r[1]['outputs'].__setitem__('energy', True), r'changed\.json#1: energy True is not a number'),
+        (
+            lambda r: r[1]['outputs'].__setitem__('energy', -1e308),
+            r'changed\.json#1: energy per atom 1\.\d+e\+306 beyond 1e\+07',
+        ),
+        (
+            lambda r: r[0]['outputs']['forces'][2].__setitem__(0, 5e5),
+            r'changed\.json#0: force 5e\+05 beyond 10000 \(wrong units\?\)',
+        ),
+        (_partial_site, r'changed\.json#1: site 3 is Mo0\.5 W0\.5: .*no partial occupancy'),
+        (lambda r: r[0]['outputs']['forces'][0].__setitem__(1, 'abc'), r'changed\.json#0: forces are not numbers'),
+    ],
+)
+def test_8_silently_wrong_data_is_refused(tmp_path, count_nodes, change, message):
+    from aiida_mlpgen.data import TrainingSetError
+
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=message):
+        TrainingSetData.from_file(_mlearn(tmp_path, change))
+    assert count_nodes() == before
+
+
+def test_8_extreme_values_pass_when_declared_real(tmp_path):
+    path = _mlearn(tmp_path, lambda r: r[0]['outputs']['forces'][2].__setitem__(0, 5e5))
+    assert TrainingSetData.from_file(path, allow_extreme_values=True).n_structures == 2
+
+
+def test_8_second_energy_line_and_asymmetric_stress(tmp_path, ta_small, count_nodes):
+    from aiida_mlpgen.data import TrainingSetError
+
+    source = TrainingSetData.from_file(_mlearn(tmp_path, lambda r: None))
+    source.export(tmp_path / 'n2p2', 'n2p2')
+    data = next((tmp_path / 'n2p2').glob('*.data'))
+    lines = data.read_text().splitlines()
+    energy = next(i for i, line in enumerate(lines) if line.startswith('energy'))
+    lines.insert(energy + 1, 'energy -1.0')
+    data.write_text('\n'.join(lines) + '\n')
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=r'a second "energy" line \(configuration of line 1\)'):
+        TrainingSetData.from_file(data)
+    bcc = ta_small / 'Displaced_BCC' / 'BCC_1.json'
+    header, body = bcc.read_text().split('\n', 1)
+    payload = json.loads(body)
+    payload['Dataset']['Data'][0]['Stress'][0][1] += 100.0  # xy != yx (bar)
+    bcc.write_text(header + '\n' + json.dumps(payload))
+    with pytest.raises(TrainingSetError, match=r'BCC_1\.json: stress is not symmetric'):
+        TrainingSetData.from_file(ta_small)
+    assert count_nodes() == before
+
+
+def test_6_per_structure_metadata_and_deep_json(tmp_path, count_nodes):
+    from aiida_mlpgen.data import TrainingSetError
+
+    source = TrainingSetData.from_file(_mlearn(tmp_path, lambda r: None))
+    source.export(tmp_path / 'xyz', 'extxyz')
+    xyz = next((tmp_path / 'xyz').glob('*'))
+    xyz.write_text(xyz.read_text().replace('weight=1.0', 'weight=abc', 1))
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=r"#0: weight 'abc' is not a number"):
+        TrainingSetData.from_file(xyz)
+    deep = tmp_path / 'deep.json'
+    deep.write_text('[' * 100_000 + ']' * 100_000)
+    with pytest.raises(TrainingSetError, match=r'deep\.json: malformed or truncated file \(RecursionError'):
+        TrainingSetData.from_file(deep, 'mlearn-json')
+    assert count_nodes() == before
+
+
+def test_8_a_group_weight_for_a_group_the_set_lacks_is_refused(mo_three, count_nodes):
+    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
+
+    code = local_code('fitsnap-hostile', BIN / 'mlpgen-fitsnap')
+    before = count_nodes()
+    with pytest.raises(ValueError, match=r"group_weights name group\(s\) \['Surfce'\] the training set lacks"):
+        run_get_node(
+            FitsnapCalculation,
+            training_set=mo_three,
+            code=code,
+            parameters=orm.Dict({'group_weights': {'Surfce': {'energy': 10.0}}}),
+        )
+    assert count_nodes() == before

@@ -79,6 +79,9 @@ class FitsnapCalculation(MlpFitCalculation):
         training_set, p, error = cls.normalized_parameters(inputs)
         if training_set is None or error:
             return error
+        unknown = sorted(set(p['group_weights']) - set(training_set.groups))
+        if unknown:
+            return f'group_weights name group(s) {unknown} the training set lacks; its groups: {training_set.groups}'
         if not training_set.has_forces and p['fit']['forces'] is not None:
             return 'the training set has no forces (an energy-only set): set fit.forces=off'
         if 'reference_potential' in inputs and 'delta_potential' in inputs:

@@ -23,6 +23,9 @@ FORMAT_HELP = (
 @click.option('--energy-only', is_flag=True, help='Accept structures without forces (fits must leave forces out).')
 @click.option('--molecular', is_flag=True, help='Accept structures that are not periodic (molecules, clusters).')
 @click.option(
+    '--allow-extreme-values', is_flag=True, help='Accept energies, forces, stresses beyond the sanity bounds.'
+)
+@click.option(
     '--trust-pickle',
     is_flag=True,
     help='Load pacemaker pickles with pandas (runs code in the file: trusted files only).',
@@ -38,6 +41,7 @@ def cmd_import(
     allow_inconsistent_dft,
     energy_only,
     molecular,
+    allow_extreme_values,
     trust_pickle,
 ):
     """Import DFT training data from PATHS into one TrainingSetData node.
@@ -60,6 +64,7 @@ def cmd_import(
             allow_inconsistent_dft=allow_inconsistent_dft,
             energy_only=energy_only,
             molecular=molecular,
+            allow_extreme_values=allow_extreme_values,
             **options,
         )
     except TrainingSetError as error:

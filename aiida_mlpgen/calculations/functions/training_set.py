@@ -24,7 +24,11 @@ __all__ = (
 
 def permitted(frames) -> dict:
     """energy_only / molecular as the (already checked, stored) sets these frames come from were."""
-    return {'energy_only': any(f.forces is None for f in frames), 'molecular': any(not any(f.pbc) for f in frames)}
+    return {
+        'energy_only': any(f.forces is None for f in frames),
+        'molecular': any(not any(f.pbc) for f in frames),
+        'allow_extreme_values': True,
+    }
 
 
 def derived_training_set(parent: TrainingSetData, frames: list[Frame]) -> TrainingSetData:

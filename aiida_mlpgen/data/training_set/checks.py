@@ -21,6 +21,12 @@ from .frames import SPLIT_CODES, Frame, Frames
 MIN_DISTANCE = 0.5
 #: Smallest accepted cell volume per atom of a periodic cell, Å³.
 MIN_VOLUME_PER_ATOM = 1e-3
+#: Largest magnitudes accepted at import (beyond them a value is a unit or parsing error, not
+#: physics): energy per atom (eV; all-electron totals of heavy elements reach ~1e6), force
+#: component (eV/Å), stress component (eV/Å³, ~1.6e6 GPa). ``allow_extreme_values`` lifts them.
+SANITY_BOUNDS = {'energy per atom': 1e7, 'force': 1e4, 'stress': 1e4}
+#: |S - Sᵀ| above this (eV/Å³) makes a stress asymmetric: a Cauchy stress is symmetric.
+STRESS_SYMMETRY = 1e-6
 #: DFT settings compared across structures, with the tolerance for numbers.
 DFT_KEYS = {'code': None, 'cutoff_ev': 1e-3, 'kspacing': 1e-4, 'functional': None, 'pseudopotentials': None}
 
@@ -39,6 +45,7 @@ def check_frames(
     allow_inconsistent_dft: bool = False,
     energy_only: bool = False,
     molecular: bool = False,
+    allow_extreme_values: bool = False,
 ) -> None:
     """Raise :class:`TrainingSetError` for the first unusable frame; warn for allowed issues.
 
@@ -47,7 +54,7 @@ def check_frames(
     if not frames:
         raise TrainingSetError('the training set is empty: no structure was found')
     for index, frame in enumerate(frames):
-        check_frame(frame, index)
+        check_frame(frame, index, bounds=None if allow_extreme_values else SANITY_BOUNDS)
         if frame.forces is None and not energy_only:
             raise TrainingSetError(
                 f'{frame.label}: structure has no forces; a set of energies only needs energy_only=True '
@@ -66,8 +73,9 @@ def check_frames(
     check_dft_consistency(frames, allow_inconsistent_dft)
 
 
-def check_frame(frame: Frame, index: int = 0) -> None:
-    """Check one frame's shapes, values, elements, cell and interatomic distances."""
+def check_frame(frame: Frame, index: int = 0, bounds: dict | None = SANITY_BOUNDS) -> None:
+    """Check one frame's shapes, values (numbers, not booleans or text; within ``bounds``),
+    elements, cell and interatomic distances."""
     where = frame.label
 
     def fail(message):
@@ -83,18 +91,33 @@ def check_frame(frame: Frame, index: int = 0) -> None:
     cell = _array(frame.cell, (3, 3), 'cell', fail)
     if frame.energy is None:
         fail('missing energy')
+    if isinstance(frame.energy, bool | np.bool_ | str | bytes):
+        fail(f'energy {frame.energy!r} is not a number')
     try:
         energy = float(frame.energy)
     except (TypeError, ValueError):
         fail(f'energy {frame.energy!r} is not a number')
     if not math.isfinite(energy):
         fail(f'energy is {energy} (NaN or infinite)')
-    if frame.forces is not None:
-        _array(frame.forces, (n, 3), 'forces', fail)
-    if frame.stress is not None:
-        _array(frame.stress, (3, 3), 'stress', fail)
+    forces = _array(frame.forces, (n, 3), 'forces', fail) if frame.forces is not None else None
+    stress = _array(frame.stress, (3, 3), 'stress', fail) if frame.stress is not None else None
+    if stress is not None and np.abs(stress - stress.T).max() > STRESS_SYMMETRY:
+        fail(f'stress is not symmetric (largest |S - Sᵀ| {np.abs(stress - stress.T).max():.3g} eV/Å³)')
+    if bounds:
+        for name, value in (
+            ('energy per atom', abs(energy) / n),
+            ('force', 0.0 if forces is None else np.abs(forces).max()),
+            ('stress', 0.0 if stress is None else np.abs(stress).max()),
+        ):
+            if value > bounds[name]:
+                fail(
+                    f'{name} {value:.3g} beyond {bounds[name]:g} (wrong units?); '
+                    'pass allow_extreme_values / --allow-extreme-values if it is real'
+                )
     if frame.split not in SPLIT_CODES:
         fail(f'unknown split tag {frame.split!r}; use one of {sorted(SPLIT_CODES)}')
+    if isinstance(frame.weight, bool | np.bool_ | str | bytes):
+        fail(f'weight {frame.weight!r} is not a number')
     if not (math.isfinite(frame.weight) and frame.weight >= 0):
         fail(f'weight {frame.weight} must be a finite number >= 0')
     if any(frame.pbc):
@@ -109,6 +132,12 @@ def check_frame(frame: Frame, index: int = 0) -> None:
 
 
 def _array(values, shape, name, fail) -> np.ndarray:
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):
+        fail(f'{name} are not numbers')
+    if raw.dtype.kind not in 'fiu':
+        fail(f'{name} are not numbers (found {"booleans" if raw.dtype.kind == "b" else raw.dtype})')
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):

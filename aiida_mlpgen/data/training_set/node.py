@@ -52,13 +52,21 @@ class TrainingSetData(Data):
         allow_inconsistent_dft: bool = False,
         energy_only: bool = False,
         molecular: bool = False,
+        allow_extreme_values: bool = False,
         sources: list[str] | None = None,
         **kwargs,
     ):
         if frames is None:
             raise TrainingSetError('TrainingSetData needs frames; use TrainingSetData.from_file or from_ase')
         frames = list(frames)
-        check_frames(frames, allow_duplicates, allow_inconsistent_dft, energy_only=energy_only, molecular=molecular)
+        check_frames(
+            frames,
+            allow_duplicates,
+            allow_inconsistent_dft,
+            energy_only=energy_only,
+            molecular=molecular,
+            allow_extreme_values=allow_extreme_values,
+        )
         packed = Frames.from_frames(frames)
         super().__init__(**kwargs)
         self.base.repository.put_object_from_bytes(packed.to_bytes(), self.FILENAME)
@@ -76,6 +84,7 @@ class TrainingSetData(Data):
         allow_inconsistent_dft: bool = False,
         energy_only: bool = False,
         molecular: bool = False,
+        allow_extreme_values: bool = False,
         **reader_options,
     ) -> TrainingSetData:
         """Read one or more files or folders (all in ``format``, detected when None)."""
@@ -91,6 +100,7 @@ class TrainingSetData(Data):
             allow_inconsistent_dft=allow_inconsistent_dft,
             energy_only=energy_only,
             molecular=molecular,
+            allow_extreme_values=allow_extreme_values,
             sources=[str(Path(p).resolve()) for p in paths],
         )
 

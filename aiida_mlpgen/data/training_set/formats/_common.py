@@ -22,6 +22,17 @@ def symbols_to_numbers(symbols, where: str) -> np.ndarray:
     return np.array(numbers, dtype=np.int64)
 
 
+def as_number(value, name: str, where: str) -> float:
+    """``value`` (a number, or a string of one) as a float; booleans and other text are an
+    error naming ``where`` and ``name``."""
+    if isinstance(value, bool | np.bool_):
+        raise TrainingSetError(f'{where}: {name} {value!r} is a boolean, not a number')
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TrainingSetError(f'{where}: {name} {value!r} is not a number') from None
+
+
 def natural_key(path: Path):
     """Sort key that orders ``A15_2.json`` before ``A15_10.json``."""
     return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path.name)]

@@ -19,7 +19,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 from ..checks import TrainingSetError
 from ..frames import Frame, Frames
 from . import dft_settings
-from ._common import malformed
+from ._common import as_number, malformed
 
 #: Our format name -> (ASE format name, DFT settings reader or None).
 ASE_FORMATS = {
@@ -74,7 +74,7 @@ def frames_from_atoms(
                 forces=None if results.get('forces') is None else np.asarray(results['forces'], float),
                 stress=stress,
                 group=group or str(info.get('group', 'default')),
-                weight=float(info.get('weight', 1.0)),
+                weight=as_number(info.get('weight', 1.0), 'weight', where),
                 split=str(info.get('split', 'unassigned')),
                 source=where,
                 dft=dict(dft or {}),

@@ -51,7 +51,7 @@ def _read_file(file: Path, group: str, styles_seen: dict) -> list[Frame]:
     try:
         dataset = json.loads(body)['Dataset']
         records = dataset['Data']
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise malformed(file, error) from error
     for key, default in STYLES.items():
         style = str(dataset.get(key, default)).lower()

@@ -27,7 +27,7 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
     path = Path(path)
     try:
         records = json.loads(path.read_text())
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise malformed(path, error) from error
     if not isinstance(records, list):
         raise TrainingSetError(f'{path}: an mlearn file holds a JSON list of records, found {type(records).__name__}')
@@ -41,6 +41,14 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
         try:
             structure, outputs = record['structure'], record['outputs']
             sites = structure['sites']
+            for k, site in enumerate(sites):
+                species = site['species']
+                if len(species) != 1 or float(species[0].get('occu', 1)) != 1.0:
+                    occupation = ' '.join(f'{s.get("element")}{s.get("occu", 1)}' for s in species)
+                    raise TrainingSetError(
+                        f'{where}: site {k} is {occupation or "empty"}: training structures need one fully '
+                        'occupied element per site (no partial occupancy)'
+                    )
             numbers = symbols_to_numbers([site['species'][0]['element'] for site in sites], where)
             virial = outputs.get('virial_stress')
             frames.append(
@@ -49,7 +57,7 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
                     numbers=numbers,
                     positions=np.asarray([site['xyz'] for site in sites], float),
                     energy=outputs.get('energy'),
-                    forces=None if outputs.get('forces') is None else np.asarray(outputs['forces'], float),
+                    forces=None if outputs.get('forces') is None else np.asarray(outputs['forces']),  # checked later
                     stress=None if virial is None else voigt_to_matrix(virial, VASP_ORDER) * factor,
                     group=group or str(record.get('group') or 'default'),
                     split=(

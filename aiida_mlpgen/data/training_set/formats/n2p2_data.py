@@ -16,7 +16,7 @@ from aiida_mlpgen.common.units import UnitError, energy_factor, length_factor
 
 from ..checks import TrainingSetError
 from ..frames import Frame, Frames
-from ._common import malformed, symbols_to_numbers
+from ._common import as_number, malformed, symbols_to_numbers
 
 #: n2p2 marks the structure's set on the begin line; our validation set is its test set.
 N2P2_SETS = {'set=train': 'train', 'set=test': 'validation'}
@@ -60,6 +60,8 @@ def read(
                     raise TrainingSetError(f'{path}:{number}: atom line needs 9 values, found {len(words) - 1}')
                 block['atoms'].append((words[4], _floats(words[1:4], path, number), _floats(words[7:10], path, number)))
             elif keyword == 'energy':
+                if block['energy'] is not None:
+                    raise TrainingSetError(f'{path}:{number}: a second "energy" line (configuration of line {start})')
                 block['energy'] = _floats(words[1:2], path, number)[0]
             elif keyword != 'charge':
                 raise TrainingSetError(f'{path}:{number}: unknown keyword {keyword!r}')
@@ -99,7 +101,7 @@ def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
         forces=np.asarray(forces, float) * (to_ev / to_a),
         stress=stress,
         group=group or tags.get('group', 'default'),
-        weight=float(tags.get('weight', 1.0)),
+        weight=as_number(tags.get('weight', 1.0), 'weight', where),
         split=block['set'] or tags.get('split', 'unassigned'),
         source=where,
     )

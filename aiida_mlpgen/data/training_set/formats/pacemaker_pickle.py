@@ -24,7 +24,7 @@ from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 from ..checks import TrainingSetError
 from ..frames import Frame, Frames
 from . import safe_pickle
-from ._common import malformed
+from ._common import as_number, malformed
 
 
 def read(path: Path, group: str | None = None, trust_pickle: bool = False, **_) -> list[Frame]:
@@ -64,7 +64,7 @@ def read(path: Path, group: str | None = None, trust_pickle: bool = False, **_) 
                 forces=None if forces is None else np.asarray(forces, float),
                 stress=_stress(stress),
                 group=group or str(getattr(row, 'group', None) or 'default'),
-                weight=float(getattr(row, 'weight', 1.0)),
+                weight=as_number(getattr(row, 'weight', 1.0), 'weight', where),
                 split=str(getattr(row, 'split', 'unassigned')),
                 source=f'{where} ({row.name})' if isinstance(getattr(row, 'name', None), str) else where,
             )
