@@ -278,3 +278,22 @@ def test_8_a_group_weight_for_a_group_the_set_lacks_is_refused(mo_three, count_n
             parameters=orm.Dict({'group_weights': {'Surfce': {'energy': 10.0}}}),
         )
     assert count_nodes() == before
+
+
+@pytest.mark.parametrize('group', ['two\nlines', 'x' * 300, 'with space', 'a/b', ''])
+def test_7_group_names_every_exporter_can_write_and_read_back(tmp_path, count_nodes, group):
+    from aiida_mlpgen.data import TrainingSetError
+
+    path = _mlearn(tmp_path, lambda r: None)
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=r'changed\.json#0: group name .* cannot be written by every export'):
+        TrainingSetData.from_file(path, group=group or None) if group else TrainingSetData.from_file(
+            _mlearn(tmp_path, lambda r: r[0].__setitem__('group', '   '))
+        )
+    assert count_nodes() == before
+    # a name within the rule survives every format's round trip
+    good = TrainingSetData.from_file(path, group='AIMD-NVT_900K+2')
+    for fmt in ('extxyz', 'n2p2', 'fitsnap-json', 'pacemaker', 'mlearn-json'):
+        written = good.export(tmp_path / fmt, fmt)
+        back = TrainingSetData.from_file(written[0] if len(written) == 1 else tmp_path / fmt, trust_pickle=False)
+        assert back.groups == ['AIMD-NVT_900K+2'], fmt

@@ -9,6 +9,7 @@ of a set share one set of parameters).
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -27,6 +28,10 @@ MIN_VOLUME_PER_ATOM = 1e-3
 SANITY_BOUNDS = {'energy per atom': 1e7, 'force': 1e4, 'stress': 1e4}
 #: |S - Sᵀ| above this (eV/Å³) makes a stress asymmetric: a Cauchy stress is symmetric.
 STRESS_SYMMETRY = 1e-6
+#: A group name every exporter writes and reads back: a FitSNAP folder, an extxyz/n2p2 comment
+#: word and FitSNAP [GROUPS] key, a pacemaker column value: a letter or digit, then letters,
+#: digits and _ . + -, at most 100 characters.
+GROUP_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+\-]{0,99}')
 #: DFT settings compared across structures, with the tolerance for numbers.
 DFT_KEYS = {'code': None, 'cutoff_ev': 1e-3, 'kspacing': 1e-4, 'functional': None, 'pseudopotentials': None}
 
@@ -116,6 +121,11 @@ def check_frame(frame: Frame, index: int = 0, bounds: dict | None = SANITY_BOUND
                 )
     if frame.split not in SPLIT_CODES:
         fail(f'unknown split tag {frame.split!r}; use one of {sorted(SPLIT_CODES)}')
+    if not isinstance(frame.group, str) or not GROUP_NAME.fullmatch(frame.group):
+        fail(
+            f'group name {str(frame.group)[:40]!r}{"..." if len(str(frame.group)) > 40 else ""} cannot be written by '
+            'every export format: use up to 100 letters, digits and _ . + - (starting with a letter or digit)'
+        )
     if isinstance(frame.weight, bool | np.bool_ | str | bytes):
         fail(f'weight {frame.weight!r} is not a number')
     if not (math.isfinite(frame.weight) and frame.weight >= 0):

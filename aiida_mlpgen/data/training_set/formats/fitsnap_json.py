@@ -133,5 +133,5 @@ def _symbol(number) -> str:
 
 
 def _safe(name: str) -> str:
-    cleaned = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in str(name)).strip('.')
+    cleaned = ''.join(c if c.isalnum() or c in '-_.+' else '_' for c in str(name)).strip('.')
     return cleaned or 'default'

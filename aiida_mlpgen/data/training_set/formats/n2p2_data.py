@@ -114,7 +114,7 @@ def write(frames: Frames, path: Path) -> list[Path]:
         path = path / 'input.data'
     lines = []
     for frame in frames.to_frames():
-        group = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in frame.group)
+        group = ''.join(c if c.isalnum() or c in '-_.+' else '_' for c in frame.group)  # checks.GROUP_NAME
         comment = f'comment group={group} weight={frame.weight!r} split={frame.split}'
         if frame.stress is not None:
             comment += ' stress=' + ','.join(repr(x) for x in frame.stress.reshape(-1).tolist())
