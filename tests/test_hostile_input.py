@@ -297,3 +297,23 @@ def test_7_group_names_every_exporter_can_write_and_read_back(tmp_path, count_no
         written = good.export(tmp_path / fmt, fmt)
         back = TrainingSetData.from_file(written[0] if len(written) == 1 else tmp_path / fmt, trust_pickle=False)
         assert back.groups == ['AIMD-NVT_900K+2'], fmt
+
+
+def test_9_formats_of_directories_and_elements_are_told_right(tmp_path, count_nodes, ta_small):
+    from aiida_mlpgen.data import TrainingSetError
+
+    folder = tmp_path / 'one_mlearn'
+    folder.mkdir()
+    _mlearn(folder, lambda r: None)
+    assert TrainingSetData.from_file(folder).n_structures == 2  # detected as mlearn, not FitSNAP
+    assert TrainingSetData.from_file(folder, 'mlearn-json').n_structures == 2  # a directory of that format
+    before = count_nodes()
+    with pytest.raises(TrainingSetError, match=r'no n2p2 file in this directory'):
+        TrainingSetData.from_file(folder, 'n2p2')
+    unknown = _mlearn(tmp_path, lambda r: r[1]['structure']['sites'][0]['species'][0].__setitem__('element', 'Qq'))
+    with pytest.raises(TrainingSetError, match=r"changed\.json#1: unknown element symbol 'Qq'"):
+        TrainingSetData.from_file(unknown)
+    _mlearn(ta_small, lambda r: None)  # an mlearn file among FitSNAP files
+    with pytest.raises(TrainingSetError, match=r'holds both mlearn and FitSNAP JSON files'):
+        TrainingSetData.from_file(ta_small)
+    assert count_nodes() == before

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..checks import TrainingSetError
 from . import ase_files, fitsnap_json, mlearn_json, n2p2_data, pacemaker_pickle
+from ._common import natural_key
 
 READERS = {
     'fitsnap-json': fitsnap_json.read,
@@ -35,15 +36,18 @@ def detect_format(path: Path) -> str:
     path = Path(path)
     name = path.name.lower()
     if path.is_dir():
-        if any(path.rglob('*.json')):
+        kinds = {_json_kind(file) for file in path.rglob('*.json')}
+        if kinds == {'mlearn-json'}:
+            return 'mlearn-json'
+        if kinds == {'fitsnap-json'}:
             return 'fitsnap-json'
+        if kinds:
+            raise TrainingSetError(f'{path}: holds both mlearn and FitSNAP JSON files; import them separately')
         raise TrainingSetError(f'{path}: directory without *.json files; name the format with --format')
     if not path.exists():
         raise TrainingSetError(f'{path}: no such file or directory')
     if name.endswith('.json'):
-        with open(path, errors='replace') as handle:
-            head = handle.read(4096).lstrip()
-        return 'mlearn-json' if head.startswith('[') else 'fitsnap-json'
+        return _json_kind(path)
     if name.endswith(('.pckl.gzip', '.pkl.gz', '.pckl', '.pkl', '.pickle')):
         return 'pacemaker'
     if name.endswith(('.xyz', '.extxyz')):
@@ -59,14 +63,35 @@ def detect_format(path: Path) -> str:
     return 'ase'
 
 
+def _json_kind(path: Path) -> str:
+    """mlearn files hold a JSON list, FitSNAP files an object (after an optional comment line)."""
+    with open(path, errors='replace') as handle:
+        head = handle.read(4096).lstrip()
+    return 'mlearn-json' if head.startswith('[') else 'fitsnap-json'
+
+
 def read(path, format: str | None = None, **options) -> list:
-    """Read ``path`` as ``format`` (detected when None) into frames."""
+    """Read ``path`` as ``format`` (detected when None) into frames. A directory is a FitSNAP
+    tree, or for any other format the files in it (sorted) that are of that format."""
+    path = Path(path)
+    if not path.exists():
+        raise TrainingSetError(f'{path}: no such file or directory')
     format = format or detect_format(path)
     if format not in READERS:
         raise TrainingSetError(f'unknown format {format!r}; known: {", ".join(sorted(READERS))}')
-    if not Path(path).exists():
-        raise TrainingSetError(f'{path}: no such file or directory')
-    return READERS[format](Path(path), **options)
+    if path.is_dir() and format != 'fitsnap-json':
+        files = [f for f in sorted(path.iterdir(), key=natural_key) if f.is_file() and _is_format(f, format)]
+        if not files:
+            raise TrainingSetError(f'{path}: no {format} file in this directory')
+        return [frame for file in files for frame in READERS[format](file, **options)]
+    return READERS[format](path, **options)
+
+
+def _is_format(path: Path, format: str) -> bool:
+    try:
+        return detect_format(path) == format
+    except TrainingSetError:
+        return False
 
 
 def write(frames, path, format: str) -> list[Path]:

@@ -68,6 +68,8 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
                     source=where,
                 )
             )
+        except TrainingSetError:
+            raise
         except (KeyError, IndexError) as error:
             raise TrainingSetError(f'{where}: missing key {error} in mlearn record') from error
         except (TypeError, ValueError) as error:
