@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 
 from aiida_mlpgen.embedded import SetupReport, codes, existing_code
 
@@ -72,6 +73,17 @@ class RemoteComputer:
                 raise ValueError(f'{name} must be an absolute path on the cluster, got {value!r}')
             if value and any(c in value for c in '\n\r\0'):
                 raise ValueError(f'{name} must be a single line, got {value!r}')
+        if not re.fullmatch(r'[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?', self.hostname or ''):
+            raise ValueError(
+                f'hostname must be a host name or address (letters, digits, . and -), got {self.hostname!r}'
+            )
+        if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.\-]*', self.label or ''):
+            raise ValueError(f'label must be letters, digits, _ . - (it names codes as CODE@LABEL), got {self.label!r}')
+        for name in ('safe_interval', 'poll_interval'):
+            if not float(getattr(self, name)) >= 0:
+                raise ValueError(f'{name.replace("_", "-")} must be >= 0 seconds, got {getattr(self, name)}')
+        if int(self.mpiprocs_per_machine) < 1:
+            raise ValueError(f'mpiprocs-per-machine must be >= 1, got {self.mpiprocs_per_machine}')
         if not 1 <= int(self.port) <= 65535:
             raise ValueError(f'port must be 1-65535, got {self.port}')
         if '{tot_num_mpiprocs}' not in self.mpirun and 'srun' not in self.mpirun.split()[:1]:

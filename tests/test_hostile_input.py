@@ -317,3 +317,37 @@ def test_9_formats_of_directories_and_elements_are_told_right(tmp_path, count_no
     with pytest.raises(TrainingSetError, match=r'holds both mlearn and FitSNAP JSON files'):
         TrainingSetData.from_file(ta_small)
     assert count_nodes() == before
+
+
+def test_10_command_arguments_are_checked_before_anything_runs(mlpgen_cli, tmp_path):
+    """Each bad argument ends in one line naming it (no traceback), and nothing is stored."""
+    from .conftest import REPO
+
+    mlpgen_cli('import', REPO / 'examples' / 'data' / 'Mo_mlearn_slice.json', '-l', 'mo')
+
+    def nodes():
+        return mlpgen_cli('process', 'list', '-a', program='verdi').stdout
+
+    before = nodes()
+    for args, message in (
+        (('report', '99999', tmp_path / 'r'), "no single fit process with PK, UUID or label '99999'"),
+        (('fit', 'snap', 'mo', '--code', 'nosuch@localhost'), "no code 'nosuch@localhost'"),
+        (('fit', 'snap', 'mo', '-p', 'twojmax=2', '--output', '/proc/x'), 'cannot write to /proc/x'),
+        (('setup-computer', 'c1', '--hostname', '', '--bin-dir', '/opt/bin'), 'hostname must be a host name'),
+        (('setup-computer', 'c1', '--hostname', 'a\nb', '--bin-dir', '/opt/bin'), 'hostname must be a host name'),
+        (
+            ('setup-computer', 'c1', '--hostname', 'login1', '--bin-dir', '/opt/bin', '--safe-interval', '-5'),
+            'safe-interval must be >= 0 seconds, got -5.0',
+        ),
+    ):
+        result = mlpgen_cli(*args, check=False)
+        assert result.returncode != 0, args
+        assert message in result.stderr, (args, result.stderr)
+        assert 'Traceback' not in result.stderr, args
+    assert nodes() == before
+    assert 'c1' not in mlpgen_cli('computer', 'list', '-a', program='verdi').stdout
+    # a potential exported onto a file that is not a directory
+    fitted = mlpgen_cli('fit', 'snap', 'mo', '-p', 'twojmax=2', '--output', tmp_path / 'fit').stdout
+    pk = fitted.split('potential SnapPotentialData<')[1].split('>')[0]
+    result = mlpgen_cli('potential', 'export', pk, '/dev/null', check=False)
+    assert result.returncode != 0 and '/dev/null exists and is not a directory' in result.stderr

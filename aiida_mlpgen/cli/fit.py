@@ -7,7 +7,7 @@ import click
 
 from .params import parse_choices, parse_params
 from .root import cmd_root
-from .utils import load_training_set
+from .utils import load_code, load_training_set, load_typed, output_directory
 
 
 @cmd_root.group('fit')
@@ -121,6 +121,8 @@ def _run_fit(
     parameters = parse_params(params)
     if not optimize and (folds is not None or not refit or choices):
         raise click.UsageError('--folds, --choice and --no-refit go with --optimize')
+    if output:  # a bad output path is found before anything runs or is stored
+        directory, created = output_directory(output)
     if protocol or optimize or validate:
         from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 
@@ -133,7 +135,7 @@ def _run_fit(
             settings['choices'] = parse_choices(choices)
         try:
             builder = MlpGeneratorWorkChain.get_builder_from_protocol(
-                node, kind, protocol, code=orm.load_code(code), overrides=parameters, optimize=settings
+                node, kind, protocol, code=load_code(code), overrides=parameters, optimize=settings
             )
         except ValueError as error:
             raise click.ClickException(str(error)) from error
@@ -144,7 +146,7 @@ def _run_fit(
         builder = process_class.get_builder()
         builder.training_set = node
         builder.parameters = orm.Dict(parameters)
-        builder.code = orm.load_code(code)
+        builder.code = load_code(code)
     for key, value in (extra or {}).items():
         builder[key] = value
     if validate:
@@ -161,6 +163,8 @@ def _run_fit(
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     if not calc.is_finished_ok:
+        if output and created and not any(directory.iterdir()):
+            directory.rmdir()
         raise click.ClickException(f'{calc.process_label}<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')
     write_report(calc, Path(output or f'mlpgen_fit_{calc.pk}'))
     return calc
@@ -318,7 +322,7 @@ def cmd_report(identifier, directory):
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    calc = orm.load_node(identifier)
+    calc = load_typed(identifier, orm.ProcessNode, 'fit process')
     if 'report' not in calc.outputs:
         raise click.ClickException(f'node {identifier} has no report output (is it a finished fit?)')
-    write_report(calc, Path(directory))
+    write_report(calc, output_directory(directory)[0])

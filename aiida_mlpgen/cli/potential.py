@@ -118,10 +118,11 @@ def cmd_potential_export(identifier, directory, relative):
     from aiida_mlpgen.data.potentials import PotentialData, PotentialError
     from aiida_mlpgen.embedded import ensure_ready
 
-    from .utils import load_typed
+    from .utils import load_typed, output_directory
 
     ensure_ready()
     node = load_typed(identifier, PotentialData, 'potential')
+    directory = output_directory(directory)[0]
     try:
         mod = node.write_lammps(directory, relative=relative)
     except PotentialError as error:  # an ASE-only potential has no LAMMPS lines

@@ -54,3 +54,36 @@ def summary_rows(node) -> list:
         ('content hash', node.content_hash),
     ]
     return rows
+
+
+def load_code(label: str):
+    """The code ``label`` (e.g. fitsnap@localhost); a click error naming it otherwise."""
+    from aiida import orm
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    try:
+        return orm.load_code(label)
+    except (NotExistent, MultipleObjectsError, ValueError) as error:
+        message = f'no code {label!r} ({error}); `verdi code list` shows the codes'
+        raise click.BadParameter(message, param_hint='--code') from None
+
+
+def output_directory(path) -> tuple:
+    """``path`` as a directory files can be written to, created now so that nothing runs before
+    a bad output path is found: (Path, whether it was created here)."""
+    from pathlib import Path
+
+    directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise click.BadParameter(f'{directory} exists and is not a directory', param_hint='output directory')
+    created = not directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / '.mlpgen-write-test'
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as error:
+        raise click.BadParameter(
+            f'cannot write to {directory}: {error.strerror or error}', param_hint='output'
+        ) from None
+    return directory, created

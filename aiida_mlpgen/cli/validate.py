@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .root import cmd_root
+from .utils import load_code
 
 DEFAULT_CODES = {'lammps': 'lammps@localhost', 'ase': 'properties@localhost'}
 
@@ -112,7 +113,7 @@ def cmd_validate(
         'structure': structure_node,
         'properties': orm.List([p.strip() for p in properties.split(',') if p.strip()]),
         'engine': orm.Str(engine),
-        'code': orm.load_code(code or DEFAULT_CODES[engine]),
+        'code': load_code(code or DEFAULT_CODES[engine]),
     }
     if settings:
         inputs['settings'] = orm.Dict(_json_option(settings, '--settings'))
@@ -159,12 +160,11 @@ def cmd_lammps_packages(code, packages):
     Validation reads what is recorded here (the code's extra ``lammps_packages``; ``mlpgen
     setup`` records it for the local LAMMPS); a local code without a record is asked (``lmp -h``)
     and the answer recorded; a code without one is trusted until LAMMPS meets a pair style it lacks."""
-    from aiida import orm
 
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    node = orm.load_code(code)
+    node = load_code(code)
     if packages:
         node.base.extras.set('lammps_packages', sorted(set(packages)))
         click.echo(f'{node.full_label}: recorded {" ".join(sorted(set(packages)))}')
