@@ -351,3 +351,74 @@ def test_10_command_arguments_are_checked_before_anything_runs(mlpgen_cli, tmp_p
     pk = fitted.split('potential SnapPotentialData<')[1].split('>')[0]
     result = mlpgen_cli('potential', 'export', pk, '/dev/null', check=False)
     assert result.returncode != 0 and '/dev/null exists and is not a directory' in result.stderr
+
+
+def _paths(tree, prefix=()):
+    """Every (container, key) path of a JSON tree."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else ()
+    for key, value in items:
+        yield (*prefix, key)
+        yield from _paths(value, (*prefix, key))
+
+
+MUTATIONS = ('drop', 'nan', 'true', 'text', 'null', 'list', 'dict', 'huge', 'negative', 'duplicate')
+
+
+def _mutate(records, rng):
+    import copy
+
+    records = copy.deepcopy(records)
+    paths = list(_paths(records))
+    path = paths[int(rng.integers(len(paths)))]
+    *parent_keys, key = path
+    parent = records
+    for k in parent_keys:
+        parent = parent[k]
+    kind = MUTATIONS[int(rng.integers(len(MUTATIONS)))]
+    value = parent[key]
+    if kind == 'drop':
+        del parent[key]
+    elif kind == 'duplicate' and isinstance(parent, list):
+        parent.insert(key, copy.deepcopy(value))
+    elif kind == 'negative' and isinstance(value, int | float) and not isinstance(value, bool):
+        parent[key] = -value
+    else:
+        parent[key] = {
+            'nan': float('nan'),
+            'true': True,
+            'text': 'abc',
+            'null': None,
+            'list': [],
+            'dict': {},
+            'huge': 1e300,
+        }.get(kind, 'abc')
+    return records, f'{kind} at {"/".join(map(str, path))}'
+
+
+def test_mutated_files_end_in_a_clear_error_or_a_valid_import(tmp_path):
+    """Three hundred random mutations of a valid mlearn file (drop, NaN, booleans, text, null,
+    empty containers, huge or negated numbers, duplicated entries): each import either works
+    or raises TrainingSetError naming the file — never another exception."""
+    import numpy as np
+
+    from aiida_mlpgen.data import TrainingSetError
+
+    records = json.loads((SHARED / 'datasets' / 'mlearn' / 'Mo' / 'training.json').read_text())[:2]
+    for record in records:  # small structures keep 300 imports quick
+        record['structure']['sites'] = record['structure']['sites'][:4]
+        record['outputs']['forces'] = record['outputs']['forces'][:4]
+    rng = np.random.default_rng(2026)
+    path = tmp_path / 'mutated.json'
+    outcomes = {'imported': 0, 'refused': 0}
+    for _ in range(300):
+        mutated, what = _mutate(records, rng)
+        path.write_text(json.dumps(mutated))
+        try:
+            TrainingSetData.from_file(path, allow_duplicates=True)
+            outcomes['imported'] += 1
+        except TrainingSetError as error:
+            assert 'mutated.json' in str(error), (what, str(error))
+            outcomes['refused'] += 1
+        except Exception as error:  # noqa: BLE001 - what the test is for
+            pytest.fail(f'{what}: {type(error).__name__}: {error}')
+    assert outcomes['refused'] > 150 and outcomes['imported'] > 10, outcomes

@@ -72,7 +72,7 @@ def read(path: Path, group: str | None = None, **_) -> list[Frame]:
             raise
         except (KeyError, IndexError) as error:
             raise TrainingSetError(f'{where}: missing key {error} in mlearn record') from error
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, AttributeError) as error:
             raise malformed(where, error) from error
     return frames
 
