@@ -422,3 +422,58 @@ def test_mutated_files_end_in_a_clear_error_or_a_valid_import(tmp_path):
         except Exception as error:  # noqa: BLE001 - what the test is for
             pytest.fail(f'{what}: {type(error).__name__}: {error}')
     assert outcomes['refused'] > 150 and outcomes['imported'] > 10, outcomes
+
+
+def _running_under(folder) -> list[int]:
+    """PIDs of processes whose working directory lies under ``folder``."""
+    import os
+
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                if os.readlink(f'/proc/{entry}/cwd').startswith(str(folder)):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
+def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpgen_cli, tmp_path, sig):
+    """A real NNP fit in the foreground; once its job runs, SIGINT (Ctrl-C) or SIGTERM ends the
+    command within 10 s with exit 130, the CalcJob is Killed (not Waiting, not Finished), its job
+    is gone, and `verdi storage maintain --dry-run` finds the storage sound."""
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import REPO
+
+    mlpgen_cli('import', REPO / 'examples' / 'data' / 'Mo_mlearn_slice.json', '-l', 'mo')
+    command = [str(BIN / 'mlpgen'), 'fit', 'nnp', 'mo', '-p', 'epochs=400', '-p', 'nodes_per_layer=5']
+    fit = subprocess.Popen(
+        command, env=mlpgen_cli.env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    workdir = mlpgen_cli.aiida_path / '.aiida' / 'scratch'
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and fit.poll() is None:
+        listing = mlpgen_cli('process', 'list', program='verdi').stdout
+        if 'Waiting' in listing and _running_under(workdir):
+            break
+        time.sleep(1)
+    assert fit.poll() is None, fit.communicate()
+    time.sleep(2)
+    start = time.monotonic()
+    fit.send_signal(getattr(signal, sig))
+    out, err = fit.communicate(timeout=30)
+    elapsed = time.monotonic() - start
+    assert elapsed < 10 and fit.returncode == 130, (elapsed, fit.returncode, err)
+    assert f'{sig}: marked Killed: NnpCalculation<' in err
+    listing = mlpgen_cli('process', 'list', '-a', program='verdi').stdout
+    line = next(row for row in listing.splitlines() if 'NnpCalculation' in row)
+    assert 'Killed' in line, listing
+    time.sleep(1)
+    assert not _running_under(workdir)  # the job (mlpgen-nnp) was stopped too
+    maintain = mlpgen_cli('storage', 'maintain', '--dry-run', program='verdi', check=False)
+    assert maintain.returncode == 0, maintain.stderr

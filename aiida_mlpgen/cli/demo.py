@@ -36,12 +36,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / 'examples' / 'data' / 'Mo_mlearn
 def cmd_demo(data_path, output, potential_type):
     """Import real DFT data, split it, fit SNAP (or another type), write report, plots and LAMMPS files."""
     from aiida import orm
-    from aiida.engine import run_get_node
 
     from aiida_mlpgen import potential_types
     from aiida_mlpgen.calculations.functions.training_set import split_training_set
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
+
+    from .interrupt import run_interruptible as run_get_node
 
     if potential_type not in potential_types.names():
         raise click.BadParameter(

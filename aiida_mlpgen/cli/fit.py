@@ -116,7 +116,8 @@ def _run_fit(
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
     profile with a progress line; print and write its report."""
     from aiida import orm
-    from aiida.engine import run_get_node
+
+    from .interrupt import run_interruptible as run_get_node
 
     parameters = parse_params(params)
     if not optimize and (folds is not None or not refit or choices):

@@ -100,10 +100,11 @@ def cmd_validate(
     """Compute properties of STRUCTURE with POTENTIAL (PK, UUID, label or ase:module:Class)
     and compare them with a reference; the structure is a file or a StructureData."""
     from aiida import orm
-    from aiida.engine import run_get_node
 
     from aiida_mlpgen.embedded import setup
     from aiida_mlpgen.workflows.validation import ValidationWorkChain
+
+    from .interrupt import run_interruptible as run_get_node
 
     setup()  # the embedded profile and the localhost codes, where missing
     structure_node = _structure(structure)

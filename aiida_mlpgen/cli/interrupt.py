@@ -1,0 +1,132 @@
+"""Foreground runs that Ctrl-C (SIGINT) or SIGTERM ends within seconds.
+
+aiida-core's foreground runner answers SIGINT by killing the process through its transport,
+which in a blocking run can wait for ever. Here the signal ends the run directly: the
+scheduler jobs of the running CalcJobs are cancelled (on this machine by signalling the job's
+process group, elsewhere through the computer's scheduler), every process node of the run that
+has not terminated is marked Killed and sealed, and the command exits with 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+EXIT_INTERRUPTED = 130
+
+
+def run_interruptible(builder_or_class, **inputs):
+    """``run_get_node`` that a SIGINT or SIGTERM ends cleanly (see the module docstring)."""
+    from aiida.engine import utils
+    from aiida.manage import get_manager
+
+    runner = get_manager().create_runner(communicator=None)  # as aiida's run_get_node: no broker needed
+    with utils.loop_scope(runner.loop):
+        process = runner.instantiate_process(builder_or_class, **inputs)
+        handler = _Handler(process.node)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, handler)
+        try:
+            process.execute()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+        return process.outputs, process.node
+
+
+class _Handler:
+    def __init__(self, node):
+        self.node = node
+
+    def __call__(self, number, _frame):
+        name = signal.Signals(number).name
+        click.echo(f'\n{name}: stopping {self.node.process_label}<{self.node.pk}> ...', err=True)
+        try:
+            killed = kill_tree(self.node, f'Killed by {name} to the foreground command')
+            click.echo(f'{name}: marked Killed: {", ".join(killed) or "nothing was running"}', err=True)
+        except Exception as error:  # noqa: BLE001 - the exit below must happen
+            click.echo(f'{name}: could not mark every process killed: {error}', err=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+
+def kill_tree(root, message: str) -> list[str]:
+    """Cancel the jobs of the unterminated CalcJobs under ``root`` (itself included) and mark
+    every unterminated process node Killed; the labels of the nodes marked."""
+    from aiida import orm
+    from aiida.manage import get_manager
+    from plumpy.process_states import ProcessState
+
+    storage = get_manager().get_profile_storage()
+    try:  # a transaction the signal interrupted
+        storage.get_session().rollback()
+    except Exception:  # noqa: BLE001, S110 - nothing to roll back
+        pass
+    nodes = [root, *root.called_descendants] if isinstance(root, orm.WorkflowNode) else [root]
+    marked = []
+    for node in reversed(nodes):  # children first
+        node = orm.load_node(node.pk)
+        if node.is_terminated or node.is_sealed:
+            continue
+        if isinstance(node, orm.CalcJobNode):
+            _cancel_job(node)
+        node.set_process_state(ProcessState.KILLED)
+        node.set_process_status(message)
+        node.seal()
+        marked.append(f'{node.process_label}<{node.pk}>')
+    return marked
+
+
+def _cancel_job(node) -> None:
+    """Stop the scheduler job of ``node``: its process group on this machine, else the
+    scheduler's kill command over the computer's transport."""
+    job_id = node.get_job_id()
+    if not job_id or node.computer is None:
+        return
+    if node.computer.transport_type == 'core.local' and node.computer.scheduler_type == 'core.direct':
+        try:
+            pid = int(job_id)
+        except ValueError:
+            return
+        for target in [*_descendants(pid), pid]:  # the program first, then the job script
+            try:
+                os.kill(target, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return
+    try:
+        authinfo = node.get_authinfo()
+        with authinfo.get_transport() as transport:
+            scheduler = node.computer.get_scheduler()
+            scheduler.set_transport(transport)
+            scheduler.kill_job(job_id)
+    except Exception as error:  # noqa: BLE001 - report, the node is marked killed all the same
+        click.echo(f'could not cancel job {job_id} of {node.process_label}<{node.pk}>: {error}', err=True)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux /proc), deepest first."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as handle:
+                parent = int(handle.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found = []
+
+    def walk(p):
+        for child in children.get(p, []):
+            walk(child)
+            found.append(child)
+
+    walk(pid)
+    return found
