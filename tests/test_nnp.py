@@ -204,7 +204,7 @@ def test_failing_preparation_has_exit_code(mo_set, nnp_code, tmp_path):
     'parameters, message',
     [
         ({'typo': 1}, 'unknown NNP parameter'),
-        ({'epochs': -1}, 'epochs must be >= 0'),
+        ({'epochs': -1}, 'epochs must be >= 1'),
         ({'nodes_per_layer': [10, 10, 10]}, 'two hidden layers'),
         ({'symmetry_functions': [{'kind': 'radial', 'zeta': [2]}]}, 'zeta applies to angular rows only'),
         ({'symmetry_functions': [{'kind': 'narrow_angular', 'zeta': [0.5]}]}, 'zeta must be >= 1'),
@@ -250,7 +250,7 @@ def test_training_set_without_forces_cannot_fit_forces(mo_set, nnp_code, count_n
     import dataclasses
 
     frames = [dataclasses.replace(f, forces=None) for f in mo_set.get_frame_list()]
-    energies_only = TrainingSetData(frames).store()
+    energies_only = TrainingSetData(frames, energy_only=True).store()
     before = count_nodes()
     with pytest.raises(ValueError, match='no forces'):
         fit(energies_only, nnp_code, **TINY)
