@@ -1,6 +1,7 @@
 """ACE end to end: the real pacemaker (tensorpot evaluator by default, pyace as fallback) in a CalcJob on tiny data."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -330,6 +331,17 @@ def test_import_existing_yaml(base_fit, tmp_path):
     with pytest.raises(PotentialError, match='neither a pacemaker'):
         (tmp_path / 'bad.yaml').write_text('foo: 1\n')
         AcePotentialData.from_yaml(tmp_path / 'bad.yaml')
+    # broken copies are refused on import (issue 17): a NaN coefficient, an unknown element, no cutoff
+    text = path.read_text()
+    numbers = re.findall(r'(?<=[\[, ])-?\d+\.\d+(?:e-?\d+)?(?=[,\]])', text)
+    for broken, message in (
+        (text.replace(numbers[-1], 'nan', 1), r'holds .nan.: the potential has non-finite numbers'),
+        (text.replace('speciesblock: Ta', 'speciesblock: Xx'), r"unknown element\(s\) \['Xx'\]"),
+        (re.sub(r'rcutij: [0-9.]+', 'rcutij: 0', text), r'cutoff 0\.0 must be > 0'),
+    ):
+        (tmp_path / 'broken.yaml').write_text(broken)
+        with pytest.raises(PotentialError, match=message):
+            AcePotentialData.from_yaml(tmp_path / 'broken.yaml')
 
 
 def test_active_set_gives_extrapolation_grade(ta_ace_set, pace_code):

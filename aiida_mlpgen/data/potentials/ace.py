@@ -11,6 +11,25 @@ __all__ = ('AcePotentialData',)
 
 
 def _yaml_elements_cutoff(text: str, where: str) -> tuple[list[str], float]:
+    """Elements and largest cutoff of a pacemaker .yaml or .yace; PotentialError for a file
+    LAMMPS or pyace could not use: no elements, unknown elements, a cutoff that is not positive,
+    NaN or infinite numbers."""
+    elements, cutoff = _read_elements_cutoff(text, where)
+    from ase.data import atomic_numbers
+
+    unknown = [e for e in elements if atomic_numbers.get(e, 0) < 1]
+    if unknown:
+        raise PotentialError(f'{where}: unknown element(s) {unknown}')
+    if not cutoff > 0:
+        raise PotentialError(f'{where}: cutoff {cutoff} must be > 0')
+    bad = re.search(r'(?<![A-Za-z_])[-+]?(nan|inf(inity)?)(?![A-Za-z_])', text, re.IGNORECASE)
+    if bad:
+        line = text[: bad.start()].count('\n') + 1
+        raise PotentialError(f'{where}: line {line} holds {bad.group(0)!r}: the potential has non-finite numbers')
+    return elements, cutoff
+
+
+def _read_elements_cutoff(text: str, where: str) -> tuple[list[str], float]:
     import yaml
 
     header = re.search(r'^elements:\s*\[([^\]]*)\]', text, re.MULTILINE)
