@@ -439,11 +439,12 @@ def _running_under(folder) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
+@pytest.mark.parametrize('sig', ['SIGINT', 'mlpgen kill'])
 def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpgen_cli, tmp_path, sig):
-    """A real NNP fit in the foreground; once its job runs, SIGINT (Ctrl-C) or SIGTERM ends the
-    command within 10 s with exit 130, the CalcJob is Killed (not Waiting, not Finished), its job
-    is gone, and `verdi storage maintain --dry-run` finds the storage sound."""
+    """A real NNP fit in the foreground; once its job runs, SIGINT (Ctrl-C) — or `mlpgen kill PK`
+    from another shell, which sends the command SIGTERM — ends the command within 10 s with exit
+    130, the CalcJob is Killed (not Waiting, not Finished), its job is gone, and `verdi storage
+    maintain --dry-run` finds the storage sound."""
     import signal
     import subprocess
     import time
@@ -465,11 +466,16 @@ def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpge
     assert fit.poll() is None, fit.communicate()
     time.sleep(2)
     start = time.monotonic()
-    fit.send_signal(getattr(signal, sig))
+    if sig == 'SIGINT':
+        fit.send_signal(signal.SIGINT)
+    else:
+        pk = next(row.split()[0] for row in listing.splitlines() if 'NnpCalculation' in row)
+        killed = mlpgen_cli('kill', pk)
+        assert f'NnpCalculation<{pk}> killed' in killed.stdout
     out, err = fit.communicate(timeout=30)
     elapsed = time.monotonic() - start
     assert elapsed < 10 and fit.returncode == 130, (elapsed, fit.returncode, err)
-    assert f'{sig}: marked Killed: NnpCalculation<' in err
+    assert f'{"SIGINT" if sig == "SIGINT" else "SIGTERM"}: marked Killed: NnpCalculation<' in err
     listing = mlpgen_cli('process', 'list', '-a', program='verdi').stdout
     line = next(row for row in listing.splitlines() if 'NnpCalculation' in row)
     assert 'Killed' in line, listing

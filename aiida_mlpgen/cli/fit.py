@@ -1,5 +1,6 @@
 """``mlpgen fit TYPE`` (one command per registered potential type) and ``mlpgen report``."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -327,3 +328,45 @@ def cmd_report(identifier, directory):
     if 'report' not in calc.outputs:
         raise click.ClickException(f'node {identifier} has no report output (is it a finished fit?)')
     write_report(calc, output_directory(directory)[0])
+
+
+@cmd_root.command('kill')
+@click.argument('identifier')
+@click.option('--wait', default=15.0, show_default=True, help='Seconds to wait for the command running it to stop.')
+def cmd_kill(identifier, wait):
+    """Kill the process IDENTIFIER (PK or UUID) run by a foreground mlpgen command (fit, demo,
+    validate) in another shell: that command gets SIGTERM and marks its processes Killed; when it
+    is gone already, its processes are marked Killed here. (Processes of the daemon: `verdi process
+    kill`, which needs the daemon's broker.)"""
+    import signal
+    import time
+
+    from aiida import orm
+
+    from aiida_mlpgen.embedded import ensure_ready
+
+    from .interrupt import FOREGROUND_PID, kill_tree
+
+    ensure_ready()
+    node = load_typed(identifier, orm.ProcessNode, 'process')
+    if node.is_terminated:
+        raise click.ClickException(f'{node.process_label}<{node.pk}> has ended already ({node.process_state.value})')
+    pid = node.base.extras.get(FOREGROUND_PID, None)
+    if pid is None:
+        raise click.ClickException(
+            f'{node.process_label}<{node.pk}> was not started by a foreground mlpgen command: '
+            'use `verdi process kill` (with the daemon running)'
+        )
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        killed = kill_tree(node, 'Killed by mlpgen kill: the command running it was gone')
+        click.echo(f'the command running it had ended; marked Killed: {", ".join(killed)}')
+        return
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if orm.load_node(node.pk).is_terminated:
+            click.echo(f'{node.process_label}<{node.pk}> killed (the command {pid} stopped it)')
+            return
+        time.sleep(0.5)
+    raise click.ClickException(f'{node.process_label}<{node.pk}> still runs after {wait:g} s')

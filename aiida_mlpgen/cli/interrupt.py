@@ -16,6 +16,8 @@ import sys
 import click
 
 EXIT_INTERRUPTED = 130
+#: extra of the root process node of a foreground run: the PID of the command running it
+FOREGROUND_PID = 'mlpgen_foreground_pid'
 
 
 def run_interruptible(builder_or_class, **inputs):
@@ -26,6 +28,7 @@ def run_interruptible(builder_or_class, **inputs):
     runner = get_manager().create_runner(communicator=None)  # as aiida's run_get_node: no broker needed
     with utils.loop_scope(runner.loop):
         process = runner.instantiate_process(builder_or_class, **inputs)
+        process.node.base.extras.set(FOREGROUND_PID, os.getpid())  # for `mlpgen kill PK` from another shell
         handler = _Handler(process.node)
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
