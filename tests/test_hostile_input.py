@@ -334,6 +334,8 @@ def test_10_command_arguments_are_checked_before_anything_runs(mlpgen_cli, tmp_p
         (('fit', 'snap', 'mo', '--code', 'nosuch@localhost'), "no code 'nosuch@localhost'"),
         (('fit', 'snap', 'mo', '-p', 'twojmax=2', '--output', '/proc/x'), 'cannot write to /proc/x'),
         (('setup-computer', 'c1', '--hostname', '', '--bin-dir', '/opt/bin'), 'hostname must be a host name'),
+        (('export', 'mo', '--format', 'extxyz', '/dev/null'), '/dev/null exists and is not a directory'),
+        (('import', REPO / 'examples' / 'data' / 'Mo_mlearn_slice.json', '-l', 'two\nlines'), 'one printable line'),
         (('setup-computer', 'c1', '--hostname', 'a\nb', '--bin-dir', '/opt/bin'), 'hostname must be a host name'),
         (
             ('setup-computer', 'c1', '--hostname', 'login1', '--bin-dir', '/opt/bin', '--safe-interval', '-5'),

@@ -3,7 +3,7 @@
 import click
 
 from .root import cmd_root
-from .utils import echo_table, load_training_set, summary_rows
+from .utils import check_label, echo_table, load_training_set, output_directory, summary_rows
 
 FORMAT_HELP = (
     'fitsnap-json, mlearn-json, n2p2, pacemaker, extxyz, vasp-out, vasp-xml, espresso-out, ase '
@@ -52,6 +52,7 @@ def cmd_import(
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
+    check_label(label)
     options = {k: v for k, v in {'length_unit': length_unit, 'energy_unit': energy_unit}.items() if v}
     if trust_pickle:
         options['trust_pickle'] = True
@@ -132,5 +133,7 @@ def cmd_export(identifier, directory, fmt):
     from aiida_mlpgen.embedded import ensure_ready
 
     ensure_ready()
-    written = load_training_set(identifier).export(directory, fmt)
+    node = load_training_set(identifier)
+    directory = output_directory(directory)[0]
+    written = node.export(directory, fmt)
     click.echo(f'Wrote {len(written)} file(s) to {directory}')

@@ -45,7 +45,10 @@ def cmd_potential_import(kind, files, zbl, cflength, cfenergy, epoch, label):
     from aiida_mlpgen.data.potentials import PotentialError
     from aiida_mlpgen.embedded import ensure_ready
 
+    from .utils import check_label
+
     ensure_ready()
+    check_label(label)
     potential_class = potential_types.get(kind).potential_class()
     given = {
         k: v

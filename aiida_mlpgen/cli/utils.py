@@ -87,3 +87,9 @@ def output_directory(path) -> tuple:
             f'cannot write to {directory}: {error.strerror or error}', param_hint='output'
         ) from None
     return directory, created
+
+
+def check_label(label) -> None:
+    """A node label is one printable line of at most 255 characters."""
+    if label is not None and (len(label) > 255 or not label.isprintable()):
+        raise click.BadParameter('a label is one printable line of at most 255 characters', param_hint='--label')
