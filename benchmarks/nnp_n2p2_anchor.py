@@ -39,18 +39,8 @@ def main() -> None:
     folder = args.workdir or Path(tempfile.mkdtemp(prefix='nnp-anchor-'))
     folder.mkdir(parents=True, exist_ok=True)
     frames = mlearn_json.read(args.shared / 'datasets' / 'mlearn' / 'Mo' / 'training.json')
-    frames = [
-        dataclasses.replace(
-            f,
-            positions=f.positions * BOHR,
-            cell=f.cell * BOHR,
-            energy=f.energy * HARTREE,
-            forces=f.forces * HARTREE / BOHR,
-            stress=None,
-        )
-        for f in frames
-    ]
-    n2p2_data.write(Frames.from_frames(frames), folder / 'input.data')
+    frames = [dataclasses.replace(f, stress=None) for f in frames]
+    n2p2_data.write(Frames.from_frames(frames), folder / 'input.data', 'bohr', 'hartree')
     text = (args.shared / 'reference_potentials' / 'mlearn' / 'Mo' / 'nnp' / 'input.nn').read_text()
     text = re.sub(r'^epochs .*$', f'epochs {args.epochs}', text, flags=re.MULTILINE)
     text = re.sub(r'^test_fraction .*$', 'test_fraction 0.1', text, flags=re.MULTILINE)

@@ -10,6 +10,7 @@ ours / raw, which is the cost of the AiiDA orchestration. Uses a temporary AiiDA
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -23,20 +24,8 @@ ROW = re.compile(
     r"\|\s*\('([^']+)', 'Unweighted', (?:'Training', )?'(Energy|Force)'\)"
     r'\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*(\S+)'
 )
-GROUP_WEIGHTS = {
-    'Displaced_A15': (100, 1, 1e-8),
-    'Displaced_BCC': (100, 1, 1e-8),
-    'Displaced_FCC': (100, 1, 1e-8),
-    'Elastic_BCC': (1e-8, 1e-8, 1e-4),
-    'Elastic_FCC': (1e-9, 1e-9, 1e-9),
-    'GSF_110': (100, 1, 1e-8),
-    'GSF_112': (100, 1, 1e-8),
-    'Liquid': (4.67e2, 1, 1e-8),
-    'Surface': (100, 1, 1e-8),
-    'Volume_A15': (1, 1e-9, 1e-9),
-    'Volume_BCC': (1, 1e-9, 1e-9),
-    'Volume_FCC': (1, 1e-9, 1e-9),
-}
+WEIGHTS_FILE = Path(__file__).resolve().parents[1] / 'examples' / 'data' / 'ta_example_group_weights.json'
+GROUP_WEIGHTS = {k: tuple(v) for k, v in json.loads(WEIGHTS_FILE.read_text())['weights'].items()}
 
 
 def read_metrics(path: Path) -> dict:

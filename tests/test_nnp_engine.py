@@ -175,18 +175,8 @@ def test_ase_calculator_units(tmp_path):
 def _mo_bohr_folder(tmp_path, every=1):
     """mlearn Mo in Bohr/Hartree with the published input.nn, as the potential was made."""
     frames = mlearn_json.read(require(DATASETS / 'Mo' / 'training.json'))[::every]
-    frames = [
-        dataclasses.replace(
-            f,
-            positions=f.positions * BOHR,
-            cell=f.cell * BOHR,
-            energy=f.energy * HARTREE,
-            forces=f.forces * HARTREE / BOHR,
-            stress=None,
-        )
-        for f in frames
-    ]
-    n2p2_data.write(Frames.from_frames(frames), tmp_path / 'input.data')
+    frames = [dataclasses.replace(f, stress=None) for f in frames]
+    n2p2_data.write(Frames.from_frames(frames), tmp_path / 'input.data', 'bohr', 'hartree')
     shutil.copy(REFERENCE / 'Mo' / 'nnp' / 'input.nn', tmp_path / 'input.nn')
     return tmp_path
 

@@ -1,7 +1,9 @@
 """SNAP end to end: the real FitSNAP in a CalcJob, LAMMPS on the stored potential, reference numbers."""
 
 import glob
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,20 +24,8 @@ pytestmark = [pytest.mark.slow]
 
 TA_REFERENCE = SHARED / 'datasets' / 'Ta_JCP2014' / '20May21_Standard' / 'Ta_metrics.md'
 #: Group weights (energy, forces, stress) of FitSNAP's Ta-example.in.
-TA_GROUP_WEIGHTS = {
-    'Displaced_A15': (100, 1, 1e-8),
-    'Displaced_BCC': (100, 1, 1e-8),
-    'Displaced_FCC': (100, 1, 1e-8),
-    'Elastic_BCC': (1e-8, 1e-8, 1e-4),
-    'Elastic_FCC': (1e-9, 1e-9, 1e-9),
-    'GSF_110': (100, 1, 1e-8),
-    'GSF_112': (100, 1, 1e-8),
-    'Liquid': (4.67e2, 1, 1e-8),
-    'Surface': (100, 1, 1e-8),
-    'Volume_A15': (1, 1e-9, 1e-9),
-    'Volume_BCC': (1, 1e-9, 1e-9),
-    'Volume_FCC': (1, 1e-9, 1e-9),
-}
+TA_WEIGHTS_FILE = Path(__file__).resolve().parents[1] / 'examples' / 'data' / 'ta_example_group_weights.json'
+TA_GROUP_WEIGHTS = {k: tuple(v) for k, v in json.loads(TA_WEIGHTS_FILE.read_text())['weights'].items()}
 
 
 @pytest.fixture

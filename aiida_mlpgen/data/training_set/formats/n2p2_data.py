@@ -107,23 +107,28 @@ def _frame(block: dict, where: str, group, to_a: float, to_ev: float) -> Frame:
     )
 
 
-def write(frames: Frames, path: Path) -> list[Path]:
+def write(frames: Frames, path: Path, length_unit: str = 'angstrom', energy_unit: str = 'ev') -> list[Path]:
+    """input.data in ``length_unit`` and ``energy_unit`` (e.g. bohr, hartree for potentials
+    trained in atomic units); the set's groups, weights, splits and stresses ride in the comment."""
     path = Path(path)
     if path.is_dir() or not path.suffix:
         path.mkdir(parents=True, exist_ok=True)
         path = path / 'input.data'
+    length, energy = 1.0 / length_factor(length_unit), 1.0 / energy_factor(energy_unit)  # Å -> unit, eV -> unit
     lines = []
     for frame in frames.to_frames():
         group = ''.join(c if c.isalnum() or c in '-_.+' else '_' for c in frame.group)  # checks.GROUP_NAME
         comment = f'comment group={group} weight={frame.weight!r} split={frame.split}'
         if frame.stress is not None:
-            comment += ' stress=' + ','.join(repr(x) for x in frame.stress.reshape(-1).tolist())
+            stress = frame.stress.reshape(-1) * energy / length**3
+            comment += ' stress=' + ','.join(repr(x) for x in stress.tolist())
         lines += [_BEGIN.get(frame.split, 'begin'), comment]
         if any(frame.pbc):
-            lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell]
+            lines += ['lattice {!r} {!r} {!r}'.format(*map(float, vector)) for vector in frame.cell * length]
         forces = frame.forces if frame.forces is not None else np.zeros_like(frame.positions)
-        for z, r, f in zip(frame.numbers.tolist(), frame.positions.tolist(), forces.tolist(), strict=True):
+        positions, forces = (frame.positions * length).tolist(), (forces * energy / length).tolist()
+        for z, r, f in zip(frame.numbers.tolist(), positions, forces, strict=True):
             lines.append(f'atom {r[0]!r} {r[1]!r} {r[2]!r} {chemical_symbols[z]} 0.0 0.0 {f[0]!r} {f[1]!r} {f[2]!r}')
-        lines += [f'energy {frame.energy!r}', 'charge 0.0', 'end']
+        lines += [f'energy {frame.energy * energy!r}', 'charge 0.0', 'end']
     path.write_text('\n'.join(lines) + '\n')
     return [path]
