@@ -10,7 +10,7 @@ from aiida.engine import CalcJob
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.data.training_set.frames import choose_validation, held_out_count
 
-from .common import default_options, single_run
+from .common import default_options, output_exit_codes, single_run
 
 
 class MlpFitCalculation(CalcJob):
@@ -56,15 +56,7 @@ class MlpFitCalculation(CalcJob):
             required=False,
             help='Loss (or RMSE) per iteration/epoch for training and validation, iterative fits only.',
         )
-        spec.exit_code(
-            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
-        )
-        spec.exit_code(
-            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
-        )
-        spec.exit_code(
-            302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.', invalidates_cache=True
-        )
+        output_exit_codes(spec)
         spec.exit_code(
             305,
             'ERROR_JOB_CANCELLED',

@@ -14,6 +14,18 @@ def default_options(spec, parser_name: str, output_file: str) -> None:
     options['output_filename'].default = output_file
 
 
+def output_exit_codes(spec) -> None:
+    """Exit codes 300-302 of every CalcJob here: no retrieved folder, an output file missing,
+    an output file unreadable (all invalidate the cache)."""
+    spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True)
+    spec.exit_code(
+        301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
+    )
+    spec.exit_code(
+        302, 'ERROR_OUTPUT_UNREADABLE', message='An output file could not be read: {error}.', invalidates_cache=True
+    )
+
+
 def single_run(
     calc, arguments: list[str], stdout: str, retrieve: list[str], local_copy_list=(), exclude=()
 ) -> CalcInfo:

@@ -17,7 +17,7 @@ from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.engines.properties.tasks import Task, dump_tasks
 
-from .common import default_options, single_run
+from .common import default_options, output_exit_codes, single_run
 
 
 def task_name(index: int) -> str:
@@ -49,15 +49,7 @@ class DeltaSubtractionCalculation(CalcJob):
         spec.output(
             'training_set', valid_type=TrainingSetData, help='The data minus the Δ-potential: what the fit learns.'
         )
-        spec.exit_code(
-            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
-        )
-        spec.exit_code(
-            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
-        )
-        spec.exit_code(
-            302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.', invalidates_cache=True
-        )
+        output_exit_codes(spec)
         spec.exit_code(310, 'ERROR_NON_FINITE', message='The Δ-potential gives non-finite values for {structures}.')
         spec.inputs.validator = cls.validate_inputs
 

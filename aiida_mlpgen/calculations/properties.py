@@ -20,7 +20,7 @@ from aiida_mlpgen.engines.properties import lammps_input
 from aiida_mlpgen.engines.properties.registry import PROPERTIES
 from aiida_mlpgen.engines.properties.tasks import dump_tasks
 
-from .common import default_options, single_run
+from .common import default_options, output_exit_codes, single_run
 
 TASKS_FILE = 'tasks.json'
 
@@ -83,15 +83,7 @@ class PropertiesCalculation(CalcJob):
             'vacancy_formation_energy eV, surface_energy_100 J/m², ...).',
         )
         spec.output('curves', valid_type=orm.Dict, help='Data behind the plots (E(V) points, γ(s), bands, ...).')
-        spec.exit_code(
-            300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.', invalidates_cache=True
-        )
-        spec.exit_code(
-            301, 'ERROR_OUTPUT_MISSING', message='An expected output file is missing: {files}.', invalidates_cache=True
-        )
-        spec.exit_code(
-            302, 'ERROR_OUTPUT_UNREADABLE', message='An output could not be read: {error}.', invalidates_cache=True
-        )
+        output_exit_codes(spec)
         spec.exit_code(310, 'ERROR_CODE_FAILED', message='The code failed: {error}.', invalidates_cache=True)
         spec.exit_code(
             311,
