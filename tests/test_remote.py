@@ -26,7 +26,7 @@ from aiida_mlpgen.calculations.n2p2 import NnpCalculation
 from aiida_mlpgen.calculations.pacemaker import PacemakerCalculation
 from aiida_mlpgen.computers import RemoteComputer, setup_remote
 from aiida_mlpgen.data.potentials import PotentialData
-from aiida_mlpgen.data.training_set import TrainingSetData
+from aiida_mlpgen.data.training_set import TrainingSetData, TrainingSetError
 
 from . import services
 from .conftest import BIN, MLEARN, TA_JSON, copy_ta_groups, local_code, require
@@ -468,7 +468,11 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
     canary = tmp_path / 'PWNED'
     strings = hostile(canary)
     frames = TrainingSetData.from_file(require(TA_JSON / 'Displaced_BCC')).get_frame_list()
-    groups = [strings[i % len(strings)] if i % 2 else f'group{i % 3}' for i in range(len(frames))]
+    for hostile_group in strings:  # a group name is data an exporter writes: refused at the door (issue 17)
+        frames[1].group = hostile_group
+        with pytest.raises(TrainingSetError, match='group name'):
+            TrainingSetData(frames)
+    groups = [f'group{i % 3}' for i in range(len(frames))]
     for frame, group in zip(frames, groups, strict=True):
         frame.group = group
     training_set = TrainingSetData(frames, label=strings[0], description=strings[3]).store()
@@ -484,7 +488,7 @@ def test_shell_metacharacters_never_reach_a_shell_or_a_path(slurm, cluster, tmp_
         assert not canary.exists() and not list(cluster.workdir.parent.glob('PWNED'))
         energy = node.outputs.metrics['energy']
         per_group = {g for split in energy.values() for g in split['groups']}
-        assert per_group == set(groups)  # the names survive as data, untouched
+        assert per_group == set(groups)
     # A newline inside a string parameter would add keywords to an input file: refused.
     before = count_nodes()
     for calc, code, data, key in (
