@@ -24,6 +24,27 @@ MLEARN = SHARED / 'datasets' / 'mlearn'
 TEST_DATA = Path(__file__).resolve().parent / 'data'
 #: this environment's programs: mlpgen-fitsnap, mlpgen-pacemaker, mlpgen-nnp, mlpgen-properties, lmp
 BIN = Path(sys.executable).parent
+#: Tiny but real ACE fit: 10 functions, 5 Å cutoff, a handful of BFGS iterations.
+TINY_ACE = {
+    'cutoff': 5.0,
+    'number_of_functions': 10,
+    'min_iterations': 0,
+    'max_iterations': 6,
+    'display_step': 2,
+    'min_relative_train_loss_change': 0.0,
+    'min_relative_validation_loss_change': 0.0,
+}
+#: Small but real NNP: 2 epochs, 8-8 network, a reduced grid, 4.5 Å.
+TINY_NNP = {
+    'epochs': 2,
+    'nodes_per_layer': 8,
+    'cutoff': 4.5,
+    'force_update_fraction': 0.02,
+    'symmetry_functions': [
+        {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
+        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
+    ],
+}
 ASE_TESTDATA = Path(__import__('ase').__file__).parent / 'test' / 'testdata'
 
 

@@ -18,20 +18,11 @@ from aiida_mlpgen.data import TrainingSetData
 from aiida_mlpgen.data.potentials import AcePotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import evaluate_with_lmp
 
-from .conftest import BIN, copy_ta_groups, local_code
+from .conftest import BIN, TINY_ACE, copy_ta_groups, local_code
 
 pytestmark = [pytest.mark.slow]
 
-#: Tiny but real: 10 functions, 5 Å cutoff, a handful of BFGS iterations on 18 Ta cells.
-TINY = {
-    'cutoff': 5.0,
-    'number_of_functions': 10,
-    'min_iterations': 0,
-    'max_iterations': 6,
-    'display_step': 2,
-    'min_relative_train_loss_change': 0.0,
-    'min_relative_validation_loss_change': 0.0,
-}
+TINY = TINY_ACE  # on 18 Ta cells
 
 
 @pytest.fixture(scope='module')

@@ -15,21 +15,11 @@ from aiida_mlpgen.data.potentials import NnpPotentialData, PotentialError
 from aiida_mlpgen.data.potentials.lammps_run import check_packages
 from aiida_mlpgen.engines.nnp.settings import Settings
 
-from .conftest import BIN, MLEARN, SHARED, local_code, require, run_fit
+from .conftest import BIN, MLEARN, SHARED, TINY_NNP, local_code, require, run_fit
 
 pytestmark = [pytest.mark.slow]
 
-#: Small but real: 2 epochs, 8-8 network, a reduced grid, 4.5 Å.
-TINY = {
-    'epochs': 2,
-    'nodes_per_layer': 8,
-    'cutoff': 4.5,
-    'force_update_fraction': 0.02,
-    'symmetry_functions': [
-        {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
-        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
-    ],
-}
+TINY = TINY_NNP
 
 
 @pytest.fixture(scope='module')

@@ -29,7 +29,7 @@ from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData, TrainingSetError
 
 from . import services
-from .conftest import BIN, MLEARN, TA_JSON, copy_ta_groups, local_code, require
+from .conftest import BIN, MLEARN, TA_JSON, TINY_ACE, TINY_NNP, copy_ta_groups, local_code, require
 
 WHY = services.missing()
 if WHY is not None and os.environ.get('CI') == 'true':
@@ -41,25 +41,8 @@ pytestmark = [
 ]
 
 SNAP = {'twojmax': 4}
-ACE = {
-    'cutoff': 5.0,
-    'number_of_functions': 10,
-    'min_iterations': 0,
-    'max_iterations': 6,
-    'display_step': 2,
-    'min_relative_train_loss_change': 0.0,
-    'min_relative_validation_loss_change': 0.0,
-}
-NNP = {
-    'epochs': 2,
-    'nodes_per_layer': 8,
-    'cutoff': 4.5,
-    'force_update_fraction': 0.02,
-    'symmetry_functions': [
-        {'kind': 'radial', 'mode': 'shifted', 'n_points': 5},
-        {'kind': 'narrow_angular', 'mode': 'centered', 'r_low': 1.0, 'n_points': 2, 'zeta': [1, 4]},
-    ],
-}
+ACE = TINY_ACE
+NNP = TINY_NNP
 
 
 # ---- services and computers -----------------------------------------------------------------------------------
