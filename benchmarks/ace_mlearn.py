@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_profile
 
 #: Zuo et al. 2020, test-set MAE (energy meV/atom, force eV/Å) of GAP and MTP.
 PUBLISHED = {
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument('--evaluator', choices=['pyace', 'tensorpot'], default='tensorpot')
     parser.add_argument('--output', type=Path, default=Path(__file__).resolve().parent / 'results' / 'ace_mlearn.csv')
     args = parser.parse_args()
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
     from aiida_mlpgen.embedded import setup
 
     setup()

@@ -18,12 +18,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from emt_cells import KINDS, deform, held_out_errors, label
+from scratch import scratch
 
 
 def cu_cells(n: int, seed: int):
@@ -80,13 +80,13 @@ def main() -> None:
     args = parser.parse_args()
     import ase.io
 
-    work = Path(tempfile.mkdtemp(prefix='mlpgen-ace-speed-'))
+    work = scratch('mlpgen-ace-speed-')
     ase.io.write(work / 'cu_train.xyz', cu_cells(64, seed=7))
     ase.io.write(work / 'cu_held_out.xyz', cu_cells(16, seed=8))
     bin_dir = Path(sys.executable).parent
     rows = []
     for evaluator in args.evaluators.split(','):
-        env = {**os.environ, 'AIIDA_PATH': tempfile.mkdtemp(prefix='mlpgen-ace-speed-aiida-')}
+        env = {**os.environ, 'AIIDA_PATH': str(scratch('mlpgen-ace-speed-aiida-'))}
         env.pop('AIIDA_PROFILE', None)
         subprocess.run(
             [bin_dir / 'mlpgen', 'import', work / 'cu_train.xyz', '-l', 'cu'], env=env, check=True, capture_output=True

@@ -11,14 +11,15 @@ Prints wall time, the number of input nodes, and what each gives as outputs.
 from __future__ import annotations
 
 import glob
-import os
 import tempfile
 import time
 from pathlib import Path
 
+from scratch import scratch_profile
+
 
 def main() -> None:
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
     from aiida import orm
     from aiida.engine import run_get_node
     from aiida_lammps.calculations.raw import LammpsRawCalculation

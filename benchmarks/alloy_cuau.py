@@ -23,12 +23,12 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from emt_cells import KINDS, deform, held_out_errors, label
+from scratch import scratch
 
 A_CU, A_AU = 3.61, 4.08
 
@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     import ase.io
 
-    work = Path(args.work or tempfile.mkdtemp(prefix='mlpgen-cuau-'))
+    work = Path(args.work) if args.work else scratch('mlpgen-cuau-')
     work.mkdir(parents=True, exist_ok=True)
     ase.io.write(work / 'cuau_train.xyz', alloy_cells(args.train, seed=11))
     ase.io.write(work / 'cuau_held_out.xyz', alloy_cells(args.held_out, seed=12))

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch, scratch_profile
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / 'shared'
@@ -306,7 +307,7 @@ def main(argv=None) -> None:
     unknown = set(types) - set(TYPES)
     if unknown:
         parser.error(f'unknown types {sorted(unknown)}; known: {", ".join(TYPES)}')
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
     out = args.out or HERE / 'results' / ('mlearn_quick' if args.quick else 'mlearn')
     limit = args.max_structures if args.max_structures is not None else (30 if args.quick else None)
     start = time.perf_counter()
@@ -340,7 +341,7 @@ def side_by_side(elements: list[str], argv: list[str], out: Path, jobs: int) -> 
         keep.append(item)
 
     def one(element):
-        env = dict(os.environ, AIIDA_PATH=tempfile.mkdtemp(prefix=f'mlpgen-bench-{element}-'))
+        env = dict(os.environ, AIIDA_PATH=str(scratch(f'mlpgen-bench-{element}-')))
         folder = out / 'per_element' / element
         done = subprocess.run(
             [sys.executable, __file__, *keep, '--elements', element, '--out', str(folder), '--jobs', '1'],

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_profile
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=42)
     parser.add_argument('-p', '--param', action='append', default=[], help='NNP parameter key=value (JSON value)')
     args = parser.parse_args()
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
 
     from aiida import orm
     from aiida.engine import run_get_node

@@ -17,11 +17,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch
 
 from aiida_mlpgen.data.training_set.formats import mlearn_json, n2p2_data
 from aiida_mlpgen.data.training_set.frames import Frames
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=5)
     parser.add_argument('--workdir', type=Path, default=None)
     args = parser.parse_args()
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix='nnp-anchor-'))
+    folder = args.workdir or scratch('nnp-anchor-')
     folder.mkdir(parents=True, exist_ok=True)
     frames = mlearn_json.read(args.shared / 'datasets' / 'mlearn' / 'Mo' / 'training.json')
     frames = [dataclasses.replace(f, stress=None) for f in frames]

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_profile
 
 
 def published_errors(kind: str, shared: Path, split) -> dict:
@@ -60,7 +61,7 @@ def main() -> None:
     parser.add_argument('--in-flight', type=int, default=4)
     parser.add_argument('--seed', type=int, default=42)
     args = parser.parse_args()
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
 
     from aiida import orm
     from aiida.engine import run_get_node

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import glob
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_profile
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument('--properties', default='eos,elastic,vacancy,surface:100')
     parser.add_argument('--lattice', type=float, default=3.16, help='starting bcc lattice parameter (Å)')
     args = parser.parse_args()
-    os.environ.setdefault('AIIDA_PATH', tempfile.mkdtemp(prefix='mlpgen-bench-'))
+    scratch_profile()
 
     from aiida import orm
     from aiida.engine import run_get_node

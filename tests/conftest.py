@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -9,8 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Tests never touch the user's AiiDA configuration: everything lives in a temporary AIIDA_PATH.
+# Tests never touch the user's AiiDA configuration: everything lives in a temporary AIIDA_PATH,
+# one per pytest process, removed when that process ends (job folders of the local computer too).
 os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='mlpgen-tests-aiida-')
+atexit.register(shutil.rmtree, os.environ['AIIDA_PATH'], True)
 os.environ.pop('AIIDA_PROFILE', None)
 
 import pytest  # noqa: E402
@@ -153,7 +156,7 @@ def local_code(label: str, executable):
             hostname='localhost',
             transport_type='core.local',
             scheduler_type='core.direct',
-            workdir='/tmp/mlpgen-tests-work',
+            workdir=str(Path(os.environ['AIIDA_PATH']) / 'jobs'),
         ).store()
         computer.configure(safe_interval=0)
         computer.set_default_mpiprocs_per_machine(1)

@@ -24,6 +24,13 @@ def _clean(value):
     return value
 
 
+def _finite(value) -> bool:
+    """Every number in ``value`` (a number or nested lists, e.g. forces) is finite."""
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return math.isfinite(value)
+
+
 class PropertiesParser(Parser):
     """Subclasses implement :meth:`read_results` (task name -> TaskResult) or return an exit code."""
 
@@ -46,7 +53,7 @@ class PropertiesParser(Parser):
             values, curves = prop.analyse(self.node.inputs.structure.get_ase(), results, **settings)
         except (ValueError, RuntimeError, KeyError) as error:
             return self.exit_codes.ERROR_ANALYSIS.format(error=str(error))
-        bad = [key for key, value in values.items() if not math.isfinite(value)]
+        bad = [key for key, value in values.items() if not _finite(value)]
         if bad:
             return self.exit_codes.ERROR_ANALYSIS.format(error=f'non-finite values for {bad}')
         self.out('properties', orm.Dict(_clean(values)))

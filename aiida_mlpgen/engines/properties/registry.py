@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from . import defects, elastic, eos, gsf, phonons, surfaces, thermal
+from . import defects, elastic, eos, gsf, phonons, single_point, surfaces, thermal
 from .tasks import run_tasks
 
 
@@ -43,6 +43,7 @@ PROPERTIES = {
         Property('gsf', gsf.DEFAULTS, gsf.tasks, gsf.analyse, argument='plane'),
         Property('phonons', phonons.DEFAULTS, phonons.tasks, phonons.analyse),
         Property('thermal_expansion', thermal.DEFAULTS, thermal.tasks, thermal.analyse, engines=('lammps',)),
+        Property('single_point', single_point.DEFAULTS, single_point.tasks, single_point.analyse, engines=('ase',)),
     )
 }
 #: computed by the workflow from the equations of state of several structures
