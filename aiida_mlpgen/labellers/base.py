@@ -66,6 +66,11 @@ class Labeller:
     def process_class(self):
         raise NotImplementedError
 
+    def fixed_sampling(self, settings: dict, structure) -> dict:
+        """``settings`` for a series of strained copies of ``structure`` (an equation of state)
+        that must share one Brillouin-zone sampling; by default unchanged."""
+        return dict(settings)
+
     def inputs(self, structure, code, resolved: dict, overrides: dict, options: dict) -> dict:
         """Inputs of :meth:`process_class` for one single-point calculation."""
         raise NotImplementedError

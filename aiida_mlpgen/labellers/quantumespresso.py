@@ -46,6 +46,7 @@ class QuantumEspressoLabeller(Labeller):
         'ecutwfc': None,  # Ry; default: the family's highest recommended cutoff
         'ecutrho': None,  # Ry; default: the family's (or 4 × ecutwfc)
         'kpoints_spacing': 0.2,  # Å⁻¹, 2π included
+        'kpoints_mesh': None,  # one mesh for every structure instead (an equation of state)
         'smearing': 'cold',
         'degauss': 0.01,  # Ry
         'conv_thr_per_atom': 1e-9,  # Ry
@@ -117,6 +118,15 @@ class QuantumEspressoLabeller(Labeller):
         resolved['pseudopotentials'] = {element: pseudo.filename for element, pseudo in pseudos.items()}
         return resolved
 
+    def fixed_sampling(self, settings: dict, structure) -> dict:
+        """The mesh ``kpoints_spacing`` gives ``structure``, for all its strained copies."""
+        from aiida import orm
+
+        kpoints = orm.KpointsData()
+        kpoints.set_cell_from_structure(structure)
+        kpoints.set_kpoints_mesh_from_density(float(settings['kpoints_spacing']))
+        return {**settings, 'kpoints_mesh': [int(n) for n in kpoints.get_kpoints_mesh()[0]]}
+
     def dft_settings(self, resolved: dict) -> dict:
         return {
             'code': 'Quantum ESPRESSO',
@@ -166,10 +176,20 @@ class QuantumEspressoLabeller(Labeller):
                 'pseudos': family.get_pseudos(structure=structure),
                 'metadata': {'options': options},
             },
-            'kpoints_distance': orm.Float(float(resolved['kpoints_spacing'])),
             'max_iterations': orm.Int(int(resolved['max_iterations'])),
             'clean_workdir': orm.Bool(True),
+            **self._sampling(resolved),
         }
+
+    @staticmethod
+    def _sampling(resolved: dict) -> dict:
+        from aiida import orm
+
+        if resolved.get('kpoints_mesh'):
+            kpoints = orm.KpointsData()
+            kpoints.set_kpoints_mesh([int(n) for n in resolved['kpoints_mesh']])
+            return {'kpoints': kpoints}
+        return {'kpoints_distance': orm.Float(float(resolved['kpoints_spacing']))}
 
     def inputs(self, structure, code, resolved: dict, overrides: dict, options: dict) -> dict:
         parameters = self._parameters(structure, resolved, 'scf')

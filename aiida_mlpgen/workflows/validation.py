@@ -16,6 +16,7 @@ import tempfile
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction
 
+from aiida_mlpgen.calculations.functions.dft_reference import dft_reference_values, reference_tasks
 from aiida_mlpgen.calculations.properties import (
     AsePropertiesCalculation,
     LammpsPropertiesCalculation,
@@ -24,7 +25,10 @@ from aiida_mlpgen.calculations.properties import (
 )
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.engines.properties.registry import PROPERTIES, parse_request, request_label
+from aiida_mlpgen.labellers import load_labeller
 from aiida_mlpgen.report.validation import comparison_rows, report_text, write_plots
+
+from .labelling import LabelWorkChain, check_labelling
 
 ENGINES = {'lammps': LammpsPropertiesCalculation, 'ase': AsePropertiesCalculation}
 #: CalcJob exit codes whose outputs are still used (relaxation not converged: noted in the report)
@@ -142,6 +146,17 @@ class ValidationWorkChain(WorkChain):
             required=False,
             help='mlpgen-properties code for reference_potential (default: code, when engine is ase).',
         )
+        spec.expose_inputs(
+            LabelWorkChain,
+            namespace='dft_reference',
+            exclude=('structures', 'groups', 'aimd_structures', 'aimd'),
+            namespace_options={
+                'required': False,
+                'populate_defaults': False,
+                'help': 'Instead of given DFT values: compute them with this labeller and setup (e.g. the '
+                "training set's): the equation of state (lattice parameter, bulk modulus, energy).",
+            },
+        )
         spec.inputs.validator = cls.validate_inputs
         spec.outline(cls.run_equations_of_state, cls.run_properties, cls.results)
         spec.output('values', valid_type=orm.Dict, help="The potential's values under stable keys.")
@@ -194,8 +209,13 @@ class ValidationWorkChain(WorkChain):
             error = lammps_check(potential, inputs.get('code'))
             if error:
                 return error
-        if 'reference' in inputs and 'reference_potential' in inputs:
-            return 'give reference (DFT values) or reference_potential, not both'
+        given = [key for key in ('reference', 'reference_potential', 'dft_reference') if inputs.get(key)]
+        if len(given) > 1:
+            return f'give one reference, not {" and ".join(given)}'
+        if inputs.get('dft_reference'):
+            problem = check_labelling(inputs['dft_reference'], {'structure': structure}, None, None)
+            if problem:
+                return f'dft_reference: {problem}'
         if 'reference_potential' in inputs and 'reference_code' not in inputs and engine != 'ase':
             return 'reference_potential runs with the ASE engine: give reference_code (mlpgen-properties)'
         return None
@@ -235,6 +255,18 @@ class ValidationWorkChain(WorkChain):
                 metadata={'call_link_label': 'reference'},
             )
             running['reference'] = self.submit(ValidationWorkChain, **inputs)
+        if self.inputs.get('dft_reference'):
+            inputs = self.exposed_inputs(LabelWorkChain, namespace='dft_reference')
+            structures = reference_tasks(self.inputs.structure, self._settings())
+            labeller = load_labeller(inputs['labeller'].value)
+            given = labeller.settings(inputs['settings'].get_dict() if 'settings' in inputs else {})
+            inputs.update(
+                settings=orm.Dict(labeller.fixed_sampling(given, self.inputs.structure)),
+                structures=structures,
+                groups=orm.Dict({name: 'eos' for name in structures}),
+                metadata={'call_link_label': 'dft_reference'},
+            )
+            running['dft_reference'] = self.submit(LabelWorkChain, **inputs)
         return ToContext(**running)
 
     def run_properties(self):
@@ -278,6 +310,21 @@ class ValidationWorkChain(WorkChain):
             reference, reference_curves = child.outputs['values'], child.outputs['curves']
             potential = self.inputs.reference_potential
             reference_label = f'{type(potential).__name__}<{potential.pk}> with the ASE engine'
+        elif self.inputs.get('dft_reference'):
+            child = self.ctx.dft_reference
+            if not child.is_finished_ok:
+                return self.exit_codes.ERROR_REFERENCE_FAILED.format(
+                    detail=f'{child.pk} [{child.exit_status}] {child.exit_message}'
+                )
+            computed = dft_reference_values(
+                child.outputs.training_set, self.inputs.structure, orm.Dict(self._settings())
+            )
+            reference, reference_curves = computed['values'], computed['curves']
+            labeller = self.inputs.dft_reference.labeller.value
+            reference_label = f'DFT by the {labeller} labeller (LabelWorkChain<{child.pk}>, equation of state)'
+            failed_reference = child.outputs.failed.get_list()
+            if failed_reference:
+                notes.append(f'DFT reference: {len(failed_reference)} EOS point(s) failed and were left out')
         potential = self.inputs.potential
         labels = {
             'potential': f'{type(potential).__name__}<{potential.pk}>',
