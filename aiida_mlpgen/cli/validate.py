@@ -75,6 +75,14 @@ def _json_option(text: str | None, what: str) -> dict:
     default=None,
     help='A potential (or ase:module:Class) whose values are the reference (ASE engine).',
 )
+@click.option(
+    '--dft',
+    default=None,
+    help='Compute the DFT reference (equation of state) with this labeller: quantumespresso or ase:MODULE:CLASS.',
+)
+@click.option('--pseudo-family', default=None, help='For --dft quantumespresso: the aiida-pseudo family.')
+@click.option('--dft-settings', default=None, help='For --dft: labeller settings, JSON text or file.')
+@click.option('--dft-code', default=None, help='For --dft: the labeller code (default pw@localhost).')
 @click.option('--code', default=None, help="The engine's code (default lammps@localhost / properties@localhost).")
 @click.option(
     '--json',
@@ -93,6 +101,10 @@ def cmd_validate(
     phases,
     reference,
     reference_potential,
+    dft,
+    pseudo_family,
+    dft_settings,
+    dft_code,
     code,
     json_out,
     output_dir,
@@ -130,6 +142,10 @@ def cmd_validate(
     if reference_potential:
         inputs['reference_potential'] = _potential(reference_potential, elements)
         inputs['reference_code'] = orm.load_code(DEFAULT_CODES['ase'])
+    if dft:
+        from .generate import labeller_inputs
+
+        inputs['dft_reference'] = labeller_inputs(dft, pseudo_family, dft_settings, dft_code)
     try:
         results, node = run_get_node(ValidationWorkChain, **inputs)
     except ValueError as error:  # the input validator: nothing was run
