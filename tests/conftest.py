@@ -142,7 +142,7 @@ def mlpgen_cli(tmp_path):
     return run
 
 
-def local_code(label: str, executable):
+def local_code(label: str, executable, with_mpi: bool | None = None):
     """An InstalledCode for ``executable`` on a localhost computer of the test profile
     (core.local, core.direct, the mpich wheel's mpiexec), created once."""
     from aiida import orm
@@ -159,6 +159,47 @@ def local_code(label: str, executable):
             workdir=str(Path(os.environ['AIIDA_PATH']) / 'jobs'),
         ).store()
         computer.configure(safe_interval=0)
+        computer.set_minimum_job_poll_interval(1.0)  # jobs of seconds: not the 10 s default
         computer.set_default_mpiprocs_per_machine(1)
         computer.set_mpirun_command([str(Path(sys.executable).parent / 'mpiexec'), '-n', '{tot_num_mpiprocs}'])
-    return orm.InstalledCode(label=label, computer=computer, filepath_executable=str(executable)).store()
+    return orm.InstalledCode(
+        label=label, computer=computer, filepath_executable=str(executable), with_mpi=with_mpi
+    ).store()
+
+
+#: Debian's quantum-espresso (pw.x) and quantum-espresso-data (pseudopotentials), installed by
+#: tests/install_services.sh; under CI their absence fails the tests that need them.
+PW = shutil.which('pw.x')
+PSEUDO_DIR = Path('/usr/share/espresso/pseudo')
+#: small but real Quantum ESPRESSO settings for Si tests (norm-conserving rrkj PBE)
+SI_QE = {'pseudo_family': 'test-qe-pbe', 'kpoints_spacing': 0.6, 'conv_thr_per_atom': 1e-8, 'max_iterations': 2}
+
+
+def require_pw() -> None:
+    if PW is None or not (PSEUDO_DIR / 'Si.pbe-rrkj.UPF').exists():
+        if os.environ.get('CI') == 'true':
+            pytest.fail('CI must run the Quantum ESPRESSO tests: pw.x or its pseudopotentials are missing')
+        pytest.skip('pw.x (Debian quantum-espresso, quantum-espresso-data) is not installed')
+
+
+@pytest.fixture(scope='module')
+def qe_family():
+    """An aiida-pseudo family of Debian's PBE pseudopotentials for Si, Ge and Cu, with small
+    recommended cutoffs (Ry) that keep the tests fast."""
+    require_pw()
+    from aiida_mlpgen.labellers.pseudos import family_from_files
+
+    files = [PSEUDO_DIR / name for name in ('Si.pbe-rrkj.UPF', 'Ge.pbe-kjpaw.UPF', 'Cu.pbe-kjpaw.UPF')]
+    return family_from_files('test-qe-pbe', files, {'Si': (16.0, 64.0), 'Ge': (25.0, 200.0), 'Cu': (30.0, 240.0)})
+
+
+@pytest.fixture(scope='module')
+def pw_code():
+    """pw.x on the localhost computer of the test profile, serial."""
+    require_pw()
+    return local_code('pw', PW, with_mpi=False)
+
+
+@pytest.fixture(scope='module')
+def properties_code():
+    return local_code('properties', BIN / 'mlpgen-properties')

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
@@ -507,3 +508,42 @@ def test_embedded_profile_caches_fits(mlpgen_cli):
     out = mlpgen_cli('config', 'get', 'caching.enabled_for', program='verdi').stdout
     for plugin in ('mlpgen.fitsnap', 'mlpgen.pacemaker', 'mlpgen.n2p2'):
         assert f'aiida.calculations:{plugin}' in out
+
+
+def test_dft_labelling_on_slurm_gives_the_numbers_of_localhost(slurm, cluster, qe_family, pw_code):
+    """The same structures labelled by pw.x on localhost and on the SSH+SLURM computer: the
+    same energies, forces and stresses (issue 18)."""
+    from ase.build import bulk
+
+    from aiida_mlpgen.workflows.labelling import LabelWorkChain
+
+    from .conftest import PW, SI_QE
+
+    remote_pw = orm.InstalledCode(
+        label='pw', computer=slurm['fitsnap'].computer, filepath_executable=PW, with_mpi=False
+    ).store()
+    atoms = bulk('Si')
+    rattled = atoms.copy()
+    rattled.rattle(0.05, seed=2)
+    strained = atoms.copy()
+    strained.set_cell(atoms.cell[:] * 1.02, scale_atoms=True)
+    structures = {
+        name: orm.StructureData(ase=a) for name, a in (('ground', atoms), ('rattled', rattled), ('strained', strained))
+    }
+    sets = []
+    for code in (pw_code, remote_pw):
+        results, node = run_get_node(
+            LabelWorkChain,
+            structures=structures,
+            labeller=orm.Str('quantumespresso'),
+            code=code,
+            settings=orm.Dict(SI_QE),
+        )
+        assert node.is_finished_ok, node.exit_message
+        assert results['failed'].get_list() == []
+        sets.append(results['training_set'].get_frames())
+    here, there = sets
+    assert np.allclose(here.energies, there.energies, rtol=0, atol=1e-6)
+    assert np.allclose(here.forces, there.forces, rtol=0, atol=1e-5)
+    assert np.allclose(here.stress, there.stress, rtol=0, atol=1e-7)
+    assert np.ptp(here.energies) > 0.01  # three different structures

@@ -24,9 +24,9 @@ def _elements(structures) -> set[str]:
     return {kind.symbol for structure in structures for kind in structure.kinds}
 
 
-def check_labelling(inputs, structures, aimd_structures, aimd) -> str | None:
+def check_labelling(inputs, structures, aimd_structures, aimd, names=None) -> str | None:
     """Why these labelling inputs cannot work (None when they can): labeller, settings against
-    the structures' elements, overrides, ab initio MD."""
+    the structures' elements, overrides (of ``names``, default the structures'), ab initio MD."""
     structures = dict(structures or {})
     aimd_structures = dict(aimd_structures or {})
     if not structures and not aimd_structures:
@@ -38,7 +38,7 @@ def check_labelling(inputs, structures, aimd_structures, aimd) -> str | None:
         settings = labeller.settings(inputs['settings'].get_dict() if 'settings' in inputs else {})
         labeller.resolve(settings, _elements([*structures.values(), *aimd_structures.values()]))
         overrides = inputs['overrides'].get_dict() if 'overrides' in inputs else {}
-        unknown = set(overrides) - set(structures)
+        unknown = set(overrides) - set(structures if names is None else names)
         if unknown:
             return f'overrides for unknown structure(s) {sorted(unknown)}'
         for values in overrides.values():
@@ -120,7 +120,7 @@ class LabelWorkChain(WorkChain):
         aimd_structures = dict(self.inputs.get('aimd_structures') or {})
         self.ctx.resolved = labeller.resolve(settings, _elements([*structures.values(), *aimd_structures.values()]))
         groups = self.inputs.groups.get_dict() if 'groups' in self.inputs else {}
-        queue = [{'name': name, 'group': groups.get(name, 'default'), 'md': None} for name in sorted(structures)]
+        queue = []  # ab initio MD first: the longest runs start in the first batch
         if aimd_structures:
             aimd = {**GENERATION_DEFAULTS['md'], **self.inputs.aimd.get_dict()}
             for name in sorted(aimd_structures):
@@ -133,6 +133,7 @@ class LabelWorkChain(WorkChain):
                             'from': name,
                         }
                     )
+        queue += [{'name': name, 'group': groups.get(name, 'default'), 'md': None} for name in sorted(structures)]
         self.ctx.queue = queue
         self.ctx.running = []
         self.ctx.done = []

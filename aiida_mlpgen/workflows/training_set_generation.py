@@ -79,8 +79,12 @@ class GenerateTrainingSetWorkChain(WorkChain):
     def validate_inputs(cls, inputs, _):
         try:
             settings = _settings(inputs)
-            for structure in inputs['structures'].values():
-                generate(structure.get_ase(), settings, inputs['seed'].value if 'seed' in inputs else 0)
+            seed = inputs['seed'].value if 'seed' in inputs else 0
+            names = set()
+            many = len(inputs['structures']) > 1
+            for label, structure in inputs['structures'].items():
+                made = generate(structure.get_ase(), settings, seed)
+                names |= {f'{label}_{name}' if many else name for name, _, _ in made}
         except generation.GenerationError as error:
             return f'generation: {error}'
         if not inputs['structures']:
@@ -89,7 +93,8 @@ class GenerateTrainingSetWorkChain(WorkChain):
         labelling = inputs.get('labelling', {})
         if 'labeller' in labelling:
             aimd = orm.Dict(md) if md['temperatures'] and md['source'] == 'dft' else None
-            problem = check_labelling(labelling, inputs['structures'], inputs['structures'] if aimd else None, aimd)
+            bulk = inputs['structures']
+            problem = check_labelling(labelling, bulk, bulk if aimd else None, aimd, names)
             if problem:
                 return f'labelling: {problem}'
         if md['temperatures'] and md['source'] == 'potential':
