@@ -47,7 +47,7 @@ class RemoteComputer:
     def code_specs(self) -> list[tuple[str, str, str, str | None]]:
         """(label, absolute executable, description, default plugin) of each code to create."""
         specs = []
-        for spec in codes():
+        for spec in (spec for spec in codes() if spec.ours):
             if spec.label == 'lammps':
                 if self.lammps:
                     specs.append((spec.label, self.lammps, "the cluster's LAMMPS", spec.default_calc_job_plugin))

