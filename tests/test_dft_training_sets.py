@@ -153,6 +153,21 @@ def test_the_workflow_refuses_bad_input_before_storing_anything(
     assert count_nodes() == before
 
 
+def test_quantumespresso_problems_stop_the_workflow_before_anything_is_stored(pw_code, qe_family, count_nodes):
+    """A family without the element, and a metal on a k-mesh coarser than 0.3 Å⁻¹."""
+    for structure, settings, message in (
+        (bulk('Ta', 'bcc', a=3.3, cubic=True), SI_QE, "family 'test-qe-pbe' has no pseudopotential for Ta"),
+        (bulk('Cu', cubic=True), {**SI_QE, 'kpoints_spacing': 0.35}, 'too coarse for a metal'),
+    ):
+        builder = GenerateTrainingSetWorkChain.get_builder_from_protocol(
+            pw_code, {'bulk': orm.StructureData(ase=structure)}, protocol='fast', labeller_settings=settings
+        )
+        before = count_nodes()
+        with pytest.raises(ValueError, match=message):
+            run_get_node(builder)
+        assert count_nodes() == before
+
+
 # ---- end to end ------------------------------------------------------------------------------------------------
 
 
@@ -264,3 +279,44 @@ def test_si_from_one_bulk_cell_with_pw_x_to_a_validated_snap_potential(pw_code, 
         project='id',
     )
     assert set(query.all(flat=True)) == labelled and len(labelled) == 19
+
+
+@pytest.mark.slow
+def test_md_snapshots_of_a_stored_potential_are_labelled_and_extend_a_set(properties_code):
+    """md source "potential": Langevin MD with a stored potential's ASE calculator (EMT as a
+    potential), snapshots labelled by the ase labeller, merged into an existing set."""
+    from aiida_mlpgen.data.potentials import AseCalculatorPotentialData
+
+    emt = {'calculator': 'ase.calculators.emt:EMT'}
+    only_md = {
+        'isotropic_strains': [],
+        'uniaxial_strains': [],
+        'shear_strains': [],
+        'rattle': {'count': 0},
+        'vacancies': {'count': 0},
+        'md': {'temperatures': [300, 1200], 'steps': 30, 'interval': 10, 'equilibration': 10, 'source': 'potential'},
+    }
+    structures = {'cu': orm.StructureData(ase=bulk('Cu', cubic=True).repeat(2))}
+    first, node = run_get_node(
+        GenerateTrainingSetWorkChain.get_builder_from_protocol(
+            properties_code, structures, labeller='ase', protocol='fast', labeller_settings=emt
+        )
+    )
+    assert node.is_finished_ok, node.exit_message
+    builder = GenerateTrainingSetWorkChain.get_builder_from_protocol(
+        properties_code, structures, labeller='ase', labeller_settings=emt, generation_overrides=only_md, seed=4
+    )
+    builder.md_potential = AseCalculatorPotentialData('ase.calculators.emt:EMT', ['Cu']).store()
+    builder.extend = first['training_set']
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    merged = results['training_set']
+    counts = merged.base.attributes.get('group_counts')
+    assert counts['md_300K'] == 2 and counts['md_1200K'] == 2 and counts['ground_state'] == 1  # not twice
+    assert merged.n_structures == first['training_set'].n_structures + 4
+    md = [f for f in merged.get_frame_list() if f.group.startswith('md_')]
+    spread = {
+        g: np.std([f.positions - f.positions.mean(0) for f in md if f.group == g]) for g in ('md_300K', 'md_1200K')
+    }
+    assert all(np.abs(f.forces).max() > 0.01 for f in md)  # displaced by the MD, not the ideal lattice
+    assert spread['md_300K'] > 0

@@ -15,6 +15,7 @@ from aiida_mlpgen.calculations.functions.generation import GROUPS, generate_stru
 from aiida_mlpgen.calculations.functions.training_set import merge_training_sets
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
+from aiida_mlpgen.data.training_set.frames import atoms_hash
 from aiida_mlpgen.engines.generation import settings as generation
 from aiida_mlpgen.engines.generation.structures import generate
 
@@ -152,6 +153,13 @@ class GenerateTrainingSetWorkChain(WorkChain):
                 structures[prefix + name] = made[name]
                 groups[prefix + name] = group
             bulk[label] = structure
+        if 'extend' in self.inputs:  # what the set holds already is not computed again
+            known = set(self.inputs.extend.get_frames().structure_hashes(include_labels=False))
+            again = sorted(name for name, node in structures.items() if atoms_hash(node.get_ase()) in known)
+            for name in again:
+                del structures[name], groups[name]
+            if again:
+                self.report(f'not labelled, already in the set to extend: {", ".join(again)}')
         self.ctx.structures, self.ctx.groups, self.ctx.bulk = structures, groups, bulk
         self.report(f'generated {len(structures)} structures in groups {sorted(set(groups.values()))}')
 

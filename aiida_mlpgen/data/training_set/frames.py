@@ -204,14 +204,7 @@ class Frames:
         """
         hashes = []
         for i, (start, stop) in enumerate(self.atom_slices()):
-            digest = hashlib.sha256()
-            for array in (
-                self.numbers[start:stop].astype(np.int64),
-                self.pbc[i].astype(np.int8),
-                _rounded(self.cells[i], 8),
-                _rounded(self.positions[start:stop], 8),
-            ):
-                digest.update(np.ascontiguousarray(array).tobytes())
+            digest = _atoms_digest(self.numbers[start:stop], self.pbc[i], self.cells[i], self.positions[start:stop])
             if include_labels:
                 digest.update(_rounded(self.energies[i : i + 1], 8).tobytes())
                 if self.has_forces:
@@ -232,6 +225,23 @@ class Frames:
         for item in sorted(self.structure_hashes()):
             digest.update(item.encode())
         return digest.hexdigest()
+
+
+def _atoms_digest(numbers, pbc, cell, positions):
+    digest = hashlib.sha256()
+    for array in (
+        np.asarray(numbers).astype(np.int64),
+        np.asarray(pbc).astype(np.int8),
+        _rounded(cell, 8),
+        _rounded(positions, 8),
+    ):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest
+
+
+def atoms_hash(atoms) -> str:
+    """The hash :meth:`Frames.structure_hashes` gives ``atoms`` without labels."""
+    return _atoms_digest(atoms.numbers, atoms.pbc, atoms.cell[:], atoms.positions).hexdigest()
 
 
 def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
