@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
-from aiida_mlpgen.calculations.functions.generation import GROUPS, generate_structures, md_snapshots
+from aiida_mlpgen.calculations.functions.generation import GROUPS, SUPERCELL, generate_structures, md_snapshots
 from aiida_mlpgen.calculations.functions.training_set import merge_training_sets
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
@@ -23,8 +23,21 @@ from .labelling import LabelWorkChain, check_labelling
 
 
 def _settings(inputs) -> dict:
+    """The generation settings; the protocol's ab initio MD is dropped for a labeller that runs
+    none (MD asked for in ``generation`` is kept, and the labeller refuses it)."""
+    from aiida_mlpgen.labellers import LabellingError, load_labeller
+
     protocol = inputs['protocol'].value if 'protocol' in inputs else 'moderate'
-    return generation.merged(protocol, inputs['generation'].get_dict() if 'generation' in inputs else {})
+    given = inputs['generation'].get_dict() if 'generation' in inputs else {}
+    settings = generation.merged(protocol, given)
+    labeller = inputs.get('labelling', {}).get('labeller')
+    if settings['md']['source'] == 'dft' and 'md' not in given and labeller is not None:
+        try:
+            if not load_labeller(labeller.value).HAS_MD:
+                settings['md']['temperatures'] = []
+        except LabellingError:
+            pass  # reported by the labelling check
+    return settings
 
 
 class GenerateTrainingSetWorkChain(WorkChain):
@@ -144,7 +157,7 @@ class GenerateTrainingSetWorkChain(WorkChain):
     def generate(self):
         settings = _settings(self.inputs)
         self.ctx.settings = settings
-        structures, groups, bulk = {}, {}, {}
+        structures, groups, bulk, supercells = {}, {}, {}, {}
         many = len(self.inputs.structures) > 1
         for label, structure in sorted(self.inputs.structures.items()):
             made = generate_structures(structure, orm.Dict(settings), self.inputs.seed)
@@ -153,6 +166,7 @@ class GenerateTrainingSetWorkChain(WorkChain):
                 structures[prefix + name] = made[name]
                 groups[prefix + name] = group
             bulk[label] = structure
+            supercells[label] = made[SUPERCELL]
         if 'extend' in self.inputs:  # what the set holds already is not computed again
             known = set(self.inputs.extend.get_frames().structure_hashes(include_labels=False))
             again = sorted(name for name, node in structures.items() if atoms_hash(node.get_ase()) in known)
@@ -161,6 +175,7 @@ class GenerateTrainingSetWorkChain(WorkChain):
             if again:
                 self.report(f'not labelled, already in the set to extend: {", ".join(again)}')
         self.ctx.structures, self.ctx.groups, self.ctx.bulk = structures, groups, bulk
+        self.ctx.supercells = supercells
         self.report(f'generated {len(structures)} structures in groups {sorted(set(groups.values()))}')
 
     def should_sample_md(self) -> bool:
@@ -183,7 +198,7 @@ class GenerateTrainingSetWorkChain(WorkChain):
         inputs['groups'] = orm.Dict(self.ctx.groups)
         md = self.ctx.settings['md']
         if md['temperatures'] and md['source'] == 'dft':
-            inputs['aimd_structures'] = self.ctx.bulk
+            inputs['aimd_structures'] = self.ctx.supercells
             inputs['aimd'] = orm.Dict(md)
         inputs['metadata'] = {'call_link_label': 'labelling'}
         return ToContext(labelling=self.submit(LabelWorkChain, **inputs))

@@ -17,16 +17,19 @@ from aiida_mlpgen.labellers.base import kept_steps
 
 #: key of the ``groups`` output / input: structure name -> group
 GROUPS = 'groups'
+#: output of :func:`generate_structures`: the input cell repeated by ``supercell`` (start of ab initio MD)
+SUPERCELL = 'supercell'
 
 
 @calcfunction
 def generate_structures(structure: orm.StructureData, settings: orm.Dict, seed: orm.Int) -> dict:
     """Strained, sheared, rattled, defective and slab cells of ``structure`` (see
     :mod:`aiida_mlpgen.engines.generation.settings`), one output per structure plus
-    ``groups`` ({name: group})."""
+    ``groups`` ({name: group}) and ``supercell`` (where ab initio MD starts)."""
     made = generate(structure.get_ase(), settings.get_dict(), int(seed.value))
     out = {name: orm.StructureData(ase=atoms) for name, _, atoms in made}
     out[GROUPS] = orm.Dict({name: group for name, group, _ in made})
+    out[SUPERCELL] = orm.StructureData(ase=structure.get_ase().repeat([int(n) for n in settings['supercell']]))
     return out
 
 

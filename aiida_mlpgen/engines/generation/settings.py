@@ -32,7 +32,7 @@ PROTOCOLS = {
         'shear_strains': [0.03],
         'rattle': {'count': 3},
     },
-    'moderate': {},
+    'moderate': {'md': {'temperatures': [300, 900]}},
     'precise': {
         'isotropic_strains': [-0.06, -0.04, -0.02, -0.01, 0.01, 0.02, 0.04, 0.06],
         'uniaxial_strains': [-0.04, -0.02, 0.02, 0.04],
@@ -40,7 +40,7 @@ PROTOCOLS = {
         'rattle': {'count': 12, 'amplitude': 0.08},
         'vacancies': {'count': 2},
         'interstitials': {'count': 1},
-        'md': {'temperatures': [300, 900]},
+        'md': {'temperatures': [300, 900, 1500], 'steps': 80},
     },
 }
 
