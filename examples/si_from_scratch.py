@@ -17,8 +17,8 @@ from aiida_mlpgen.workflows.generator import MlpGeneratorWorkChain
 from aiida_mlpgen.workflows.training_set_generation import GenerateTrainingSetWorkChain
 from aiida_mlpgen.workflows.validation import ValidationWorkChain
 
+setup()  # the default profile, localhost computer and codes (pw@localhost when pw.x is on PATH)
 load_profile()
-setup()  # localhost computer and codes (pw@localhost when pw.x is on PATH)
 family_from_files('debian-pbe', [DEBIAN_PSEUDOS / 'Si.pbe-rrkj.UPF'], {'Si': (24.0, 96.0)})
 pw = orm.load_code('pw@localhost')
 qe = {'pseudo_family': 'debian-pbe', 'kpoints_spacing': 0.4}
