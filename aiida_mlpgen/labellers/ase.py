@@ -7,8 +7,6 @@ stress in eV, eV/Å, eV/Å³ (tension positive), on any computer where aiida-mlp
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from .base import Labeller, LabellingError, LabelResult
@@ -26,16 +24,12 @@ class AseLabeller(Labeller):
         return AsePropertiesCalculation
 
     def resolve(self, settings: dict, elements: set[str]) -> dict:
-        calculator = settings.get('calculator') or ''
-        module, _, name = calculator.partition(':')
-        if not module or not name:
-            raise LabellingError(f"the ase labeller needs calculator='module:Class', not {calculator!r}")
+        from aiida_mlpgen.data.potentials.ase_calculator import PotentialError, import_calculator
+
         try:
-            factory = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            raise LabellingError(f'cannot import the ASE calculator {calculator}: {error}') from None
-        if not callable(factory):
-            raise LabellingError(f'{calculator} is not a calculator class')
+            import_calculator(settings.get('calculator') or '')
+        except PotentialError as error:
+            raise LabellingError(f'the ase labeller: {error}') from None
         return {**settings, 'elements': sorted(elements)}
 
     def dft_settings(self, resolved: dict) -> dict:

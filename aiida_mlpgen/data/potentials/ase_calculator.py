@@ -15,6 +15,20 @@ from .base import PotentialData, PotentialError
 __all__ = ('AseCalculatorPotentialData',)
 
 
+def import_calculator(calculator: str):
+    """The class ``'module:Class'`` names; :class:`PotentialError` when it cannot be imported."""
+    module, _, name = calculator.partition(':')
+    if not module or not name:
+        raise PotentialError(f"an ASE calculator is named 'module:Class', not {calculator!r}")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise PotentialError(f'cannot import the ASE calculator {calculator}: {error}') from error
+    if not callable(factory):
+        raise PotentialError(f'{calculator} is not a calculator class')
+    return factory
+
+
 class AseCalculatorPotentialData(PotentialData):
     POTENTIAL_TYPE = 'ase'
     REQUIRES_FILES = False
@@ -31,13 +45,7 @@ class AseCalculatorPotentialData(PotentialData):
         """``calculator`` is ``'module:Class'``, e.g. ``'ase.calculators.emt:EMT'``."""
         if not calculator or ':' not in calculator or not elements:
             raise PotentialError("AseCalculatorPotentialData needs calculator='module:Class' and elements")
-        module, _, name = calculator.partition(':')
-        try:
-            factory = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            raise PotentialError(f'cannot import the ASE calculator {calculator}: {error}') from error
-        if not callable(factory):
-            raise PotentialError(f'{calculator} is not a calculator class')
+        import_calculator(calculator)
         calculator_kwargs = dict(calculator_kwargs or {})
         json.dumps(calculator_kwargs)  # must be storable
         super().__init__(**kwargs)
