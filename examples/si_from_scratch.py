@@ -29,7 +29,7 @@ builder = GenerateTrainingSetWorkChain.get_builder_from_protocol(
     labeller='quantumespresso',
     protocol='moderate',
     labeller_settings=qe,
-    generation_overrides={'supercell': [2, 2, 1], 'md': {'temperatures': [300, 900], 'steps': 30}},
+    generation_overrides={'supercell': [2, 1, 1], 'md': {'temperatures': [300, 900], 'steps': 20}},
     max_concurrent=2,
 )
 results, node = run_get_node(builder)
