@@ -211,7 +211,7 @@ class ValidationWorkChain(WorkChain):
                 return error
         given = [key for key in ('reference', 'reference_potential', 'dft_reference') if inputs.get(key)]
         if len(given) > 1:
-            return f'give one reference, not {" and ".join(given)}'
+            return f'give one reference, not both {given[0]} and {given[1]}'
         if inputs.get('dft_reference'):
             problem = check_labelling(inputs['dft_reference'], {'structure': structure}, None, None)
             if problem:
