@@ -462,7 +462,7 @@ def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpge
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and fit.poll() is None:
         listing = mlpgen_cli('process', 'list', program='verdi').stdout
-        if 'Waiting' in listing and _running_under(workdir):
+        if 'Monitoring scheduler' in listing and _running_under(workdir):  # uploaded and submitted
             break
         time.sleep(1)
     assert fit.poll() is None, fit.communicate()
