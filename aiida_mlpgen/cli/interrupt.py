@@ -29,7 +29,7 @@ def run_interruptible(builder_or_class, **inputs):
     with utils.loop_scope(runner.loop):
         process = runner.instantiate_process(builder_or_class, **inputs)
         process.node.base.extras.set(FOREGROUND_PID, os.getpid())  # for `mlpgen kill PK` from another shell
-        handler = _Handler(process.node)
+        handler = _Handler(process.node, runner.loop)
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, handler)
@@ -42,12 +42,28 @@ def run_interruptible(builder_or_class, **inputs):
 
 
 class _Handler:
-    def __init__(self, node):
+    """The signal handler only schedules the stop on the event loop: the signal may arrive in
+    the middle of a database operation of the main thread, where touching the database again
+    (a lock the interrupted frame holds) could block for ever. The loop runs the stop between
+    two of its callbacks; should it not get there, a timer ends the command without it."""
+
+    GRACE = 20.0  # seconds the loop has to run the stop
+
+    def __init__(self, node, loop):
         self.node = node
+        self.loop = loop
 
     def __call__(self, number, _frame):
+        import threading
+
         name = signal.Signals(number).name
         click.echo(f'\n{name}: stopping {self.node.process_label}<{self.node.pk}> ...', err=True)
+        timer = threading.Timer(self.GRACE, self._exit_unmarked, (name,))
+        timer.daemon = True
+        timer.start()
+        self.loop.call_soon_threadsafe(self._stop, name)
+
+    def _stop(self, name):
         try:
             killed = kill_tree(self.node, f'Killed by {name} to the foreground command')
             click.echo(f'{name}: marked Killed: {", ".join(killed) or "nothing was running"}', err=True)
@@ -55,6 +71,13 @@ class _Handler:
             click.echo(f'{name}: could not mark every process killed: {error}', err=True)
         sys.stderr.flush()
         sys.stdout.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    def _exit_unmarked(self, name):
+        click.echo(
+            f'{name}: the run did not stop within {self.GRACE:.0f} s; `mlpgen kill {self.node.pk}` marks it', err=True
+        )
+        sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)
 
 
