@@ -102,7 +102,7 @@ class LabelWorkChain(WorkChain):
         )
         spec.input('options', valid_type=orm.Dict, required=False, help="metadata.options of the labeller's jobs.")
         spec.inputs.validator = cls.validate_inputs
-        spec.outline(cls.setup, while_(cls.has_work)(cls.submit_batch, cls.collect), cls.results)
+        spec.outline(cls.setup, while_(cls.has_work)(cls.submit_batch), cls.results)
         spec.output('training_set', valid_type=TrainingSetData, help='The labelled structures.')
         spec.output('failed', valid_type=orm.List, help='Structures left out: name, group, pk, exit status, message.')
         spec.exit_code(401, 'ERROR_NOTHING_LABELLED', message='No structure could be labelled: {detail}.')
@@ -135,8 +135,7 @@ class LabelWorkChain(WorkChain):
                     )
         queue += [{'name': name, 'group': groups.get(name, 'default'), 'md': None} for name in sorted(structures)]
         self.ctx.queue = queue
-        self.ctx.running = []
-        self.ctx.done = []
+        self.ctx.done = []  # submitted entries; results reads their processes once all ended
         self.report(
             f'{len(queue)} labelling processes with {labeller.name}, at most {self.inputs.max_concurrent.value} at once'
         )
@@ -169,12 +168,8 @@ class LabelWorkChain(WorkChain):
             entry['pk'] = node.pk
             entry['structure_pk'] = structure.pk
             running[f'job_{node.pk}'] = node
-        self.ctx.running = batch
+        self.ctx.done = [*self.ctx.done, *batch]
         return ToContext(**running)
-
-    def collect(self):
-        self.ctx.done = [*self.ctx.done, *self.ctx.running]
-        self.ctx.running = []
 
     def results(self):
         labeller = load_labeller(self.inputs.labeller.value)
