@@ -441,6 +441,7 @@ def _running_under(folder) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('sig', ['SIGINT', 'mlpgen kill'])
 def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpgen_cli, tmp_path, sig):
     """A real NNP fit in the foreground; once its job runs, SIGINT (Ctrl-C) — or `mlpgen kill PK`
@@ -485,3 +486,50 @@ def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpge
     assert not _running_under(workdir)  # the job (mlpgen-nnp) was stopped too
     maintain = mlpgen_cli('storage', 'maintain', '--dry-run', program='verdi', check=False)
     assert maintain.returncode == 0, maintain.stderr
+
+
+@pytest.mark.slow
+def test_1_verdi_process_kill_stops_a_fit_of_the_daemon_on_the_embedded_profile(mlpgen_cli):
+    """On the embedded profile (SQLite, ZeroMQ broker) `verdi process kill` reaches the daemon:
+    a submitted NNP fit whose job runs is Killed within seconds and its job is stopped."""
+    import textwrap
+    import time
+
+    from .conftest import REPO
+
+    mlpgen_cli('setup')
+    pk_set = mlpgen_cli('import', REPO / 'examples' / 'data' / 'Mo_mlearn_slice.json', '-l', 'mo').stdout
+    set_pk = int(pk_set.split('<')[1].split('>')[0])
+    mlpgen_cli('daemon', 'start', '1', program='verdi')
+    try:
+        script = textwrap.dedent(f"""
+            from aiida import load_profile, orm
+            from aiida.engine import submit
+            from aiida.plugins import CalculationFactory
+            load_profile()
+            node = submit(CalculationFactory('mlpgen.n2p2'), training_set=orm.load_node({set_pk}),
+                          code=orm.load_code('nnp@localhost'),
+                          parameters=orm.Dict({{'epochs': 400, 'nodes_per_layer': 5}}))
+            print(node.pk)
+        """)
+        pk = int(mlpgen_cli('-c', script, program='python').stdout.split()[-1])
+        workdir = mlpgen_cli.aiida_path / '.aiida' / 'scratch'
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            listing = mlpgen_cli('process', 'list', program='verdi').stdout
+            if 'job state RUNNING' in listing and _running_under(workdir):
+                break
+            time.sleep(1)
+        assert 'job state RUNNING' in listing, listing
+        start = time.monotonic()
+        killed = mlpgen_cli('process', 'kill', pk, program='verdi', timeout=60)
+        assert f'Request to kill Process<{pk}> processed' in killed.stdout + killed.stderr
+        assert time.monotonic() - start < 20
+        line = next(
+            row for row in mlpgen_cli('process', 'list', '-a', program='verdi').stdout.splitlines() if 'Nnp' in row
+        )
+        assert 'Killed' in line, line
+        time.sleep(1)
+        assert not _running_under(workdir)  # the job (mlpgen-nnp) was stopped too
+    finally:
+        mlpgen_cli('daemon', 'stop', program='verdi', check=False)
