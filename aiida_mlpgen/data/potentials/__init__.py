@@ -4,6 +4,7 @@ from .ace import AcePotentialData
 from .ase_calculator import AseCalculatorPotentialData
 from .base import PotentialData, PotentialError
 from .classical import ClassicalPotentialData
+from .committee import CommitteePotentialData
 from .combined import OverlayPotentialData
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
@@ -12,6 +13,7 @@ __all__ = (
     'AcePotentialData',
     'AseCalculatorPotentialData',
     'ClassicalPotentialData',
+    'CommitteePotentialData',
     'NnpPotentialData',
     'OverlayPotentialData',
     'PotentialData',

@@ -147,14 +147,25 @@ class AcePotentialData(PotentialData):
             f'pair_coeff * * {path(self.YACE_FILENAME)} {path(self.ASI_FILENAME)} {" ".join(self.elements)}',
         ]
 
-    def get_ase_calculator(self, extrapolation: bool = False, **kwargs):
+    UNCERTAINTY = "pyace's extrapolation grade gamma against the stored active set (above 1: outside the training set)"
+
+    def get_uncertainty_calculator(self, training_atoms, **kwargs):
+        """The extrapolation calculator with ``gamma`` as ``results['uncertainty']``."""
+        from aiida_mlpgen.engines.active.calculators import WithGamma
+
+        return WithGamma(self.get_ase_calculator(extrapolation=True, **kwargs))
+
+    def get_ase_calculator(self, extrapolation: bool = False, uncertainty: bool = False, training_set=None, **kwargs):
         """pyace's ASE calculator giving total energies (reference energies included).
 
         By default it evaluates the stored ``.yace``. With ``extrapolation`` it evaluates the
         B-basis ``.yaml`` with the stored active set (pyace needs both for the grade) and
         adds the reference energies itself; ``calculator.results['gamma']`` then holds the
         extrapolation grade of every atom (above 1: outside the training domain).
+        ``uncertainty``: the same grade as ``results['uncertainty']`` (see PotentialData).
         """
+        if uncertainty:
+            return self.get_uncertainty_calculator(None, **kwargs)
         if not extrapolation:
             return super().get_ase_calculator(**kwargs)
         import tempfile

@@ -119,6 +119,7 @@ class PotentialData(Data):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name in self.filenames:
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)  # committees keep members in folders
             (directory / name).write_bytes(self.get_file_content(name))
         return directory
 
@@ -149,9 +150,16 @@ class PotentialData(Data):
             lines = [line.replace(f'{DIR}/{name}', f'{DIR}/{prefix}{name}') for line in lines]
         return {'kind': 'lammpslib', 'lines': lines, 'elements': list(self.elements)}
 
-    def get_ase_calculator(self, **kwargs):
+    def get_ase_calculator(self, uncertainty: bool = False, training_set=None, **kwargs):
         """An ASE calculator for this potential (LAMMPS's Python module unless a subclass says
-        otherwise); its files live in a temporary folder as long as the calculator."""
+        otherwise); its files live in a temporary folder as long as the calculator.
+
+        ``uncertainty``: the calculator also gives ``results['uncertainty']`` (per atom) and
+        ``results['max_uncertainty']``, where the type has a measure of it (SNAP, ACE, NNP
+        committees); ``training_set`` is what it is measured against (default: the set the
+        fit that made this potential was given)."""
+        if uncertainty:
+            return self.get_uncertainty_calculator(self._training_atoms(training_set), **kwargs)
         from aiida_mlpgen.engines.properties.calculators import calculator_from_spec
 
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
@@ -160,9 +168,33 @@ class PotentialData(Data):
         calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator
 
+    #: what ``results['uncertainty']`` measures (None: this type has no measure of its own)
+    UNCERTAINTY = None
+
+    def get_uncertainty_calculator(self, training_atoms, **kwargs):
+        """The calculator of ``get_ase_calculator(uncertainty=True)`` (types override it)."""
+        raise PotentialError(
+            f'{type(self).__name__} has no measure of its uncertainty (SNAP and ACE grade their '
+            'descriptors, NNP committees their spread)'
+        )
+
+    def _training_atoms(self, training_set):
+        """ASE Atoms of ``training_set``, or of the set the fit that made this potential was given."""
+        if not self.UNCERTAINTY or not self.UNCERTAINTY.startswith('extrapolation grade'):
+            return None
+        if training_set is None:
+            creator = self.creator
+            training_set = creator.inputs.get('training_set') if creator is not None else None
+        if training_set is None:
+            raise PotentialError('give training_set: this potential was not made by a fit that names one')
+        images = training_set.to_ase()
+        for atoms in images:
+            atoms.calc = None
+        return images
+
     def _validate(self) -> bool:
         super()._validate()
-        present = set(self.base.repository.list_object_names())
+        present = {str(path) for path in self.base.repository.glob()}  # nested names too (committees)
         missing = set(self.filenames or []) - present
         if missing or (not self.filenames and self.REQUIRES_FILES):
             raise PotentialError(f'potential files missing from the node: {sorted(missing) or "none stored"}')

@@ -182,6 +182,23 @@ class SnapPotentialData(PotentialData):
         self.base.attributes.set('zbl', list(zbl) if zbl else None)
         self.base.attributes.set('reference_potential', reference.uuid if reference is not None else None)
 
+    UNCERTAINTY = 'extrapolation grade of the bispectrum rows against the training set (above 1: outside it)'
+
+    def descriptor_settings(self) -> dict:
+        """``compute sna/atom`` settings of this potential (:mod:`aiida_mlpgen.engines.active.snap_descriptors`)."""
+        from aiida_mlpgen.engines.active.snap_descriptors import settings_from
+
+        _, values = clean_snapparam(self.get_file_content(self.PARAM_FILENAME).decode())
+        coeff = parse_snapcoeff(self.get_file_content(self.COEFF_FILENAME).decode())
+        return settings_from(values, coeff['elements'])
+
+    def get_uncertainty_calculator(self, training_atoms, **kwargs):
+        """This potential in LAMMPS, graded per atom by :class:`~aiida_mlpgen.engines.active.snap_descriptors.SnapGrades`."""
+        from aiida_mlpgen.engines.active.calculators import WithGrades
+        from aiida_mlpgen.engines.active.snap_descriptors import SnapGrades
+
+        return WithGrades(self.get_ase_calculator(**kwargs), SnapGrades(self.descriptor_settings(), training_atoms))
+
     @classmethod
     def from_paths(cls, paths, zbl=None) -> SnapPotentialData:
         coeff, param = cls._expect_paths(paths, 2, False, 'two files: COEFF PARAM')

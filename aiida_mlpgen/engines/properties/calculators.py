@@ -7,7 +7,8 @@ same path, so there is one way to turn a potential into an ASE calculator.
 
 Kinds: ``lammpslib`` (LAMMPS Python module; pair lines with ``@DIR@`` for the folder),
 ``pace`` (pyace, a .yace file), ``n2p2`` (an n2p2 folder, our n2p2-compatible evaluator), ``ase`` (an ASE
-calculator class by import path, with keyword arguments), ``sum`` (parts added up).
+calculator class by import path, with keyword arguments), ``sum`` (parts added up), ``committee``
+(the mean of members, each in its folder, with their spread as the uncertainty).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def calculator_from_spec(spec: dict, directory, **kwargs):
     if kind == 'ase':
         module, _, name = spec['calculator'].partition(':')
         return getattr(importlib.import_module(module), name)(**spec.get('kwargs', {}), **kwargs)
+    if kind == 'committee':
+        from aiida_mlpgen.engines.active.calculators import Committee
+
+        return Committee([calculator_from_spec(m['spec'], directory / m['folder']) for m in spec['members']], **kwargs)
     if kind == 'sum':
         from ase.calculators.mixing import SumCalculator
 

@@ -1,0 +1,64 @@
+"""Which explored frames to label: those above the uncertainty threshold, thinned for diversity.
+
+Frames of blown-up runs (uncertainty ``inf``) come first; the rest are chosen by
+farthest-point sampling in a structural fingerprint (per element pair, the histogram of
+neighbour distances up to the cutoff, per atom), starting from the most uncertain frame,
+so that at most ``max_count`` frames cover as many different environments as they can.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def fingerprint(atoms, elements, cutoff: float, bins: int = 24) -> np.ndarray:
+    from ase.neighborlist import neighbor_list
+
+    first, second, distance = neighbor_list('ijd', atoms, cutoff)
+    symbols = np.asarray(atoms.get_chemical_symbols())
+    parts = []
+    edges = np.linspace(0.0, cutoff, bins + 1)
+    for a_index, a in enumerate(elements):
+        for b in elements[a_index:]:
+            mask = (symbols[first] == a) & (symbols[second] == b)
+            parts.append(np.histogram(distance[mask], edges)[0] / max(len(atoms), 1))
+    return np.concatenate(parts)
+
+
+def farthest_points(vectors: np.ndarray, count: int, first: int = 0, chosen=()) -> list[int]:
+    """``count`` indices of rows of ``vectors``: ``first`` (unless ``chosen`` already holds
+    some), then each time the row farthest from all chosen ones."""
+    chosen = list(chosen) or [first]
+    distance = np.min(np.linalg.norm(vectors[:, None] - vectors[chosen][None], axis=2), axis=1)
+    while len(chosen) < min(count, len(vectors)):
+        nxt = int(np.argmax(distance))
+        if distance[nxt] <= 0 and len(chosen) >= 1:
+            break  # what is left duplicates what is chosen
+        chosen.append(nxt)
+        distance = np.minimum(distance, np.linalg.norm(vectors - vectors[nxt], axis=1))
+    return chosen
+
+
+def select(frames, threshold: float, max_count: int, elements, cutoff: float) -> tuple[list[int], float]:
+    """Indices of the frames to label and the fraction of frames above ``threshold``."""
+    if threshold < 0:
+        raise ValueError(f'the uncertainty threshold must be >= 0, got {threshold}')
+    if max_count < 1:
+        raise ValueError(f'at most how many frames per round: must be >= 1, got {max_count}')
+    if not frames:
+        return [], 0.0
+    values = np.array([f.max_uncertainty for f in frames])
+    above = np.flatnonzero(values > threshold)
+    fraction = len(above) / len(frames)
+    if len(above) == 0:
+        return [], fraction
+    blown = [int(i) for i in above if math.isinf(values[i])][:max_count]
+    if len(blown) >= max_count:
+        return blown, fraction
+    vectors = np.array([fingerprint(frames[i].atoms, elements, cutoff) for i in above])
+    start = [int(np.flatnonzero(above == i)[0]) for i in blown]
+    finite = np.where(np.isinf(values[above]), -np.inf, values[above])
+    picked = farthest_points(vectors, max_count, first=int(np.argmax(finite)), chosen=start)
+    return [int(above[i]) for i in picked], fraction

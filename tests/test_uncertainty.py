@@ -1,0 +1,146 @@
+"""Uncertainty of every type, exploration that survives blow-ups, and the choice of frames
+(issue 19): numbers on real potentials (the stored FitSNAP and NNP fits of tests/data/outputs,
+an ACE basis of pyace) and plain functions; seconds."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from aiida_mlpgen.data import TrainingSetData
+from aiida_mlpgen.engines.active import explore, grade, selection
+
+OUTPUTS = Path(__file__).resolve().parent / 'data' / 'outputs'
+MO = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'mlearn' / 'Mo' / 'training.json'
+
+
+@pytest.fixture(scope='module')
+def mo8():
+    """The eight mlearn Mo structures the stored fits were trained on."""
+    return TrainingSetData(TrainingSetData.from_file(MO).get_frame_list()[:8]).store()
+
+
+def far_from(training):
+    """Structures no Mo training set of mlearn holds: compressed by 12 % and strongly rattled."""
+    squeezed = training[0].copy()
+    squeezed.set_cell(squeezed.cell * 0.88, scale_atoms=True)
+    shaken = training[1].copy()
+    shaken.rattle(0.35, seed=3)
+    return [squeezed, shaken]
+
+
+def test_grades_of_a_linear_model_are_one_inside_and_above_one_outside():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(400, 10))
+    active = grade.ActiveSet.from_rows(rows)
+    inside = active.grades(rows)
+    assert inside.max() == pytest.approx(1.0, abs=0.011)  # maxvol's tolerance 1.01
+    assert np.median(inside) < 0.8
+    assert active.grades(4 * rng.normal(size=(20, 10))).min() > 1.0
+    # rank deficit: rows spanning 4 of 10 directions; a row off that span is graded by its distance
+    flat = rows[:, :4] @ rng.normal(size=(4, 10))
+    deficient = grade.ActiveSet.from_rows(flat)
+    assert deficient.basis.shape == (10, 4)
+    assert deficient.grades(flat).max() == pytest.approx(1.0, abs=0.011)
+    assert deficient.grades(flat[:3] + 0.5 * rng.normal(size=(3, 10))).min() > 1.5
+    with pytest.raises(ValueError, match='cannot span'):
+        grade.maxvol(rows[:5])
+
+
+def test_snap_grades_are_low_on_its_training_set_and_high_far_from_it(mo8):
+    from aiida_mlpgen.data.potentials import SnapPotentialData
+
+    potential = SnapPotentialData.from_files(
+        OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapcoeff', OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapparam'
+    ).store()
+    calculator = potential.get_ase_calculator(uncertainty=True, training_set=mo8)
+    training = mo8.to_ase()
+    inside = [_max_uncertainty(atoms, calculator) for atoms in training]
+    outside = [_max_uncertainty(atoms, calculator) for atoms in far_from(training)]
+    print('SNAP grades: training', np.round(inside, 3), 'far', np.round(outside, 2))
+    assert max(inside) < 1.02, inside
+    assert min(outside) > 2.0, outside
+    # the energy is the potential's own (grading changes nothing)
+    plain, graded = training[2].copy(), training[2].copy()
+    plain.calc, graded.calc = potential.get_ase_calculator(), calculator
+    assert graded.get_potential_energy() == pytest.approx(plain.get_potential_energy(), abs=1e-9)
+    # without training_set: the set of the fit that made the potential (none here: a clear error)
+    with pytest.raises(ValueError, match='give training_set'):
+        potential.get_ase_calculator(uncertainty=True)
+
+
+def _max_uncertainty(atoms, calculator):
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    atoms.get_potential_energy()
+    assert calculator.results['uncertainty'].shape == (len(atoms),)
+    return calculator.results['max_uncertainty']
+
+
+def test_ace_gamma_is_one_on_its_active_set_and_grows_far_from_it():
+    """pyace's grade through our calculator (an unfitted basis: gamma depends on the basis
+    functions, not on their coefficients)."""
+    from pyace import PyACECalculator, create_multispecies_basis_config
+    from pyace.activelearning import compute_A_active_inverse, compute_active_set, compute_B_projections
+
+    from aiida_mlpgen.engines.active.calculators import WithGamma
+
+    basis = create_multispecies_basis_config(
+        {
+            'deltaSplineBins': 0.001,
+            'elements': ['Cu'],
+            'embeddings': {'ALL': {'npot': 'FinnisSinclairShiftedScaled', 'fs_parameters': [1, 1], 'ndensity': 1}},
+            'bonds': {'ALL': {'radbase': 'SBessel', 'radparameters': [5.25], 'rcut': 5.0, 'dcut': 0.01}},
+            'functions': {
+                'number_of_functions_per_element': 20,
+                'ALL': {'nradmax_by_orders': [8, 3, 2], 'lmax_by_orders': [0, 2, 1]},
+            },
+        }
+    )
+    training = []
+    for seed in range(8):
+        atoms = bulk('Cu', 'fcc', 3.61, cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=seed)
+        training.append(atoms)
+    active = compute_A_active_inverse(compute_active_set(compute_B_projections(basis, training)))
+    pace = PyACECalculator(basis)
+    pace.set_active_set([active[k] for k in sorted(active)])
+    calculator = WithGamma(pace)
+    inside = [_max_uncertainty(atoms, calculator) for atoms in training]
+    outside = [_max_uncertainty(atoms, calculator) for atoms in far_from(training)]
+    print('ACE gamma: training', np.round(inside, 3), 'far', np.round(outside, 1))
+    assert max(inside) < 1.01
+    assert min(outside) > 2.0
+
+
+def test_nnp_committee_mean_is_the_members_average_and_its_spread_grows_far_from_the_data(mo8):
+    from aiida_mlpgen.data.potentials import CommitteePotentialData, NnpPotentialData, PotentialError
+
+    members = [NnpPotentialData.from_n2p2(OUTPUTS / 'nnp_mo8', epoch=e).store() for e in (1, 2, 3)]
+    committee = CommitteePotentialData(members).store()
+    calculator = committee.get_ase_calculator(uncertainty=True)
+    atoms = mo8.to_ase()[3]
+    atoms.calc = calculator
+    energy, forces, stress = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+    single = []
+    for member in members:
+        image = atoms.copy()
+        image.calc = member.get_ase_calculator()
+        single.append((image.get_potential_energy(), image.get_forces(), image.get_stress()))
+    assert energy == pytest.approx(np.mean([s[0] for s in single]), abs=1e-10)
+    np.testing.assert_allclose(forces, np.mean([s[1] for s in single], axis=0), atol=1e-10)
+    np.testing.assert_allclose(stress, np.mean([s[2] for s in single], axis=0), atol=1e-10)
+    spread = np.sqrt(((np.array([s[1] for s in single]) - forces) ** 2).sum(axis=2).mean(axis=0))
+    np.testing.assert_allclose(calculator.results['uncertainty'], spread, atol=1e-10)
+    training = mo8.to_ase()
+    inside = [_max_uncertainty(image, calculator) for image in training]
+    outside = [_max_uncertainty(image, calculator) for image in far_from(training)]
+    print('NNP committee force spread (eV/Å): training', np.round(inside, 3), 'far', np.round(outside, 3))
+    assert min(outside) > 2 * max(inside)
+    with pytest.raises(PotentialError, match='at least 2 members'):
+        CommitteePotentialData(members[:1])
+    with pytest.raises(PotentialError, match='LAMMPS cannot average'):
+        committee.lammps_lines()
+    with pytest.raises(PotentialError, match='no measure of its uncertainty'):
+        members[0].get_ase_calculator(uncertainty=True)
