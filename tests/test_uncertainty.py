@@ -9,7 +9,7 @@ import pytest
 from ase.build import bulk
 
 from aiida_mlpgen.data import TrainingSetData
-from aiida_mlpgen.engines.active import explore, grade, selection
+from aiida_mlpgen.engines.active import grade
 
 OUTPUTS = Path(__file__).resolve().parent / 'data' / 'outputs'
 MO = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'mlearn' / 'Mo' / 'training.json'

@@ -4,8 +4,8 @@ from .ace import AcePotentialData
 from .ase_calculator import AseCalculatorPotentialData
 from .base import PotentialData, PotentialError
 from .classical import ClassicalPotentialData
-from .committee import CommitteePotentialData
 from .combined import OverlayPotentialData
+from .committee import CommitteePotentialData
 from .nnp import NnpPotentialData
 from .snap import SnapPotentialData
 

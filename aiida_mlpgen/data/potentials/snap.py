@@ -193,7 +193,8 @@ class SnapPotentialData(PotentialData):
         return settings_from(values, coeff['elements'])
 
     def get_uncertainty_calculator(self, training_atoms, **kwargs):
-        """This potential in LAMMPS, graded per atom by :class:`~aiida_mlpgen.engines.active.snap_descriptors.SnapGrades`."""
+        """This potential in LAMMPS, graded per atom by
+        :class:`~aiida_mlpgen.engines.active.snap_descriptors.SnapGrades`."""
         from aiida_mlpgen.engines.active.calculators import WithGrades
         from aiida_mlpgen.engines.active.snap_descriptors import SnapGrades
 
