@@ -9,7 +9,7 @@ import pytest
 from ase.build import bulk
 
 from aiida_mlpgen.data import TrainingSetData
-from aiida_mlpgen.engines.active import grade
+from aiida_mlpgen.engines.active import explore, grade, selection
 
 OUTPUTS = Path(__file__).resolve().parent / 'data' / 'outputs'
 MO = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'mlearn' / 'Mo' / 'training.json'
@@ -144,3 +144,103 @@ def test_nnp_committee_mean_is_the_members_average_and_its_spread_grows_far_from
         committee.lammps_lines()
     with pytest.raises(PotentialError, match='no measure of its uncertainty'):
         members[0].get_ase_calculator(uncertainty=True)
+
+
+class Collapse:
+    """Stands in for a potential that explodes (no real fit does so on demand): EMT plus a
+    pull of atom 1 towards atom 0 that grows with every call, until they overlap."""
+
+    def __new__(cls):
+        from ase.calculators.calculator import Calculator, all_changes
+        from ase.calculators.emt import EMT
+
+        class _Collapse(Calculator):
+            implemented_properties = ['energy', 'free_energy', 'forces', 'stress']
+
+            def __init__(self):
+                super().__init__()
+                self.emt, self.calls = EMT(), 0
+
+            def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
+                super().calculate(atoms, properties, system_changes)
+                self.calls += 1
+                image = self.atoms.copy()
+                image.calc = self.emt
+                forces = image.get_forces()
+                towards = image.get_distance(1, 0, mic=True, vector=True)
+                forces[1] += 0.5 * self.calls * towards / np.linalg.norm(towards)  # eV/Å, growing
+                self.results = {
+                    'energy': image.get_potential_energy(),
+                    'free_energy': image.get_potential_energy(),
+                    'forces': forces,
+                    'stress': image.get_stress(),
+                }
+
+        return _Collapse()
+
+
+def _emt_uncertainty(atoms):
+    return np.abs(atoms.positions - atoms.positions.mean(axis=0)).sum(axis=1) * 0 + 0.1
+
+
+def test_exploration_keeps_frames_with_their_uncertainty_and_catches_a_blow_up():
+    from ase.calculators.emt import EMT
+
+    cell = bulk('Cu', 'fcc', 3.61, cubic=True).repeat(2)
+    frames, problems = explore.explore(
+        [cell], EMT(), _emt_uncertainty, {'temperatures': [300, 900], 'steps': 40, 'interval': 10}, seed=1
+    )
+    assert problems == []
+    assert [(f.temperature, f.step) for f in frames] == [(t, s) for t in (300.0, 900.0) for s in (10, 20, 30, 40)]
+    assert all(f.status == 'ok' and f.max_uncertainty == pytest.approx(0.1) for f in frames)
+    # the 900 K frames moved further from the lattice than the 300 K ones
+    moved = {
+        t: np.mean([np.abs(f.atoms.positions - cell.positions).max() for f in frames if f.temperature == t])
+        for t in (300.0, 900.0)
+    }
+    assert moved[900.0] > moved[300.0]
+    # an exploding run: stopped, reported, its last sane frame maximally uncertain; selected first
+    frames, problems = explore.explore(
+        [cell], Collapse(), _emt_uncertainty, {'temperatures': [300], 'steps': 400, 'interval': 5}
+    )
+    assert len(problems) == 1 and 'apart' in problems[0], problems
+    last = frames[-1]
+    assert last.status.startswith('last sane frame before: atoms') and last.max_uncertainty == np.inf
+    assert all(f.status == 'ok' for f in frames[:-1]) and last.step < 400
+    chosen, fraction = selection.select(frames, 0.05, 3, ['Cu'], 4.0)
+    assert chosen[0] == len(frames) - 1 and fraction == 1.0
+
+
+def test_selection_takes_uncertain_frames_and_spreads_them_out():
+    from aiida_mlpgen.engines.active.explore import Frame
+
+    base = bulk('Cu', 'fcc', 3.61, cubic=True).repeat(2)
+    frames = []
+    for k, (scale, value) in enumerate([(1.0, 0.5), (1.0, 3.0), (1.001, 2.9), (0.9, 2.0), (1.1, 1.5), (1.0, 0.2)]):
+        atoms = base.copy()
+        atoms.set_cell(base.cell * scale, scale_atoms=True)
+        frames.append(Frame(atoms, 0, 300.0, k, -3.0, np.full(len(atoms), value)))
+    chosen, fraction = selection.select(frames, 1.0, 3, ['Cu'], 4.5)
+    assert fraction == pytest.approx(4 / 6)
+    # the most uncertain first, then the compressed and expanded cells, not the near-copy of the first
+    assert chosen == [1, 3, 4]
+    assert selection.select(frames, 10.0, 3, ['Cu'], 4.5) == ([], 0.0)
+    with pytest.raises(ValueError, match='threshold must be >= 0'):
+        selection.select(frames, -1.0, 3, ['Cu'], 4.5)
+    with pytest.raises(ValueError, match='must be >= 1'):
+        selection.select(frames, 1.0, 0, ['Cu'], 4.5)
+
+
+@pytest.mark.parametrize(
+    'given, message',
+    [
+        ({'temperatures': []}, 'at least one exploration temperature'),
+        ({'temperatures': [-5]}, 'temperatures must be > 0 K'),
+        ({'steps': 0}, 'steps must be an integer >= 1'),
+        ({'interval': 50, 'steps': 10}, 'interval 50 is longer than the run'),
+        ({'stepz': 10}, "unknown exploration setting\\(s\\) \\['stepz'\\]"),
+    ],
+)
+def test_exploration_settings_are_checked(given, message):
+    with pytest.raises(explore.ExplorationError, match=message):
+        explore.settings(given)

@@ -77,6 +77,13 @@ class PotentialType:
     #: Δ-learning: the fit code takes the reference potential itself (FitSNAP's overlay);
     #: otherwise the generator fits the data minus Δ's energies and forces
     delta_in_fit: bool = False
+    #: how active learning measures the uncertainty: 'grade' (the potential grades its own
+    #: descriptors against its training set) or 'committee' (several fits, their spread)
+    uncertainty: str = 'grade'
+    #: parameters a fit needs for that measure (ACE: the active set)
+    uncertainty_parameters: dict = dataclasses.field(default_factory=dict)
+    #: frames above this uncertainty are worth labelling (grade: dimensionless; committee: eV/Å)
+    uncertainty_threshold: float = 2.0
 
     @property
     def code_label(self) -> str:

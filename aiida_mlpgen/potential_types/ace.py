@@ -61,4 +61,5 @@ TYPE = PotentialType(
         'max_iterations': 20,
         'display_step': 5,
     },
+    uncertainty_parameters={'active_set': True},
 )

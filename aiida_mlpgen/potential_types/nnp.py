@@ -49,4 +49,6 @@ TYPE = PotentialType(
     import_help='nnp DIR (n2p2: input.nn, scaling.data, weights.ZZZ.data; --cflength, --cfenergy, --epoch)',
     demo_title='Fit an NNP with our n2p2-compatible engine (default symmetry functions, 5 Å, 15-15 network, 8 epochs)',
     demo_parameters={'cutoff': 5.0, 'nodes_per_layer': 15, 'epochs': 8},
+    uncertainty='committee',
+    uncertainty_threshold=0.15,
 )
