@@ -101,6 +101,13 @@ class ActiveLearningWorkChain(WorkChain):
             help='Stop when at most this fraction of explored frames is uncertain.',
         )
         spec.input('label_budget', valid_type=orm.Int, required=False, help='At most this many labels in all.')
+        spec.input(
+            'strategy',
+            valid_type=orm.Str,
+            default=lambda: orm.Str('uncertainty'),
+            help='"uncertainty": label the most uncertain frames, spread out; "random": frames drawn at random '
+            '(the baseline to measure the loop against). The stopping rule is the same.',
+        )
         spec.input('seed', valid_type=orm.Int, default=lambda: orm.Int(0), help='Seed of the exploration MD.')
         spec.expose_inputs(
             LabelWorkChain, namespace='labelling', exclude=('structures', 'groups', 'aimd_structures', 'aimd')
@@ -134,6 +141,8 @@ class ActiveLearningWorkChain(WorkChain):
             exploration.settings(inputs['exploration'].get_dict() if 'exploration' in inputs else {})
         except exploration.ExplorationError as error:
             return f'exploration: {error}'
+        if 'strategy' in inputs and inputs['strategy'].value not in ('uncertainty', 'random'):
+            return f'strategy must be "uncertainty" or "random", got {inputs["strategy"].value!r}'
         if 'threshold' in inputs and not inputs['threshold'].value >= 0:
             return f'threshold must be >= 0, got {inputs["threshold"].value}'
         for key in ('per_round', 'max_rounds', 'label_budget'):
@@ -194,7 +203,7 @@ class ActiveLearningWorkChain(WorkChain):
         builder.labelling.labeller = orm.Str(labeller)
         builder.labelling.code = labeller_code
         builder.labelling.settings = orm.Dict(load_labeller(labeller).settings(labeller_settings))
-        types = {'threshold': orm.Float, 'target_fraction': orm.Float}
+        types = {'threshold': orm.Float, 'target_fraction': orm.Float, 'strategy': orm.Str}
         for key, value in inputs.items():
             if key == 'starts':
                 builder.starts = value
@@ -291,6 +300,8 @@ class ActiveLearningWorkChain(WorkChain):
                 'max_count': per_round,
                 'elements': list(potential.elements),
                 'cutoff': float(potential.cutoff),
+                'strategy': self.inputs.strategy.value,
+                'seed': self.inputs.seed.value + 100 * self.ctx.round,
             }
         )
         chosen = select_frames(settings, **self.ctx.runs, metadata={'call_link_label': f'select_round{self.ctx.round}'})

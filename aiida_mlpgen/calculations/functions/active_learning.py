@@ -96,13 +96,16 @@ def frames_of(label: str, trajectory: orm.TrajectoryData) -> list:
 @calcfunction
 def select_frames(settings: orm.Dict, **runs) -> dict:
     """The frames to label: above ``threshold``, at most ``max_count``, spread out
-    (:mod:`aiida_mlpgen.engines.active.selection`); ``selection`` tabulates every choice and
-    the fraction of frames above the threshold."""
+    (:mod:`aiida_mlpgen.engines.active.selection`; ``strategy`` "random": drawn at random, the
+    baseline); ``selection`` tabulates every choice and the fraction of frames above the threshold."""
     s = settings.get_dict()
     frames = [frame for label in sorted(runs) for frame in frames_of(label, runs[label])]
-    chosen, fraction = choosing.select(
-        frames, float(s['threshold']), int(s['max_count']), s['elements'], float(s['cutoff'])
-    )
+    if s.get('strategy', 'uncertainty') == 'random':  # the baseline the loop is measured against
+        chosen, fraction = choosing.select_at_random(frames, float(s['threshold']), int(s['max_count']), s['seed'])
+    else:
+        chosen, fraction = choosing.select(
+            frames, float(s['threshold']), int(s['max_count']), s['elements'], float(s['cutoff'])
+        )
     out = {}
     table = []
     for rank, index in enumerate(chosen):

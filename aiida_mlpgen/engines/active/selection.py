@@ -4,6 +4,7 @@ Frames of blown-up runs (uncertainty ``inf``) come first; the rest are chosen by
 farthest-point sampling in a structural fingerprint (per element pair, the histogram of
 neighbour distances up to the cutoff, per atom), starting from the most uncertain frame,
 so that at most ``max_count`` frames cover as many different environments as they can.
+:func:`select_at_random` is the baseline that ignores the uncertainty.
 """
 
 from __future__ import annotations
@@ -62,3 +63,18 @@ def select(frames, threshold: float, max_count: int, elements, cutoff: float) ->
     finite = np.where(np.isinf(values[above]), -np.inf, values[above])
     picked = farthest_points(vectors, max_count, first=int(np.argmax(finite)), chosen=start)
     return [int(above[i]) for i in picked], fraction
+
+
+def select_at_random(frames, threshold: float, max_count: int, seed: int) -> tuple[list[int], float]:
+    """The baseline: ``max_count`` frames drawn at random (uncertainty ignored), and the
+    fraction of frames above ``threshold`` as :func:`select` reports it."""
+    if max_count < 1:
+        raise ValueError(f'at most how many frames per round: must be >= 1, got {max_count}')
+    if not frames:
+        return [], 0.0
+    values = np.array([f.max_uncertainty for f in frames])
+    fraction = float(np.mean(values > threshold))
+    sane = [i for i, f in enumerate(frames) if f.status == 'ok']
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(sane), size=min(max_count, len(sane)), replace=False)
+    return sorted(int(sane[i]) for i in chosen), fraction
