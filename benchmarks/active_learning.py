@@ -5,14 +5,15 @@
 
 EMT plays DFT for fcc Cu (labeller ``ase`` with ``ase.calculators.emt:EMT``, one
 ``AsePropertiesCalculation`` per label). Every run starts from the same ``--initial``
-rattled/strained 32-atom cells and explores by MD at ``--temperature`` from three of them.
+rattled/strained 32-atom cells and explores by MD at the ``--explore`` temperatures (the
+default of ``mlpgen learn``) from three of them; the test is MD at ``--temperature``.
 For each type, three potentials of the same training-set size are compared on 30 frames of
 EMT's own MD at that temperature (another start and seed; no round saw them):
 
 - ``loop``: ``ActiveLearningWorkChain`` (strategy "uncertainty"), ``--rounds`` rounds of at
   most ``--per-round`` labels;
-- ``random``: the same loop with strategy "random" (frames of its exploration drawn at random),
-  with the loop's number of labels as its budget;
+- ``random``: the same loop with strategy "random" (frames of its exploration drawn at random,
+  as many per round), until it has labelled as many frames as the loop;
 - ``true MD``: the initial cells plus as many frames drawn at random from EMT's own MD at the
   temperature (a third seed) — data a user would have to pay ab initio MD for.
 
@@ -110,7 +111,7 @@ def errors(potential, images) -> dict:
     }
 
 
-def run_loop(kind, initial, args, strategy, budget=None):
+def run_loop(kind, initial, args, strategy, budget=None, rounds=None):
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -124,9 +125,14 @@ def run_loop(kind, initial, args, strategy, budget=None):
         {'calculator': EMT},
         protocol='fast',
         overrides=OVERRIDES[kind],
-        exploration_settings={'temperatures': [args.temperature], 'steps': 400, 'interval': 20, 'timestep_fs': 2.0},
+        exploration_settings={
+            'temperatures': [float(x) for x in args.explore.split(',')],
+            'steps': 400,
+            'interval': 20,
+            'timestep_fs': 2.0,
+        },
         per_round=args.per_round,
-        max_rounds=args.rounds,
+        max_rounds=rounds or args.rounds,
         target_fraction=0.0,
         strategy=strategy,
         seed=args.seed,
@@ -155,7 +161,8 @@ def fit_once(kind, training_set):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--types', default='snap,ace,nnp')
-    parser.add_argument('--temperature', type=float, default=1200.0)
+    parser.add_argument('--temperature', type=float, default=1200.0, help='the test MD (and the hot exploration)')
+    parser.add_argument('--explore', default='300,1200', help='exploration temperatures, K (as mlpgen learn)')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--per-round', type=int, default=6)
     parser.add_argument('--initial', type=int, default=8)
@@ -173,15 +180,15 @@ def main():
     pool = emt_md(args.temperature, 60, seed=2000 + args.seed)
     rows = []
     print(
-        f'Cu, EMT as DFT; {args.initial} initial cells; MD at {args.temperature:g} K; '
-        f'{args.rounds} rounds of at most {args.per_round}; 30 unseen EMT MD frames'
+        f'Cu, EMT as DFT; {args.initial} initial cells; exploration MD at {args.explore} K; '
+        f'{args.rounds} rounds of at most {args.per_round}; test: 30 unseen EMT MD frames at {args.temperature:g} K'
     )
     print('| type | training set | structures | labels | E MAE / RMSE (meV/atom) | F MAE / RMSE (eV/Å) | wall (s) |')
     print('|---|---|---|---|---|---|---|')
     for kind in args.types.split(','):
         loop, loop_wall, _ = run_loop(kind, initial, args, 'uncertainty')
         labels = loop['rounds']['labelled']
-        random_loop, random_wall, _ = run_loop(kind, initial, args, 'random', budget=labels)
+        random_loop, random_wall, _ = run_loop(kind, initial, args, 'random', budget=labels, rounds=4 * args.rounds)
         rng = np.random.default_rng(args.seed)
         picks = rng.choice(len(pool), size=labels, replace=False)
         true_md = TrainingSetData(

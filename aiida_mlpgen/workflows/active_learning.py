@@ -106,7 +106,7 @@ class ActiveLearningWorkChain(WorkChain):
             valid_type=orm.Str,
             default=lambda: orm.Str('uncertainty'),
             help='"uncertainty": label the most uncertain frames, spread out; "random": frames drawn at random '
-            '(the baseline to measure the loop against). The stopping rule is the same.',
+            '(the baseline to measure the loop against; it stops only at max_rounds or label_budget).',
         )
         spec.input('seed', valid_type=orm.Int, default=lambda: orm.Int(0), help='Seed of the exploration MD.')
         spec.expose_inputs(
@@ -320,8 +320,9 @@ class ActiveLearningWorkChain(WorkChain):
             f'{table["uncertain_fraction"]:.0%} above {self.ctx.threshold:g}; {len(self.ctx.chosen)} chosen'
         )
         budget_left = 'label_budget' not in self.inputs or self.ctx.labelled < self.inputs.label_budget.value
+        sure = table['uncertain_fraction'] <= self.inputs.target_fraction.value
         self.ctx.done = (
-            table['uncertain_fraction'] <= self.inputs.target_fraction.value
+            (sure and self.inputs.strategy.value == 'uncertainty')  # the random baseline spends its labels
             or self.ctx.round >= self.inputs.max_rounds.value
             or not budget_left
             or not self.ctx.chosen

@@ -184,7 +184,7 @@ class PotentialData(Data):
             return None
         if training_set is None:
             creator = self.creator
-            training_set = creator.inputs.get('training_set') if creator is not None else None
+            training_set = getattr(creator.inputs, 'training_set', None) if creator is not None else None
         if training_set is None:
             raise PotentialError('give training_set: this potential was not made by a fit that names one')
         images = training_set.to_ase()
