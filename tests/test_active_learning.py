@@ -101,60 +101,6 @@ def test_a_labeller_without_the_elements_or_calculator_is_refused(count_nodes):
 
 
 @pytest.mark.slow
-def test_the_loop_labels_what_snap_is_unsure_of_until_it_is_sure_with_provenance():
-    """Six cells; MD at 1200 K from three of them; two label rounds of at most four frames."""
-    from aiida_mlpgen.calculations.fitsnap import FitsnapCalculation
-    from aiida_mlpgen.calculations.properties import AsePropertiesCalculation
-
-    initial = cu_cells(6)
-    results, node = run_get_node(builder_for(initial, per_round=4, max_rounds=2, target_fraction=0.0))
-    assert node.is_finished_ok, node.exit_message
-    table = results['rounds'].get_dict()
-    rows = table['rounds']
-    print(*rows, sep='\n')
-    assert table['threshold'] == 2.0 and table['uncertainty'].startswith('extrapolation grade')
-    assert [r['round'] for r in rows] == list(range(len(rows)))
-    # the first potential is unsure of most of its high-temperature MD; labelling makes it surer
-    assert rows[0]['uncertain_fraction'] > 0.5
-    assert rows[-1]['uncertain_fraction'] < rows[0]['uncertain_fraction']
-    assert rows[-1]['median_uncertainty'] < rows[0]['median_uncertainty']
-    labelled = sum(r.get('labelled', 0) for r in rows)
-    assert table['labelled'] == labelled and 0 < labelled <= 8
-    final = results['training_set']
-    assert final.n_structures == 6 + labelled
-    assert sorted(final.groups) == sorted(
-        {'initial', *(f'active_round{r["round"]}' for r in rows if r.get('labelled'))}
-    )
-    assert results['rounds_plot'].get_content(mode='rb')[:8] == b'\x89PNG\r\n\x1a\n'
-    # provenance: the final potential's ancestors hold every earlier round's fit, MD, selection
-    # and labelling; its own MD and selection descend from it
-    potential = results['potential']
-
-    def processes(relation, node_class):
-        query = orm.QueryBuilder()
-        query.append(orm.Node, filters={'id': potential.pk}, tag='potential')
-        query.append(node_class, **{relation: 'potential'}, project='*')
-        return [n for (n,) in query.distinct().all()]
-
-    ancestors = processes('with_descendants', orm.ProcessNode)
-    labels = {n.process_label for n in ancestors}
-    rounds = len(rows)
-    assert len([n for n in ancestors if n.process_class is FitsnapCalculation]) == rounds
-    for name in ('explore_with_potential', 'select_frames', 'merge_training_sets'):
-        assert len([n for n in ancestors if n.process_label == name]) == rounds - 1, (name, labels)
-    label_calcs = [n for n in ancestors if n.process_class is AsePropertiesCalculation]
-    assert len(label_calcs) == labelled and all(n.is_finished_ok for n in label_calcs)
-    descendants = {n.process_label for n in processes('with_ancestors', orm.ProcessNode)}
-    assert {'explore_with_potential', 'select_frames'} <= descendants
-    # the potential grades its final training set as known
-    graded = potential.get_ase_calculator(uncertainty=True)
-    atoms = final.to_ase()[-1]
-    atoms.calc = graded
-    atoms.get_potential_energy()
-    assert graded.results['max_uncertainty'] < 1.05
-
-
-@pytest.mark.slow
 def test_a_labeller_that_fails_for_every_structure_ends_the_loop_with_nothing_half_made():
     """Lennard-Jones with a nonsense sigma imports but fails on every structure."""
     initial = cu_cells(4, seed=1)
@@ -171,3 +117,97 @@ def test_a_labeller_that_fails_for_every_structure_ends_the_loop_with_nothing_ha
     assert node.exit_status == 403
     assert 'The labelling of round 0 failed' in node.exit_message and 'LabelWorkChain' in node.exit_message
     assert results == {}  # no potential, no set, no table: nothing half-made is given back
+
+
+PROVENANCE = """
+import json, sys
+from aiida import load_profile, orm
+load_profile()
+potential = orm.load_node(int(sys.argv[1]))
+
+def processes(relation):
+    query = orm.QueryBuilder()
+    query.append(orm.Node, filters={'id': potential.pk}, tag='potential')
+    query.append(orm.ProcessNode, **{relation: 'potential'}, project='*')
+    return [n for (n,) in query.distinct().all()]
+
+count = lambda nodes, label: sum(1 for n in nodes if n.process_label == label)
+ancestors, descendants = processes('with_descendants'), processes('with_ancestors')
+labels = [n for n in ancestors if n.process_label == 'AsePropertiesCalculation']
+final = potential.creator.inputs.training_set
+graded = potential.get_ase_calculator(uncertainty=True)
+atoms = final.to_ase()[-1]
+atoms.calc = graded
+atoms.get_potential_energy()
+print(json.dumps({
+    'fits': count(ancestors, 'FitsnapCalculation'),
+    'explore': count(ancestors, 'explore_with_potential'),
+    'select': count(ancestors, 'select_frames'),
+    'merge': count(ancestors, 'merge_training_sets'),
+    'labels': len(labels), 'labels_ok': all(n.is_finished_ok for n in labels),
+    'explore_after': count(descendants, 'explore_with_potential'),
+    'select_after': count(descendants, 'select_frames'),
+    'final_grade': graded.results['max_uncertainty'],
+}))
+"""
+
+
+@pytest.mark.slow
+def test_mlpgen_learn_labels_what_snap_is_unsure_of_until_it_is_sure_with_provenance(mlpgen_cli, tmp_path):
+    """The command a user types, on the embedded profile, EMT playing DFT: six cells, MD at
+    1200 K from three of them, at most two label rounds of four frames; then the provenance
+    graph of the final potential."""
+    import json
+
+    from ase.io import write
+
+    write(tmp_path / 'cu.extxyz', cu_cells(6).to_ase(), format='extxyz')
+    mlpgen_cli('import', tmp_path / 'cu.extxyz', '-l', 'cu')
+    common = ['learn', 'cu', '--type', 'snap', '--labeller', f'ase:{EMT}', '--protocol', 'fast', '-p', 'twojmax=4']
+    for extra, message in (
+        (['--temperatures', ''], 'exploration: give at least one exploration temperature'),
+        (['--threshold', '-1'], 'threshold must be >= 0, got -1.0'),
+        (['--temperatures', 'hot'], "'hot': numbers separated by commas"),
+    ):
+        refused = mlpgen_cli(*common, *extra, check=False)
+        assert refused.returncode != 0 and message in refused.stderr, (extra, refused.stderr)
+        assert 'Traceback' not in refused.stderr
+    assert 'ActiveLearningWorkChain' not in mlpgen_cli('process', 'list', '-a', program='verdi').stdout
+    done = mlpgen_cli(
+        *common,
+        '--temperatures',
+        '1200',
+        '--steps',
+        '200',
+        '--interval',
+        '20',
+        '--rounds',
+        '2',
+        '--per-round',
+        '4',
+        '--target',
+        '0',
+    ).stdout
+    print(done)
+    assert 'uncertainty: extrapolation grade' in done and 'threshold 2' in done
+    rows = [line.split() for line in done.splitlines() if line.strip()[:1].isdigit()]
+    rounds = [int(row[0]) for row in rows]
+    sizes = [int(row[1]) for row in rows]
+    uncertain = [float(row[5].rstrip('%')) for row in rows]
+    labelled = [int(row[-1]) for row in rows]
+    assert rounds == list(range(len(rows))) and 2 <= len(rows) <= 3
+    # the first potential is unsure of most of its 1200 K MD; labelling makes it surer
+    assert uncertain[0] > 50 and uncertain[-1] < uncertain[0]
+    assert sizes == [6 + sum(labelled[:k]) for k in range(len(rows))] and 0 < sum(labelled) <= 8
+    pk = int(done.split('potential SnapPotentialData<')[1].split('>')[0])
+    script = tmp_path / 'provenance.py'
+    script.write_text(PROVENANCE)
+    found = json.loads(mlpgen_cli(script, pk, program='python').stdout.strip().splitlines()[-1])
+    # the final potential's ancestors hold every earlier round's fit, MD, selection, labelling
+    # calculations and merge; its own round's MD and selection descend from it
+    earlier = len(rows) - 1
+    assert found['fits'] == len(rows)
+    assert found['explore'] == found['select'] == found['merge'] == earlier
+    assert found['labels'] == sum(labelled) and found['labels_ok']
+    assert found['explore_after'] == found['select_after'] == 1
+    assert found['final_grade'] < 1.05  # what it was fitted on, it knows
