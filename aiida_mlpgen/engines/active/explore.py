@@ -100,7 +100,7 @@ def run(start: Atoms, calculator, uncertainty, temperature: float, s: dict, seed
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
     timestep = s['timestep_fs'] * units.fs
     if s['pressure_bar'] is None:
-        dynamics = Langevin(atoms, timestep, temperature_K=temperature, friction=s['friction'], rng=rng)
+        dynamics = Langevin(atoms, timestep, temperature_K=temperature, friction=s['friction'], rng=rng, fixcm=False)
     else:
         from ase.md.nptberendsen import NPTBerendsen
 
