@@ -1,10 +1,12 @@
 """Which explored frames to label: those above the uncertainty threshold, thinned for diversity.
 
-Frames of blown-up runs (uncertainty ``inf``) come first; the rest are chosen by
-farthest-point sampling in a structural fingerprint (per element pair, the histogram of
-neighbour distances up to the cutoff, per atom), starting from the most uncertain frame,
-so that at most ``max_count`` frames cover as many different environments as they can.
-:func:`select_at_random` is the baseline that ignores the uncertainty.
+Frames of blown-up runs (uncertainty ``inf``) come first. The other uncertain frames are
+grouped into as many clusters as frames are wanted, in a structural fingerprint (per element
+pair, the histogram of neighbour distances up to the cutoff, per atom; k-means started from
+farthest points), and the frame nearest each cluster's centre is taken: the chosen frames
+cover the uncertain region as it is populated, rather than its outskirts (farthest-point
+sampling alone picks the most unusual frames, which teaches a potential little about the
+typical ones). :func:`select_at_random` is the baseline that ignores the uncertainty.
 """
 
 from __future__ import annotations
@@ -58,11 +60,37 @@ def select(frames, threshold: float, max_count: int, elements, cutoff: float) ->
     blown = [int(i) for i in above if math.isinf(values[i])][:max_count]
     if len(blown) >= max_count:
         return blown, fraction
-    vectors = np.array([fingerprint(frames[i].atoms, elements, cutoff) for i in above])
-    start = [int(np.flatnonzero(above == i)[0]) for i in blown]
-    finite = np.where(np.isinf(values[above]), -np.inf, values[above])
-    picked = farthest_points(vectors, max_count, first=int(np.argmax(finite)), chosen=start)
-    return [int(above[i]) for i in picked], fraction
+    rest = np.array([i for i in above if not math.isinf(values[i])], int)
+    if len(rest) == 0:
+        return blown, fraction
+    vectors = np.array([fingerprint(frames[i].atoms, elements, cutoff) for i in rest])
+    picked = representatives(vectors, values[rest], max_count - len(blown))
+    return blown + [int(rest[i]) for i in picked], fraction
+
+
+def representatives(vectors: np.ndarray, values: np.ndarray, count: int, iterations: int = 100) -> list[int]:
+    """``count`` rows of ``vectors``, one per k-means cluster (started from farthest points,
+    the first the row of largest ``values``): the row nearest its cluster's centre; clusters
+    ordered by their largest value."""
+    if count >= len(vectors):
+        return [int(i) for i in np.argsort(-values, kind='stable')]
+    centres = vectors[farthest_points(vectors, count, first=int(np.argmax(values)))]
+    for _ in range(iterations):
+        labels = np.argmin(np.linalg.norm(vectors[:, None] - centres[None], axis=2), axis=1)
+        moved = np.array(
+            [vectors[labels == c].mean(axis=0) if (labels == c).any() else centres[c] for c in range(count)]
+        )
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    labels = np.argmin(np.linalg.norm(vectors[:, None] - centres[None], axis=2), axis=1)
+    picks = []
+    for c in range(count):
+        members = np.flatnonzero(labels == c)
+        if len(members):
+            nearest = members[np.argmin(np.linalg.norm(vectors[members] - centres[c], axis=1))]
+            picks.append((float(values[members].max()), int(nearest)))
+    return [index for _, index in sorted(picks, key=lambda item: -item[0])]
 
 
 def select_at_random(frames, threshold: float, max_count: int, seed: int) -> tuple[list[int], float]:
