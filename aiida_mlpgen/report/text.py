@@ -52,7 +52,27 @@ def report(potential_type: str, metrics: dict, potential_lines: list[str], locat
         'Extrapolation warning: the potential is reliable only inside the range of structures '
         'and energies the training set covers.',
     ]
+    out += _uncertainty(potential_type)
     return '\n'.join(out) + '\n'
+
+
+def _uncertainty(potential_type: str) -> list[str]:
+    """How to see where the potential extrapolates (its type's measure of uncertainty)."""
+    from aiida_mlpgen import potential_types
+
+    if potential_type not in potential_types.names():
+        return []
+    if potential_types.get(potential_type).uncertainty == 'committee':
+        measure = (
+            'fit a committee (several fits with other seeds; `mlpgen learn` does) and read the spread of '
+            "its members' forces"
+        )
+    else:
+        measure = (
+            "`potential.get_ase_calculator(uncertainty=True)` gives each atom's extrapolation grade "
+            '(above 1: outside the training set)'
+        )
+    return [f'To see where it extrapolates: {measure}; `mlpgen learn` labels such structures and refits.']
 
 
 def _citations(potential_type: str) -> tuple[str, ...]:
