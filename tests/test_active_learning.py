@@ -77,7 +77,8 @@ def builder_for(training_set, calculator=EMT, calculator_kwargs=None, **inputs):
         ({'strategy': 'greedy'}, 'strategy must be "uncertainty" or "random"'),
         ({'target_fraction': 1.5}, r'target_fraction must be in \[0, 1\)'),
         ({'potential_type': 'gap'}, 'potential_type must be one of'),
-        ({'potential_type': 'nnp', 'committee_size': 1}, 'a committee needs at least 2 members'),
+        ({'potential_type': 'nnp', 'parameters': {}, 'committee_size': 1}, 'a committee needs at least 2 members'),
+        ({'parameters': {'twojmax': 5}}, 'invalid snap parameters'),
     ],
 )
 def test_bad_requests_are_refused_before_anything_runs(count_nodes, change, message):

@@ -200,3 +200,15 @@ def protocol_description(name: str, protocol: str | None = None) -> str:
     protocol = protocol or content['default_protocol']
     protocol_parameters(name, protocol)
     return content['protocols'][protocol]['description']
+
+
+def parameter_problem(name: str, parameters: dict, elements) -> str | None:
+    """Why ``parameters`` of type ``name`` cannot fit a set of ``elements`` (None when they can)."""
+    if name not in names():
+        return f'potential_type must be one of {sorted(names())}, got {name!r}'
+    calc = get(name).calculation_class()
+    try:
+        calc.PARAMETERS.normalize(parameters, list(elements))
+    except calc.PARAMETERS.ParameterError as error:
+        return f'invalid {name} parameters: {error}'
+    return None

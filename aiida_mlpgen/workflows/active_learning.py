@@ -135,8 +135,11 @@ class ActiveLearningWorkChain(WorkChain):
     @classmethod
     def validate_inputs(cls, inputs, _):
         kind = inputs['potential_type'].value
-        if kind not in potential_types.names():
-            return f'potential_type must be one of {sorted(potential_types.names())}, got {kind!r}'
+        training_set = inputs['training_set']
+        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
+        problem = potential_types.parameter_problem(kind, parameters, training_set.elements)
+        if problem:
+            return problem
         try:
             exploration.settings(inputs['exploration'].get_dict() if 'exploration' in inputs else {})
         except exploration.ExplorationError as error:
@@ -152,19 +155,12 @@ class ActiveLearningWorkChain(WorkChain):
             return f'target_fraction must be in [0, 1), got {inputs["target_fraction"].value}'
         if potential_types.get(kind).uncertainty == 'committee' and inputs['committee_size'].value < 2:
             return f'a committee needs at least 2 members, got committee_size {inputs["committee_size"].value}'
-        training_set = inputs['training_set']
         starts = dict(inputs.get('starts') or {}) or None
         elements = set(training_set.elements)
         if starts:
             missing = {k.symbol for s in starts.values() for k in s.kinds} - elements
             if missing:
                 return f'start structures hold {sorted(missing)}, which the training set lacks'
-        calc = potential_types.get(kind).calculation_class()
-        parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
-        try:
-            calc.PARAMETERS.normalize(parameters, list(training_set.elements))
-        except calc.PARAMETERS.ParameterError as error:
-            return f'invalid {kind} parameters: {error}'
         labelling = inputs.get('labelling', {})
         if 'labeller' in labelling:
             probe = starts or {'start': orm.StructureData(ase=training_set.to_ase()[0])}

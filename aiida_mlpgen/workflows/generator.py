@@ -217,12 +217,10 @@ class MlpGeneratorWorkChain(WorkChain):
                 f'delta_mode "include" with {kind} evaluates the Δ-potential in a job: give delta_code '
                 f'(mlpgen-properties), or set up a "{DELTA_CODE_LABEL}" code on the fit code\'s computer'
             )
-        calc = potential_types.get(kind).calculation_class()
         parameters = inputs['parameters'].get_dict() if 'parameters' in inputs else {}
-        try:
-            calc.PARAMETERS.normalize(parameters, list(inputs['training_set'].elements))
-        except calc.PARAMETERS.ParameterError as error:
-            return f'invalid {kind} parameters: {error}'
+        problem = potential_types.parameter_problem(kind, parameters, inputs['training_set'].elements)
+        if problem:
+            return problem
         if 'optimize' in inputs:
             optimize = inputs['optimize'].get_dict()
             fraction = inputs['validation_fraction'].value if 'validation_fraction' in inputs else 0.1

@@ -16,29 +16,8 @@ from ase.calculators.calculator import Calculator, all_changes
 PROPERTIES = ['energy', 'free_energy', 'forces', 'stress']
 
 
-class WithGrades(Calculator):
-    """``base`` for energy, forces and stress; ``grades(atoms)`` for the uncertainty."""
-
-    implemented_properties = [*PROPERTIES, 'uncertainty', 'max_uncertainty']
-
-    def __init__(self, base, grades, **kwargs):
-        super().__init__(**kwargs)
-        self.base, self.grades = base, grades
-
-    def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        image = self.atoms.copy()
-        image.calc = self.base
-        self.results = {'energy': image.get_potential_energy(), 'forces': image.get_forces()}
-        self.results['free_energy'] = self.results['energy']
-        if 'stress' in properties and all(self.atoms.pbc):
-            self.results['stress'] = image.get_stress()
-        self.results['uncertainty'] = np.asarray(self.grades(self.atoms), float)
-        self.results['max_uncertainty'] = float(self.results['uncertainty'].max())
-
-
-class WithGamma(Calculator):
-    """pyace's calculator with an active set: its ``gamma`` as the uncertainty."""
+class _Graded(Calculator):
+    """``base`` for energy, forces and stress; :meth:`_uncertainty` after it for the grade."""
 
     implemented_properties = [*PROPERTIES, 'uncertainty', 'max_uncertainty']
 
@@ -46,6 +25,9 @@ class WithGamma(Calculator):
         super().__init__(**kwargs)
         self.base = base
 
+    def _uncertainty(self, atoms) -> np.ndarray:
+        raise NotImplementedError
+
     def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         image = self.atoms.copy()
@@ -54,8 +36,26 @@ class WithGamma(Calculator):
         self.results['free_energy'] = self.results['energy']
         if 'stress' in properties and all(self.atoms.pbc):
             self.results['stress'] = image.get_stress()
-        self.results['uncertainty'] = np.array(self.base.results['gamma'], float)
+        self.results['uncertainty'] = np.asarray(self._uncertainty(self.atoms), float)
         self.results['max_uncertainty'] = float(self.results['uncertainty'].max())
+
+
+class WithGrades(_Graded):
+    """``base`` for energy, forces and stress; ``grades(atoms)`` for the uncertainty."""
+
+    def __init__(self, base, grades, **kwargs):
+        super().__init__(base, **kwargs)
+        self.grades = grades
+
+    def _uncertainty(self, atoms):
+        return self.grades(atoms)
+
+
+class WithGamma(_Graded):
+    """pyace's calculator with an active set: its ``gamma`` (of the evaluation just done) as the uncertainty."""
+
+    def _uncertainty(self, atoms):
+        return np.array(self.base.results['gamma'], float)
 
 
 class Committee(Calculator):
