@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from scratch import scratch_profile
 
+from aiida_mlpgen.cli.learn import round_table
+
 #: fits small enough for a laptop: the fast protocol with these overrides
 OVERRIDES = {
     'snap': {'twojmax': 6},
@@ -189,6 +191,8 @@ def main():
         loop, loop_wall, _ = run_loop(kind, initial, args, 'uncertainty')
         labels = loop['rounds']['labelled']
         random_loop, random_wall, _ = run_loop(kind, initial, args, 'random', budget=labels, rounds=4 * args.rounds)
+        for name, result in (('loop', loop), ('random', random_loop)):
+            print(f'{kind} {name}, round by round:\n{round_table(result["rounds"].get_dict())}', flush=True)
         rng = np.random.default_rng(args.seed)
         picks = rng.choice(len(pool), size=labels, replace=False)
         true_md = TrainingSetData(
