@@ -31,8 +31,6 @@ from pathlib import Path
 import numpy as np
 from scratch import scratch_profile
 
-from aiida_mlpgen.cli.learn import round_table
-
 #: fits small enough for a laptop: the fast protocol with these overrides
 OVERRIDES = {
     'snap': {'twojmax': 6},
@@ -172,6 +170,7 @@ def main():
     parser.add_argument('--output', type=Path, default=Path(__file__).parent / 'results' / 'active_learning.csv')
     args = parser.parse_args()
     scratch_profile('mlpgen-bench-al-')
+    from aiida_mlpgen.cli.learn import round_table
     from aiida_mlpgen.data import TrainingSetData
     from aiida_mlpgen.embedded import setup
 
