@@ -127,7 +127,7 @@ def run_loop(kind, initial, args, strategy, budget=None, rounds=None):
         overrides=OVERRIDES[kind],
         exploration_settings={
             'temperatures': [float(x) for x in args.explore.split(',')],
-            'steps': 400,
+            'steps': args.steps,
             'interval': 20,
             'timestep_fs': 2.0,
         },
@@ -165,6 +165,7 @@ def main():
     parser.add_argument('--explore', default='300,1200', help='exploration temperatures, K (as mlpgen learn)')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--per-round', type=int, default=6)
+    parser.add_argument('--steps', type=int, default=400, help='MD steps of each exploration run (2 fs)')
     parser.add_argument('--initial', type=int, default=8)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', type=Path, default=Path(__file__).parent / 'results' / 'active_learning.csv')

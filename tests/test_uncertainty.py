@@ -138,6 +138,9 @@ def test_nnp_committee_mean_is_the_members_average_and_its_spread_grows_far_from
     outside = [_max_uncertainty(image, calculator) for image in far_from(training)]
     print('NNP committee force spread (eV/Å): training', np.round(inside, 3), 'far', np.round(outside, 3))
     assert min(outside) > 2 * max(inside)
+    driver = atoms.copy()
+    driver.calc = committee.get_exploration_calculator()  # MD runs on the first member alone
+    assert driver.get_potential_energy() == pytest.approx(single[0][0], abs=1e-10)
     with pytest.raises(PotentialError, match='at least 2 members'):
         CommitteePotentialData(members[:1])
     with pytest.raises(PotentialError, match='LAMMPS cannot average'):

@@ -38,8 +38,9 @@ def explore_with_potential(
     """Molecular dynamics of every start structure at every temperature with ``potential``
     (:mod:`aiida_mlpgen.engines.active.explore`); each run is a TrajectoryData with arrays
     ``uncertainty`` (frames × atoms), ``energy_per_atom``, and the attribute ``statuses``.
-    The uncertainty is the potential's own measure against ``training_set``."""
-    md = potential.get_ase_calculator()
+    The uncertainty is the potential's own measure against ``training_set``; a committee's MD
+    is driven by its first member and the committee evaluated on the frames kept."""
+    md = potential.get_exploration_calculator()
     graded = potential.get_ase_calculator(uncertainty=True, training_set=training_set)
 
     def uncertainty(atoms):

@@ -178,6 +178,10 @@ class PotentialData(Data):
             'descriptors, NNP committees their spread)'
         )
 
+    def get_exploration_calculator(self):
+        """The calculator that drives exploration MD (this potential's; a committee's first member)."""
+        return self.get_ase_calculator()
+
     def _training_atoms(self, training_set):
         """ASE Atoms of ``training_set``, or of the set the fit that made this potential was given."""
         if not self.UNCERTAINTY or not self.UNCERTAINTY.startswith('extrapolation grade'):
