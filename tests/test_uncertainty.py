@@ -204,8 +204,11 @@ def test_exploration_keeps_frames_with_their_uncertainty_and_catches_a_blow_up()
     assert moved[900.0] > moved[300.0]
     # an exploding run: stopped, reported, its last sane frame maximally uncertain; selected first
     frames, problems = explore.explore(
-        [cell], Collapse(), _emt_uncertainty, {'temperatures': [300], 'steps': 400, 'interval': 5}
+        [cell, cell], Collapse, _emt_uncertainty, {'temperatures': [300], 'steps': 400, 'interval': 5}
     )
+    assert len(problems) == 2  # each run its own calculator (a factory): the second starts afresh
+    frames = [f for f in frames if f.start == 0]
+    problems = problems[:1]
     assert len(problems) == 1 and 'apart' in problems[0], problems
     last = frames[-1]
     assert last.status.startswith('last sane frame before: atoms') and last.max_uncertainty == np.inf
@@ -228,6 +231,9 @@ def test_selection_takes_uncertain_frames_and_spreads_them_out():
     # the most uncertain first, then the compressed and expanded cells, not the near-copy of the first
     assert chosen == [1, 3, 4]
     assert selection.select(frames, 10.0, 3, ['Cu'], 4.5) == ([], 0.0)
+    # frames that repeat one another: as many as differ, no more
+    copies = [Frame(base.copy(), 0, 300.0, k, -3.0, np.full(len(base), 2.0 + k)) for k in range(5)]
+    assert selection.select(copies, 1.0, 3, ['Cu'], 4.5)[0] == [4]
     with pytest.raises(ValueError, match='threshold must be >= 0'):
         selection.select(frames, -1.0, 3, ['Cu'], 4.5)
     with pytest.raises(ValueError, match='must be >= 1'):
@@ -242,6 +248,7 @@ def test_selection_takes_uncertain_frames_and_spreads_them_out():
         ({'steps': 0}, 'steps must be an integer >= 1'),
         ({'interval': 50, 'steps': 10}, 'interval 50 is longer than the run'),
         ({'stepz': 10}, "unknown exploration setting\\(s\\) \\['stepz'\\]"),
+        ({'temperatures': [300, 300.2]}, 'temperatures must differ by at least 1 K'),
     ],
 )
 def test_exploration_settings_are_checked(given, message):

@@ -15,6 +15,7 @@ reaches through the provenance graph.
 
 from __future__ import annotations
 
+import numpy as np
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_, while_
 
@@ -41,7 +42,7 @@ DEFAULT_STARTS = 3
 def default_starts(training_set: TrainingSetData, count: int = DEFAULT_STARTS) -> dict:
     """``count`` structures of the set, spread over it (first, ..., last), as StructureData."""
     images = training_set.to_ase()
-    picks = sorted({round(k * (len(images) - 1) / max(count - 1, 1)) for k in range(min(count, len(images)))})
+    picks = np.unique(np.linspace(0, len(images) - 1, min(count, len(images))).round().astype(int))
     out = {}
     for index in picks:
         atoms = images[index]
@@ -131,6 +132,7 @@ class ActiveLearningWorkChain(WorkChain):
         spec.exit_code(401, 'ERROR_FIT_FAILED', message='The fit of round {round} failed: {detail}.')
         spec.exit_code(402, 'ERROR_EXPLORATION_FAILED', message='The exploration of round {round} failed: {detail}.')
         spec.exit_code(403, 'ERROR_LABELLING_FAILED', message='The labelling of round {round} failed: {detail}.')
+        spec.exit_code(404, 'ERROR_MERGE_FAILED', message='Merging the labels of round {round} failed: {detail}.')
 
     @classmethod
     def validate_inputs(cls, inputs, _):
@@ -344,9 +346,14 @@ class ActiveLearningWorkChain(WorkChain):
         labelled = child.outputs.training_set
         self.ctx.rows[-1]['labelled'] = labelled.n_structures
         self.ctx.labelled += labelled.n_structures
-        self.ctx.training_set = merge_training_sets(
-            existing=self.ctx.training_set, new=labelled, metadata={'call_link_label': f'merge_round{self.ctx.round}'}
-        )
+        try:
+            self.ctx.training_set = merge_training_sets(
+                existing=self.ctx.training_set,
+                new=labelled,
+                metadata={'call_link_label': f'merge_round{self.ctx.round}'},
+            )
+        except Exception as error:  # noqa: BLE001 - e.g. a labelled frame the set holds already
+            return self.exit_codes.ERROR_MERGE_FAILED.format(round=self.ctx.round, detail=str(error))
         self.ctx.round += 1
         return None
 

@@ -40,7 +40,7 @@ def explore_with_potential(
     ``uncertainty`` (frames × atoms), ``energy_per_atom``, and the attribute ``statuses``.
     The uncertainty is the potential's own measure against ``training_set``; a committee's MD
     is driven by its first member and the committee evaluated on the frames kept."""
-    md = potential.get_exploration_calculator()
+    md = potential.get_exploration_calculator  # a fresh calculator for every run
     graded = potential.get_ase_calculator(uncertainty=True, training_set=training_set)
 
     def uncertainty(atoms):

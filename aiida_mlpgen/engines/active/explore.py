@@ -5,8 +5,8 @@ NPT) for ``steps`` steps of ``timestep_fs``; every ``interval`` steps the frame 
 its per-atom uncertainty. A run that blows up — the calculator fails, a number is not
 finite, two atoms come closer than ``min_distance_factor`` × the sum of their covalent
 radii, or the energy jumps by more than ``max_energy_jump`` eV/atom between kept frames —
-stops there; its last sane frame is kept as maximally uncertain (``inf``) so it is labelled
-first, and the run is reported, not raised.
+stops there; its last sane frame (if it kept one) counts as maximally uncertain (``inf``) so it
+is labelled first, and the run is reported, not raised.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def settings(given: dict | None) -> dict:
     for temperature in temperatures:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
             raise ExplorationError(f'temperatures must be > 0 K, got {temperature!r}')
+    if len({round(float(t)) for t in temperatures}) < len(temperatures):
+        raise ExplorationError(f'temperatures must differ by at least 1 K, got {list(temperatures)}')
     for key in ('steps', 'interval'):
         if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
             raise ExplorationError(f'{key} must be an integer >= 1, got {out[key]!r}')
@@ -114,7 +116,6 @@ def run(start: Atoms, calculator, uncertainty, temperature: float, s: dict, seed
             compressibility_au=1e-6 / units.bar,
         )
     frames: list[Frame] = []
-    last = start.copy()
     last_energy = None
     for step in range(s['interval'], s['steps'] + 1, s['interval']):
         try:
@@ -123,34 +124,36 @@ def run(start: Atoms, calculator, uncertainty, temperature: float, s: dict, seed
             image.calc = None
             image.wrap()
             energy = float(atoms.get_potential_energy()) / len(atoms)
+            problem = _sane(image, energy, last_energy, s)
+            values = None if problem else np.asarray(uncertainty(image), float)
         except Exception as error:  # noqa: BLE001 - a failing calculator is a blow-up to report
-            return _blown(frames, last, index, temperature, step, f'the calculator failed: {error}'), str(error)
-        problem = _sane(image, energy, last_energy, s)
+            problem = f'the calculator failed: {error}'
         if problem:
-            return _blown(frames, last, index, temperature, step, problem), problem
-        frames.append(Frame(image, index, temperature, step, energy, np.asarray(uncertainty(image), float)))
-        last, last_energy = image, energy
+            return _blown(frames, step, problem), problem
+        frames.append(Frame(image, index, temperature, step, energy, values))
+        last_energy = energy
     return frames, None
 
 
-def _blown(frames, last, index, temperature, step, problem):
-    """The frames so far, the last sane one marked maximally uncertain."""
-    status = f'last sane frame before: {problem} (step {step})'
+def _blown(frames, step, problem):
+    """The frames so far, the last sane one marked maximally uncertain (none when the run broke
+    within its first interval: its start is a structure the loop knows already)."""
     if frames:
-        frames[-1].status = status
-    else:
-        frames.append(Frame(last, index, temperature, 0, float('nan'), np.full(len(last), np.inf), status))
+        frames[-1].status = f'last sane frame before: {problem} (step {step})'
     return frames
 
 
 def explore(starts, calculator, uncertainty, given: dict | None = None, seed: int = 0):
-    """Every start at every temperature: ``(frames, problems)`` (problems: one line per blown run)."""
+    """Every start at every temperature: ``(frames, problems)`` (problems: one line per blown run).
+    ``calculator``: an ASE calculator, or a function making one; then each run gets its own, so a
+    calculator that a blow-up left broken (LAMMPS) does not fail the runs after it."""
     s = settings(given)
+    make = calculator if callable(calculator) and not hasattr(calculator, 'get_property') else lambda: calculator
     frames, problems = [], []
     for index, start in enumerate(starts):
         for t_index, temperature in enumerate(s['temperatures']):
             found, problem = run(
-                start, calculator, uncertainty, float(temperature), s, seed + 1000 * index + t_index, index
+                start, make(), uncertainty, float(temperature), s, seed + 1000 * index + t_index, index
             )
             frames += found
             if problem:

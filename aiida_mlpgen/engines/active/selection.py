@@ -75,6 +75,7 @@ def representatives(vectors: np.ndarray, values: np.ndarray, count: int, iterati
     if count >= len(vectors):
         return [int(i) for i in np.argsort(-values, kind='stable')]
     centres = vectors[farthest_points(vectors, count, first=int(np.argmax(values)))]
+    count = len(centres)  # fewer when frames repeat one another
     for _ in range(iterations):
         labels = np.argmin(np.linalg.norm(vectors[:, None] - centres[None], axis=2), axis=1)
         moved = np.array(
@@ -88,7 +89,9 @@ def representatives(vectors: np.ndarray, values: np.ndarray, count: int, iterati
     for c in range(count):
         members = np.flatnonzero(labels == c)
         if len(members):
-            nearest = members[np.argmin(np.linalg.norm(vectors[members] - centres[c], axis=1))]
+            distance = np.linalg.norm(vectors[members] - centres[c], axis=1)
+            tied = members[distance <= distance.min() + 1e-12]  # equals: the most uncertain of them
+            nearest = tied[np.argmax(values[tied])]
             picks.append((float(values[members].max()), int(nearest)))
     return [index for _, index in sorted(picks, key=lambda item: -item[0])]
 
