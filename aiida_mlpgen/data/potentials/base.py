@@ -170,6 +170,8 @@ class PotentialData(Data):
 
     #: what ``results['uncertainty']`` measures (None: this type has no measure of its own)
     UNCERTAINTY = None
+    #: the measure grades against the training set (SNAP), which ``_training_atoms`` then loads
+    UNCERTAINTY_NEEDS_TRAINING_SET = False
 
     def get_uncertainty_calculator(self, training_atoms, **kwargs):
         """The calculator of ``get_ase_calculator(uncertainty=True)`` (types override it)."""
@@ -184,7 +186,7 @@ class PotentialData(Data):
 
     def _training_atoms(self, training_set):
         """ASE Atoms of ``training_set``, or of the set the fit that made this potential was given."""
-        if not self.UNCERTAINTY or not self.UNCERTAINTY.startswith('extrapolation grade'):
+        if not self.UNCERTAINTY_NEEDS_TRAINING_SET:
             return None
         if training_set is None:
             creator = self.creator

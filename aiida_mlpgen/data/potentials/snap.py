@@ -183,6 +183,7 @@ class SnapPotentialData(PotentialData):
         self.base.attributes.set('reference_potential', reference.uuid if reference is not None else None)
 
     UNCERTAINTY = 'extrapolation grade of the bispectrum rows against the training set (above 1: outside it)'
+    UNCERTAINTY_NEEDS_TRAINING_SET = True
 
     def descriptor_settings(self) -> dict:
         """``compute sna/atom`` settings of this potential (:mod:`aiida_mlpgen.engines.active.snap_descriptors`)."""
