@@ -11,9 +11,10 @@ from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.data.training_set.frames import choose_validation, held_out_count
 
 from .common import default_options, output_exit_codes, single_run
+from .progress import MONITOR, ShowsProgress
 
 
-class MlpFitCalculation(CalcJob):
+class MlpFitCalculation(ShowsProgress, CalcJob):
     """Base of the FitSNAP, pacemaker and NNP CalcJobs: a training set and parameters in,
     a potential, metrics, predictions, a report and plots out."""
 
@@ -36,6 +37,13 @@ class MlpFitCalculation(CalcJob):
             valid_type=orm.Dict,
             required=False,
             help="Fit parameters (see the potential type's documentation); defaults when omitted.",
+        )
+        spec.input(
+            'monitors.progress',
+            valid_type=orm.Dict,
+            required=False,
+            default=lambda: orm.Dict(MONITOR),
+            help='Reads the progress file of the running job (iteration, loss, ETA) into the process status.',
         )
         spec.output('potential', help='The fitted potential, ready for LAMMPS.')
         spec.output(

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from .fit import Progress, write_report
+from .fit import write_report
+from .progress_bar import ProgressLine
 from .root import cmd_root
 from .utils import echo_table, summary_rows
 
@@ -78,7 +79,7 @@ def cmd_demo(data_path, output, potential_type):
     builder.training_set = split
     builder.parameters = orm.Dict(parameters)
     builder.code = orm.load_code(code)
-    with Progress(f'{potential_type.upper()} fit running'):
+    with ProgressLine(f'{potential_type.upper()} fit'):
         _, calc = run_get_node(builder)
     if not calc.is_finished_ok:
         raise click.ClickException(f'{calc.process_label}<{calc.pk}> failed: [{calc.exit_status}] {calc.exit_message}')

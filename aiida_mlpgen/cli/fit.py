@@ -1,13 +1,14 @@
 """``mlpgen fit TYPE`` (one command per registered potential type) and ``mlpgen report``."""
 
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from .params import parse_choices, parse_params
+from .progress_bar import ProgressLine
 from .root import cmd_root
+from .submit import submit_option, submit_process
 from .utils import load_code, load_training_set, load_typed, output_directory
 
 
@@ -113,9 +114,11 @@ def _run_fit(
     refit=True,
     folds=None,
     choices=(),
+    submit=False,
 ):
     """Run a fit (or, with a protocol or --optimize, the generator WorkChain) on the embedded
-    profile with a progress line; print and write its report."""
+    profile with a progress line; print and write its report. With ``submit`` the daemon runs
+    it and the command returns at once."""
     from aiida import orm
 
     from .interrupt import run_interruptible as run_get_node
@@ -160,7 +163,9 @@ def _run_fit(
         click.echo(f'Protocol {protocol}: {protocol_description(kind, protocol)}')
     click.echo(f'{label} {what} of TrainingSetData<{node.pk}> ({node.n_structures} structures) with {code} ...')
     try:
-        with Progress(f'{label} {what} running'):
+        if submit:
+            return submit_process(builder, then='mlpgen report {pk} DIR')
+        with ProgressLine(f'{label} {what}'):
             _, calc = run_get_node(builder)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
@@ -197,6 +202,8 @@ def _fit_command(potential_type):
         from aiida_mlpgen.embedded import ensure_ready
 
         extra_inputs = {name: rest.pop(name) for name, _ in potential_type.extra_inputs}
+        if rest.get('submit') and output:
+            raise click.UsageError('--output goes with a foreground run; a submitted fit writes it: mlpgen report PK DIR')
         ensure_ready()
         extra = {name: orm.load_node(value) for name, value in extra_inputs.items() if value}
         if extra and (protocol or optimize or rest.get('validate')):
@@ -220,6 +227,7 @@ def _fit_command(potential_type):
 
     command.__doc__ = potential_type.summary
     command = optimization_options(command)
+    command = submit_option(command)
     command = click.option(
         '--output',
         type=click.Path(file_okay=False),
@@ -248,37 +256,6 @@ def _register_fit_commands():
 
 
 _register_fit_commands()
-
-
-class Progress:
-    """An elapsed-time line on the terminal while a process runs in the foreground."""
-
-    def __init__(self, label: str):
-        self.label = label
-
-    def __enter__(self):
-        import threading
-        import time
-
-        self._stop = threading.Event()
-        self._start = time.monotonic()
-
-        def tick():
-            if not sys.stderr.isatty():  # a log file gets the final line only
-                return
-            while not self._stop.wait(1.0):
-                click.echo(f'\r  {self.label}: {time.monotonic() - self._start:5.0f} s', nl=False, err=True)
-
-        self._thread = threading.Thread(target=tick, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        import time
-
-        self._stop.set()
-        self._thread.join()
-        click.echo(f'\r  {self.label}: done in {time.monotonic() - self._start:.0f} s', err=True)
 
 
 def write_report(calc, directory: Path) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from .progress_bar import ProgressLine
 from .root import cmd_root
+from .submit import submit_option, submit_process
 from .utils import check_label, load_code
 
 DEFAULT_CODES = {'quantumespresso': 'pw@localhost', 'ase': 'properties@localhost'}
@@ -70,8 +72,20 @@ def read_structures(paths) -> dict:
 @click.option('--seed', type=int, default=0, show_default=True)
 @click.option('--extend', default=None, help='A TrainingSetData (PK, UUID, label) to merge the new structures into.')
 @click.option('-l', '--label', default=None, help='Label of the new TrainingSetData.')
+@submit_option
 def cmd_generate(
-    structure_files, labeller, pseudo_family, protocol, settings, generation, code, max_concurrent, seed, extend, label
+    structure_files,
+    labeller,
+    pseudo_family,
+    protocol,
+    settings,
+    generation,
+    code,
+    max_concurrent,
+    seed,
+    extend,
+    label,
+    submit,
 ):
     """Generate training structures from STRUCTURE_FILES (bulk crystals, any format ASE reads),
     label them with one DFT setup and store the TrainingSetData (printed: PK and label)."""
@@ -85,6 +99,8 @@ def cmd_generate(
     from .utils import load_training_set
 
     check_label(label)
+    if submit and label:
+        raise click.UsageError('--label goes with a foreground run; label the set later: verdi node label PK LABEL')
     setup()
     labelling = labeller_inputs(labeller, pseudo_family, settings, code)
     try:
@@ -107,7 +123,11 @@ def cmd_generate(
     if extend:
         inputs['extend'] = load_training_set(extend)
     try:
-        results, node = run_interruptible(GenerateTrainingSetWorkChain, **inputs)
+        if submit:
+            submit_process(GenerateTrainingSetWorkChain, then='verdi process show {pk}', **inputs)
+            return
+        with ProgressLine('training-set generation'):
+            results, node = run_interruptible(GenerateTrainingSetWorkChain, **inputs)
     except ValueError as error:  # the input validator: nothing was run
         raise click.ClickException(str(error).split('\n')[-1].strip() or str(error)) from error
     for failure in results['failed'].get_list() if 'failed' in results else []:

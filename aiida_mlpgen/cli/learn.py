@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .generate import labeller_inputs
+from .progress_bar import ProgressLine
 from .root import cmd_root
+from .submit import submit_option, submit_process
 
 
 def _numbers(text: str, option: str) -> list[float]:
@@ -49,6 +51,7 @@ def _numbers(text: str, option: str) -> list[float]:
 @click.option('--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default=None, help='Fit protocol.')
 @click.option('-p', '--param', 'params', multiple=True, metavar='KEY=VALUE', help='Fit parameter overrides.')
 @click.option('--seed', type=int, default=0, show_default=True)
+@submit_option
 def cmd_learn(
     training_set,
     potential_type,
@@ -69,6 +72,7 @@ def cmd_learn(
     protocol,
     params,
     seed,
+    submit,
 ):
     """Active learning from TRAINING_SET (PK, UUID or label): fit, explore by MD, label the
     frames the potential is unsure of, merge, refit — until it is sure. Prints the final
@@ -117,7 +121,11 @@ def cmd_learn(
     if budget is not None:
         inputs['label_budget'] = orm.Int(budget)
     try:
-        results, node = run_interruptible(ActiveLearningWorkChain, **inputs)
+        if submit:
+            submit_process(ActiveLearningWorkChain, then='verdi process show {pk}', **inputs)
+            return
+        with ProgressLine('active learning'):
+            results, node = run_interruptible(ActiveLearningWorkChain, **inputs)
     except ValueError as error:  # the input validator: nothing was run
         raise click.ClickException(str(error).split('\n')[-1].strip() or str(error)) from error
     if not node.is_finished_ok:

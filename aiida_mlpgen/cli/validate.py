@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from .progress_bar import ProgressLine
 from .root import cmd_root
+from .submit import submit_option, submit_process
 from .utils import load_code
 
 DEFAULT_CODES = {'lammps': 'lammps@localhost', 'ase': 'properties@localhost'}
@@ -92,6 +94,7 @@ def _json_option(text: str | None, what: str) -> dict:
     help="Write the potential's values (stable keys) to this file.",
 )
 @click.option('--output-dir', type=click.Path(file_okay=False), default=None, help='Write report and plots here.')
+@submit_option
 def cmd_validate(
     potential,
     structure,
@@ -108,6 +111,7 @@ def cmd_validate(
     code,
     json_out,
     output_dir,
+    submit,
 ):
     """Compute properties of STRUCTURE with POTENTIAL (PK, UUID, label or ase:module:Class)
     and compare them with a reference; the structure is a file or a StructureData."""
@@ -118,6 +122,10 @@ def cmd_validate(
 
     from .interrupt import run_interruptible as run_get_node
 
+    if submit and (json_out or output_dir):
+        raise click.UsageError(
+            '--json/--output-dir go with a foreground run; `verdi process show PK` lists the outputs'
+        )
     setup()  # the embedded profile and the localhost codes, where missing
     structure_node = _structure(structure)
     elements = sorted(set(structure_node.get_kind_names()))
@@ -147,7 +155,11 @@ def cmd_validate(
 
         inputs['dft_reference'] = labeller_inputs(dft, pseudo_family, dft_settings, dft_code)
     try:
-        results, node = run_get_node(ValidationWorkChain, **inputs)
+        if submit:
+            submit_process(ValidationWorkChain, then='verdi process show {pk}', **inputs)
+            return
+        with ProgressLine('validation'):
+            results, node = run_get_node(ValidationWorkChain, **inputs)
     except ValueError as error:  # the input validator: nothing was run
         raise click.ClickException(str(error).split('\n')[-1].strip() or str(error)) from error
     if 'report' in results:

@@ -129,10 +129,15 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
     from fitsnap3lib.fitsnap import FitSnap
     from mpi4py import MPI
 
+    from .progress_file import ProgressFile
+
+    progress = ProgressFile() if MPI.COMM_WORLD.Get_rank() == 0 else (lambda *_: None)
     snap = FitSnap(settings, comm=MPI.COMM_WORLD, arglist=['--overwrite'])
     if Path(FITSNAP_REUSE_FILE).exists():  # only weights changed: the earlier run's descriptors
+        progress('stage 1/3: descriptors of the earlier run', 1, 3)
         load_descriptors(snap, json.loads(Path(FITSNAP_REUSE_FILE).read_text()))
     else:
+        progress('stage 1/3: descriptors (LAMMPS compute snap)', 1, 3)
         snap.scrape_configs(delete_scraper=True)
         snap.process_configs(delete_data=True)
         snap.pt.all_barrier()
@@ -140,7 +145,9 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
             save_descriptors(snap)
     if elastic is not None:
         snap.solver.perform_fit = _elastic_net_fit(snap, *elastic)
+    progress('stage 2/3: solving the linear fit', 2, 3)
     snap.perform_fit()
+    progress('stage 3/3: error analysis and output', 3, 3)
     snap.write_output()
     if MPI.COMM_WORLD.Get_rank() == 0:
         from .design_check import write_check

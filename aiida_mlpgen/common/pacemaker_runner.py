@@ -108,6 +108,23 @@ class AceStoppingRule:
         fit_class.test_metric_callback = test_metric_callback
 
 
+def report_progress(fit_class, max_iterations) -> None:
+    """Write the iteration and loss to the job's progress file after every iteration."""
+    from .progress_file import ProgressFile
+
+    progress = ProgressFile()
+    original = fit_class.fit_metric_callback
+    total = int(max_iterations) if max_iterations else None
+
+    def fit_metric_callback(fit, metrics_dict, extended_display_step=None):
+        iteration = int(metrics_dict['iter_num'])
+        text = f'iteration {iteration}' + (f'/{total}' if total else '') + f', loss {float(metrics_dict["loss"]):.3g}'
+        progress(text, iteration, total)
+        original(fit, metrics_dict, extended_display_step=extended_display_step)
+
+    fit_class.fit_metric_callback = fit_metric_callback
+
+
 def pyace_validation_loss(cbasis, data, kappa: float) -> float:
     """pacemaker's loss (without regularisation) of the C-tilde basis ``cbasis`` on ``data``:
     (1 - kappa) * sum w_E (dE/N)^2 + kappa * sum w_F |dF|^2."""
@@ -227,6 +244,8 @@ def pacemaker_main(argv: list[str] | None = None) -> int:
         settings = json.loads(Path(PACEMAKER_STOPPING_FILE).read_text())
         rule = AceStoppingRule(settings)
         rule.install(GeneralACEFit, TestLossChangeTooSmallException, PyACEFit)
+    fit = (yaml.safe_load(Path(argv[0]).read_text()) or {}).get('fit', {}) if is_input else {}
+    report_progress(GeneralACEFit, fit.get('maxiter'))
     argv, evaluator, fallback = pacemaker_evaluator.prepare(argv, settings.get('device', 'cpu'))
     pacemaker.main(argv)
     report = {'evaluator': evaluator, 'evaluator_fallback': fallback}

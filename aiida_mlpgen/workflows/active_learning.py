@@ -28,6 +28,7 @@ from aiida_mlpgen.calculations.functions.active_learning import (
     tabulate_rounds,
 )
 from aiida_mlpgen.calculations.functions.training_set import merge_training_sets
+from aiida_mlpgen.calculations.progress import ShowsProgress, publish
 from aiida_mlpgen.data.potentials import PotentialData
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.engines.active import explore as exploration
@@ -51,7 +52,7 @@ def default_starts(training_set: TrainingSetData, count: int = DEFAULT_STARTS) -
     return out
 
 
-class ActiveLearningWorkChain(WorkChain):
+class ActiveLearningWorkChain(ShowsProgress, WorkChain):
     """Fit → explore → select → label → merge, round after round, until the potential is sure."""
 
     @classmethod
@@ -243,7 +244,12 @@ class ActiveLearningWorkChain(WorkChain):
         )
         return builder
 
+    def _stage(self, what: str) -> None:
+        rounds = self.inputs.max_rounds.value
+        publish(self.node, f'round {self.ctx.round}/{rounds}: {what}', self.ctx.round, rounds + 1)
+
     def fit(self):
+        self._stage('fitting')
         count = self.inputs.committee_size.value if self.ctx.kind.uncertainty == 'committee' else 1
         self.ctx.fit_keys = [f'fit_{k}' for k in range(count)]
         return ToContext(**{key: self.submit(self._fit_builder(k)) for k, key in enumerate(self.ctx.fit_keys)})
@@ -270,6 +276,7 @@ class ActiveLearningWorkChain(WorkChain):
         return None
 
     def explore(self):
+        self._stage('exploring (MD)')
         try:
             results = explore_with_potential(
                 self.ctx.potential,
@@ -331,6 +338,7 @@ class ActiveLearningWorkChain(WorkChain):
         return not self.ctx.done
 
     def label(self):
+        self._stage(f'labelling {len(self.ctx.chosen)} structures')
         inputs = self.exposed_inputs(LabelWorkChain, namespace='labelling')
         inputs['structures'] = self.ctx.chosen
         inputs['groups'] = orm.Dict({name: f'active_round{self.ctx.round}' for name in self.ctx.chosen})

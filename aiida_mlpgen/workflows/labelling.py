@@ -13,6 +13,7 @@ from aiida import orm
 from aiida.engine import WorkChain, while_
 
 from aiida_mlpgen.calculations.functions.generation import training_set_from_labels
+from aiida_mlpgen.calculations.progress import ShowsProgress, publish
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.engines.generation.settings import DEFAULTS as GENERATION_DEFAULTS
 from aiida_mlpgen.labellers import LabellingError, load_labeller
@@ -56,7 +57,7 @@ def check_labelling(inputs, structures, aimd_structures, aimd, names=None) -> st
     return None
 
 
-class LabelWorkChain(WorkChain):
+class LabelWorkChain(ShowsProgress, WorkChain):
     """Energies, forces and stresses of structures from one labeller with one setup."""
 
     @classmethod
@@ -151,6 +152,8 @@ class LabelWorkChain(WorkChain):
         overrides = self.inputs.overrides.get_dict() if 'overrides' in self.inputs else {}
         batch = self.ctx.queue[: self.inputs.max_concurrent.value]
         self.ctx.queue = self.ctx.queue[len(batch) :]
+        finished, total = len(self.ctx.done), len(self.ctx.done) + len(batch) + len(self.ctx.queue)
+        publish(self.node, f'{finished}/{total} labelled, {len(batch)} running', finished, total)
         running = {}
         for entry in batch:
             if entry['md']:
@@ -196,6 +199,8 @@ class LabelWorkChain(WorkChain):
             for name, value in outputs.items():
                 results[f'{key}_{name}'] = value
         self.out('failed', orm.List(failed).store())
+        total = len(self.ctx.done)
+        publish(self.node, f'{total}/{total} done' + (f', {len(failed)} failed' if failed else ''), total, total)
         if not index:
             return self.exit_codes.ERROR_NOTHING_LABELLED.format(
                 detail='; '.join(f'{f["name"]}: {f["message"]}' for f in failed)

@@ -25,6 +25,7 @@ from aiida.engine import ToContext, WorkChain, append_, calcfunction, if_, while
 
 from aiida_mlpgen import potential_types
 from aiida_mlpgen.calculations.functions.training_set import kfold_training_sets
+from aiida_mlpgen.calculations.progress import ShowsProgress, publish
 from aiida_mlpgen.data.training_set import TrainingSetData
 from aiida_mlpgen.data.training_set.frames import fold_problem
 
@@ -166,7 +167,7 @@ def check_request(
     return None
 
 
-class OptimizationWorkChain(WorkChain):
+class OptimizationWorkChain(ShowsProgress, WorkChain):
     """Minimise the validation error of a fit over chosen hyperparameters (nlopt BOBYQA/NEWUOA)."""
 
     @classmethod
@@ -447,6 +448,10 @@ class OptimizationWorkChain(WorkChain):
             self.ctx.rows.append(row)
         if len(self.ctx.evaluated) >= int(s['budget']):
             self.ctx.done = True
+        done = len(self.ctx.evaluated)
+        scores = [value for _, value in self.ctx.evaluated if value < PENALTY]
+        best = f', best {min(scores):.4g} ({s["metric"]} {s["objective"]})' if scores else ', no trial succeeded yet'
+        publish(self.node, f'trial {done}/{int(s["budget"])}{best}', done, int(s['budget']))
 
     def finalize(self):
         rows = self.ctx.rows

@@ -20,9 +20,12 @@ from .settings import NnpInputError, Settings
 
 
 def scaling(folder: Path, bins: int) -> Statistics:
+    from aiida_mlpgen.common.progress_file import ProgressFile
+
     settings = Settings.read(folder / 'input.nn')
     setup = descriptors.Setup.from_settings(settings)
     frames = files.read_structures(folder / 'input.data')
+    ProgressFile(folder)(f'preparing: symmetry-function ranges of {len(frames)} structures')
     if not frames:
         raise NnpInputError(f'{folder / "input.data"}: no structures')
     values = {e: [] for e in setup.elements}
@@ -53,10 +56,12 @@ def prune(folder: Path, mode: str, threshold: float) -> set[int]:
 
 
 def train(folder: Path) -> dict:
+    from aiida_mlpgen.common.progress_file import ProgressFile
+
     from .training import Trainer
 
     torch_threads()
-    return Trainer(folder, log=lambda text: print(text, flush=True)).run()
+    return Trainer(folder, log=lambda text: print(text, flush=True), progress=ProgressFile(folder)).run()
 
 
 def predict(folder: Path) -> None:

@@ -37,8 +37,10 @@ class Units:
 
 
 class Trainer:
-    def __init__(self, folder, log=print):
+    def __init__(self, folder, log=print, progress=None):
         self.folder, self.log = Path(folder), log
+        #: called after every epoch with (text, epoch, epochs): the job's progress file
+        self.progress = progress or (lambda *_: None)
         self.settings = Settings.read(self.folder / 'input.nn')
         s = self.settings
         self.stats = Statistics.read(self.folder / 'scaling.data', s)
@@ -186,6 +188,13 @@ class Trainer:
                 f'{rmse_test[("force", "RMSE")]:.6g}  ({elapsed:.2f} s)'
             )
             self._write_learning_curve(curve)
+            shown = rmse_test if self.test is not None else rmse_train
+            self.progress(
+                f'epoch {epoch}/{self.epochs}, E RMSE {1000 * shown[("energy", "RMSEpa")]:.3g} meV/atom, '
+                f'F RMSE {shown[("force", "RMSE")]:.3g} eV/A ({"validation" if self.test is not None else "training"})',
+                epoch,
+                self.epochs,
+            )
             if self._due(epoch, every['write_weights_epoch']):
                 for e in order:
                     self.networks[e].write(self.folder / f'weights.{atomic_numbers[e]:03d}.{epoch:06d}.out', views[e])
