@@ -149,13 +149,18 @@ def ensure_profile(report: SetupReport | None = None):
         broker_backend='core.zeromq',
         broker_config=BrokerFactory('core.zeromq').get_default_config(),
     )
-    config.set_option('runner.poll.interval', 1, scope=profile.name)
-    config.set_option('caching.enabled_for', cached_processes(), scope=profile.name)
+    configure_options(config, profile)
     config.set_default_profile(profile.name, overwrite=True)
     config.store()
     profile = load_profile(profile.name, allow_switch=True)
     report.add(f'profile {profile.name}', True, _describe(profile))
     return profile
+
+
+def configure_options(config, profile) -> None:
+    """aiida-mlpgen's options of a new profile: a short poll interval, fits cached."""
+    config.set_option('runner.poll.interval', 1, scope=profile.name)
+    config.set_option('caching.enabled_for', cached_processes(), scope=profile.name)
 
 
 def _describe(profile) -> str:

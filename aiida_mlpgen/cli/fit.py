@@ -203,7 +203,9 @@ def _fit_command(potential_type):
 
         extra_inputs = {name: rest.pop(name) for name, _ in potential_type.extra_inputs}
         if rest.get('submit') and output:
-            raise click.UsageError('--output goes with a foreground run; a submitted fit writes it: mlpgen report PK DIR')
+            raise click.UsageError(
+                '--output goes with a foreground run; a submitted fit writes it: mlpgen report PK DIR'
+            )
         ensure_ready()
         extra = {name: orm.load_node(value) for name, value in extra_inputs.items() if value}
         if extra and (protocol or optimize or rest.get('validate')):

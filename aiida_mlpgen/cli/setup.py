@@ -6,15 +6,72 @@ from .root import cmd_root
 
 
 @cmd_root.command('setup')
-def cmd_setup():
-    """Create the embedded default profile, localhost computer and codes where missing.
+@click.option(
+    '--production',
+    is_flag=True,
+    help='Make the production profile instead: PostgreSQL storage and the RabbitMQ broker (both must be '
+    'running), as the new default profile.',
+)
+@click.option('--profile', 'name', default=None, help='With --production: the profile name [mlpgen-production].')
+@click.option('--postgres-host', default='localhost', show_default=True)
+@click.option('--postgres-port', type=int, default=5432, show_default=True)
+@click.option(
+    '--postgres-superuser',
+    default='postgres',
+    show_default=True,
+    help='A PostgreSQL role that may create roles and databases (a new user and database are made for the profile).',
+)
+@click.option('--postgres-password', default=None, help="The superuser's password (default: none, peer/trust).")
+@click.option('--rabbitmq-host', default='127.0.0.1', show_default=True)
+@click.option('--rabbitmq-port', type=int, default=5672, show_default=True)
+@click.option('--rabbitmq-user', default='guest', show_default=True)
+@click.option('--rabbitmq-password', default='guest', show_default=True)
+@click.option('--rabbitmq-vhost', default='', help='RabbitMQ virtual host (default: the default one).')
+@click.option('--no-default', is_flag=True, help='With --production: keep the current default profile.')
+def cmd_setup(production, name, no_default, **services):
+    """Create the embedded default profile, localhost computer and codes where missing; with
+    --production the PostgreSQL + RabbitMQ profile for many processes and daemon workers.
 
     Idempotent: a second call reports what exists and changes nothing. Honours AIIDA_PATH.
+    `mlpgen check` then says whether storage, broker and daemon answer.
     """
-    from aiida_mlpgen.embedded import setup
+    if not production:
+        given = [k for k, v in services.items() if v != cmd_setup_defaults[k]] + (['profile'] if name else [])
+        if given or no_default:
+            raise click.UsageError('the PostgreSQL/RabbitMQ options and --profile/--no-default go with --production')
+        from aiida_mlpgen.embedded import setup
 
-    report = setup()
+        _echo(setup())
+        return
+    from aiida_mlpgen.production import PRODUCTION_PROFILE, ProductionSetupError, Services, setup_production
+
+    try:
+        report = setup_production(Services(**services), name or PRODUCTION_PROFILE, default=not no_default)
+    except ProductionSetupError as error:
+        raise click.ClickException(str(error)) from None
     _echo(report)
+
+
+cmd_setup_defaults = {p.name: p.default for p in cmd_setup.params if p.name.startswith(('postgres', 'rabbitmq'))}
+
+
+@cmd_root.command('check')
+@click.option('--profile', 'name', default=None, help='The profile to check (default: the default profile).')
+def cmd_check(name):
+    """Whether the storage, the broker and the daemon of a profile are there (exit 1 if not)."""
+    from aiida.manage.configuration import get_config
+
+    from aiida_mlpgen.production import check
+
+    config = get_config(create=True)
+    if name is None and config.default_profile_name is None or name is not None and name not in config.profile_names:
+        known = ', '.join(config.profile_names) or 'none'
+        raise click.ClickException(f'no profile {name or "(default)"} (profiles: {known}); `mlpgen setup` makes one')
+    rows = check(name)
+    for what, fine, detail in rows:
+        click.echo(f'{"ok  " if fine else "FAIL"}  {what:<8} {detail}')
+    if not all(fine for _, fine, _ in rows):
+        raise SystemExit(1)
 
 
 @cmd_root.command('setup-computer')
