@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the tests run beside the Python packages, from Debian's packages: an OpenSSH server and
-# a one-node SLURM cluster with munge (tests/test_remote.py), and Quantum ESPRESSO's pw.x with
-# the pseudopotentials of quantum-espresso-data (tests/test_dft_training_sets.py). Needs root
+# a one-node SLURM cluster with munge (tests/test_remote.py), Quantum ESPRESSO's pw.x with
+# the pseudopotentials of quantum-espresso-data (tests/test_dft_training_sets.py), and
+# PostgreSQL + RabbitMQ for the production profile (tests/test_production.py; started by the
+# tests from a temporary folder, never as system services). Needs root
 # and apt-get; elsewhere it says so and does nothing (the tests then skip with that reason).
 set -euo pipefail
 if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
@@ -15,9 +17,11 @@ done
 packages=()
 [ ${#missing[@]} -eq 0 ] || packages+=(openssh-server slurm-wlm munge)
 command -v pw.x > /dev/null || packages+=(quantum-espresso)
+ls /usr/lib/postgresql/*/bin/pg_ctl > /dev/null 2>&1 || packages+=(postgresql)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
 [ -f /usr/share/espresso/pseudo/Si.pbe-rrkj.UPF ] || packages+=(quantum-espresso-data)
 if [ ${#packages[@]} -eq 0 ]; then
-    echo "install_services: openssh-server, slurm-wlm, munge, quantum-espresso(-data) are installed"
+    echo "install_services: openssh-server, slurm-wlm, munge, quantum-espresso(-data), postgresql, rabbitmq-server are installed"
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -15,6 +15,7 @@ ABOVE_ENGINES = (
     'aiida_mlpgen.cli',
     'aiida_mlpgen.embedded',
     'aiida_mlpgen.computers',
+    'aiida_mlpgen.production',
     'aiida_mlpgen.data.potentials',
     'aiida_mlpgen.data.training_set.node',
     'aiida_mlpgen.report',
