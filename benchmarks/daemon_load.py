@@ -117,6 +117,7 @@ def main() -> None:
             run('mlpgen', 'setup')
         imported = run('mlpgen', 'import', REPO / 'examples' / 'data' / 'Mo_mlearn_slice.json', '-l', 'mo')
         data_pk = int(imported.split('<')[1].split('>')[0])
+        run('verdi', 'config', 'set', 'daemon.timeout', 60)  # the circus controller answers slowly under load
         run('verdi', 'daemon', 'start', args.workers)
         info = json.loads(run('python', '-c', SUBMIT, args.fits, args.trials, args.in_flight, data_pk).splitlines()[-1])
         watched = [*info['fits'], info['search']]

@@ -48,7 +48,7 @@ def _status_until(mlpgen_cli, pk, pattern, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = mlpgen_cli('status', pk).stdout
-        if re.search(pattern, text):
+        if re.search(pattern, text, re.M):
             return text
         time.sleep(2)
     raise AssertionError(f'{pattern!r} not within {timeout} s:\n{text}')

@@ -289,6 +289,10 @@ def test_walltime_on_slurm_continues_from_the_weights(slurm, cluster, mo_set):
     assert watcher.error is None, watcher.error
     first, second = fits_of(node)
     assert first.exit_status == 120, first.exit_message
+    # the progress monitor read the job's progress file over SSH while it ran
+    assert re.fullmatch(
+        r'epoch \d+/2000, E RMSE .* \((validation|training)\)(, ETA .*)?', first.base.extras.get('mlpgen_progress')
+    )
     stderr = first.outputs.retrieved.base.repository.get_object_content('_scheduler-stderr.txt')
     assert 'DUE TO TIME LIMIT' in stderr
     done = max(
