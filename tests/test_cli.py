@@ -252,31 +252,9 @@ def test_fit_nnp_and_import_its_potential(mlpgen_cli, ta_small):
     assert bad.returncode != 0 and 'nodes_per_layer must be >= 1' in bad.stderr
 
 
-def test_fit_snap_with_optimization(mlpgen_cli, ta_small):
+def test_fit_snap_optimization_arguments_are_checked(mlpgen_cli, ta_small):
+    """(A whole `mlpgen fit snap --optimize` runs in tests/test_production.py, submitted.)"""
     mlpgen_cli('import', ta_small, '--label', 'ta')
-    out = mlpgen_cli(
-        'fit',
-        'snap',
-        'ta',
-        '--optimize',
-        'rcutfac',
-        '--budget',
-        '4',
-        '--in-flight',
-        '2',
-        '-p',
-        'twojmax=4',
-        '--output',
-        'opt_out',
-    ).stdout
-    assert 'SNAP optimisation of TrainingSetData' in out and 'Optimisation: 4 trials, best trial' in out
-    # the delivered potential is refitted on all 18 structures; the search's validation errors follow
-    assert re.search(r'^energy \[eV/atom\], train\s.*\n.*\nALL\s+18\s', out, re.M)
-    assert 'Hyperparameter search: best trial' in out and 'validation errors (on the validation structures)' in out
-    folder = mlpgen_cli.aiida_path.parent / 'opt_out'
-    rows = (folder / 'trials.csv').read_text().splitlines()
-    assert rows[0].startswith('trial,pk,exit_status,rcutfac') and len(rows) == 5
-    assert (folder / 'objective.png').read_bytes()[:4] == b'\x89PNG'
     defaults = mlpgen_cli('fit', 'snap', 'ta', '--optimize', '--budget', '5', check=False)  # rcutfac, wj, fit.forces
     assert defaults.returncode != 0 and 'a budget of 5 is too small for 3 variables' in defaults.stderr
     bad = mlpgen_cli('fit', 'snap', 'ta', '--optimize', 'twojmax', check=False)

@@ -109,14 +109,19 @@ def test_lammps_runs_the_stored_potential_as_fitted(zbl, quadratic, ta_set, fits
 def test_solvers_behave_as_their_mathematics_says(ta_set, fitsnap_code):
     common = {'twojmax': 6, 'fit': {'stress': 'off'}}
     rmse, coefficients = {}, {}
+    saved = {'save_descriptors': orm.Bool(True)}  # the first fit keeps the design matrix, the others re-solve it
     for solver, options in [
         ('SVD', {}),
         ('RIDGE', {'alpha': 1e-2}),
         ('LASSO', {'alpha': 1e-4}),
         ('ELASTIC', {'alpha': 1e-4, 'l1_ratio': 0.5}),
     ]:
-        results, node = fit(ta_set, fitsnap_code, solver=solver, solver_options=options, **common)
+        parameters = orm.Dict({'solver': solver, 'solver_options': options, **common})
+        results, node = run_get_node(
+            FitsnapCalculation, training_set=ta_set, code=fitsnap_code, parameters=parameters, **saved
+        )
         assert node.is_finished_ok, (solver, node.exit_message)
+        saved = {'descriptors_folder': saved.get('descriptors_folder', node.outputs.remote_folder)}
         rmse[solver] = results['metrics']['forces']['train']['overall']['rmse']
         text = results['potential'].get_file_content('potential.snapcoeff').decode()
         coefficients[solver] = np.array(parse_snapcoeff(text)['elements']['Ta']['coefficients'])

@@ -1,18 +1,20 @@
 """``--submit`` and ``mlpgen status`` through the real command, daemon and fitting codes: a fit
 sent to the daemon returns at once, its progress comes from the running job's own progress file
-(NNP epochs, ACE iterations) into ``mlpgen status`` and ``verdi process list``, and it ends with
-the metrics of the same fit run in the foreground. A broker that does not answer is refused
-before anything is stored."""
+(NNP epochs, ACE iterations) into ``mlpgen status`` and ``verdi process list``, the daemon is
+restarted under it, and it ends with the metrics of the same fit run in the foreground. A broker
+that does not answer is refused before anything is stored."""
 
 import json
 import re
 import socket
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from .conftest import REPO
+from .test_hostile_input import _running_under
 
 pytestmark = [pytest.mark.slow]
 
@@ -35,6 +37,13 @@ def _wait_for(mlpgen_cli, pk, pattern, timeout=240):
     raise AssertionError(f'no {pattern!r} within {timeout} s:\n{text}')
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode()
+    except OSError:
+        return ''
+
+
 def _metrics(mlpgen_cli, *pks) -> list[dict]:
     script = textwrap.dedent(f"""
         import json
@@ -53,21 +62,31 @@ def test_submitted_fits_show_live_progress_and_end_like_foreground_ones(mlpgen_c
         nnp = mlpgen_cli('fit', 'nnp', 'mo', *NNP, '--submit').stdout
         assert 'Started the AiiDA daemon' in nnp and f'mlpgen status {_pk(nnp)}' in nnp
         ace = mlpgen_cli('fit', 'ace', 'mo', *ACE, '--submit').stdout
+        workdir = mlpgen_cli.aiida_path / '.aiida' / 'scratch'
         assert 'Started the AiiDA daemon' not in ace  # it runs already
         nnp_pk, ace_pk = _pk(nnp), _pk(ace)
         assert 'Finished' not in mlpgen_cli('status', nnp_pk).stdout  # the command returned before the fit ended
 
         line = _wait_for(mlpgen_cli, nnp_pk, r'epoch \d+/12, E RMSE [\d.]+ meV/atom, F RMSE [\d.]+ eV/A')
         assert re.search(rf'^{nnp_pk}\s+NnpCalculation\s+Waiting', line, re.M), line
+        # the daemon restarted while both run: the new worker takes them up again, progress and all
+        mlpgen_cli('config', 'set', 'daemon.timeout', '60', program='verdi')
+        mlpgen_cli('daemon', 'restart', program='verdi', timeout=180)
         line = _wait_for(mlpgen_cli, ace_pk, r'iteration \d+/300, loss [\d.e+-]+, ETA \d+')
         listing = mlpgen_cli('process', 'list', program='verdi').stdout  # the same text for verdi
         assert re.search(rf'{ace_pk} .*job state RUNNING \| iteration \d+/300, loss', listing), listing
         overview = mlpgen_cli('status').stdout
         assert re.search(rf'^{ace_pk}\s+PacemakerCalculation\s+Waiting\s+.*iteration \d+/300', overview, re.M)
 
-        killed = mlpgen_cli('process', 'kill', ace_pk, program='verdi', timeout=120)  # enough of ACE
+        # enough of ACE: `verdi process kill` reaches the daemon over the embedded ZeroMQ broker,
+        # the process is Killed within seconds and its job (mlpgen-pacemaker) is stopped
+        start = time.monotonic()
+        killed = mlpgen_cli('process', 'kill', ace_pk, program='verdi', timeout=120)
         assert f'Request to kill Process<{ace_pk}> processed' in killed.stdout + killed.stderr
+        assert time.monotonic() - start < 30
         assert re.search(rf'^{ace_pk}\s+PacemakerCalculation\s+Killed', mlpgen_cli('status', '-a').stdout, re.M)
+        time.sleep(1)
+        assert not [pid for pid in _running_under(workdir) if 'pacemaker' in _command_line(pid)]
         _wait_for(mlpgen_cli, nnp_pk, r'finished', timeout=300)
         report = mlpgen_cli('report', nnp_pk, tmp_path / 'submitted').stdout
         assert f'NnpCalculation<{nnp_pk}>' in report and (tmp_path / 'submitted' / 'report.txt').exists()

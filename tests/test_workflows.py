@@ -255,7 +255,7 @@ def test_provenance_reaches_data_trials_and_parameters(optimized, ta_split):
     )
     qb.append(orm.CalcJobNode, with_incoming='optimization', tag='trial', project='id')
     trials = {pk for (pk,) in qb.all()}
-    assert len(trials) == 8
+    assert len(trials) == 6
     qb = orm.QueryBuilder()
     qb.append(PotentialData, subclassing=True, filters={'id': potential.pk}, tag='potential')
     qb.append(orm.CalcJobNode, with_outgoing='potential', tag='fit', project='id')

@@ -467,12 +467,25 @@ class OptimizationWorkChain(ShowsProgress, WorkChain):
         )
         self.out('parameters', node.inputs.parameters)  # the very Dict the best trial ran with
         summary = tabulate_trials(
-            orm.Dict({'columns': list(rows[0]), 'rows': [_clean(r) for r in rows]}), orm.Int(best['trial'])
+            orm.Dict({'columns': _columns(rows, [v.key for v in self._space()[1]]), 'rows': [_clean(r) for r in rows]}),
+            orm.Int(best['trial']),
         )
         self.out('trials', summary['trials'])
         self.out('objective_plot', summary['objective_plot'])
         for name in ('potential', 'metrics', 'report', 'plots', 'predictions'):
             self.out(name, node.outputs[name])
+
+
+#: the trials table's columns around the searched keys (a fixed order: the rows come back from a
+#: checkpoint with their keys sorted when a daemon worker reloads the work chain)
+LEADING_COLUMNS = ('trial', 'pk', 'exit_status', 'fold_pks')
+TRAILING_COLUMNS = ('reused_descriptors', 'energy_rmse', 'energy_mae', 'forces_rmse', 'forces_mae', 'objective')
+
+
+def _columns(rows: list[dict], keys: list[str]) -> list[str]:
+    present = set().union(*rows)
+    order = [*LEADING_COLUMNS, *keys, *TRAILING_COLUMNS]
+    return [c for c in order if c in present] + sorted(present - set(order))
 
 
 def _clean(row: dict) -> dict:
