@@ -136,5 +136,18 @@ def test_submit_with_a_broker_that_does_not_answer_stores_nothing(mlpgen_cli):
     assert f'RabbitMQ at 127.0.0.1:{port}) does not answer' in result.stderr
     assert 'nothing was submitted' in result.stderr and 'Traceback' not in result.stderr
     assert mlpgen_cli('-c', count, program='python').stdout.split()[-1] == before
+    from ase.build import bulk
+
+    bulk('Cu', 'fcc', a=3.6).write(mlpgen_cli.aiida_path.parent / 'cu.cif')
+    emt = 'ase:ase.calculators.emt:EMT'
+    for command in (  # every long command's --submit goes the same way
+        ('validate', emt, 'cu.cif', '--properties', 'eos'),
+        ('generate', 'cu.cif', '--labeller', emt),
+        ('learn', 'mo', '--type', 'snap', '--labeller', emt),
+    ):
+        result = mlpgen_cli(*command, '--submit', check=False)
+        assert result.returncode == 1 and 'does not answer' in result.stderr, (command, result.stderr)
+        assert 'nothing was submitted' in result.stderr and 'Traceback' not in result.stderr
+        assert mlpgen_cli('-c', count, program='python').stdout.split()[-1] == before, command
     daemon = mlpgen_cli('daemon', 'status', program='verdi', check=False)
     assert 'The daemon is not running' in daemon.stdout + daemon.stderr

@@ -16,14 +16,15 @@ DEFAULT_CODES = {'lammps': 'lammps@localhost', 'ase': 'properties@localhost'}
 
 
 def _potential(identifier: str, elements: list[str]):
-    """A stored potential, or ``ase:module:Class`` (an ASE calculator, e.g. ase:ase.calculators.emt:EMT)."""
+    """A stored potential, or ``ase:module:Class`` (an ASE calculator, e.g. ase:ase.calculators.emt:EMT;
+    unstored until a process takes it, so a refused run leaves no node behind)."""
     from aiida_mlpgen.data.potentials import AseCalculatorPotentialData, PotentialData, PotentialError
 
     from .utils import load_typed
 
     if identifier.startswith('ase:'):
         try:
-            return AseCalculatorPotentialData(identifier[4:], elements).store()
+            return AseCalculatorPotentialData(identifier[4:], elements)  # stored by the process that takes it
         except PotentialError as error:
             raise click.BadParameter(str(error)) from error
     return load_typed(identifier, PotentialData, 'potential')
