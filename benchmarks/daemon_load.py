@@ -136,8 +136,8 @@ def main() -> None:
         summary = json.loads(run('python', '-c', SUMMARY, json.dumps(info)).splitlines()[-1])
         log = root / 'home' / '.aiida' / 'daemon' / 'log'
         locked = sum(p.read_text(errors='replace').count('database is locked') for p in log.glob('*.log'))
+    finally:  # never leave a daemon behind, also when a step failed
         run('verdi', 'daemon', 'stop', check=False)
-    finally:
         if services is not None:
             services.stop()
     rows = summary['rows']
