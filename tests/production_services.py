@@ -93,6 +93,7 @@ def _rabbitmq_env(folder: Path, node: str, dist_port: int) -> dict:
         'RABBITMQ_ENABLED_PLUGINS_FILE': str(folder / 'enabled_plugins'),
         'RABBITMQ_PID_FILE': str(folder / 'pid'),
         'RABBITMQ_DIST_PORT': str(dist_port),
+        'ERL_CRASH_DUMP': str(folder / 'erl_crash.dump'),  # never into the working directory
     }
 
 
@@ -121,7 +122,7 @@ def _start_rabbitmq(root: Path, node: str, port: int, dist_port: int) -> None:
     (folder / 'enabled_plugins').write_text('[].\n')
     env = _rabbitmq_env(folder, node, dist_port)
     subprocess.run([f'{RABBITMQ}/rabbitmq-server', '-detached'], env=env, capture_output=True, check=True, timeout=60)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # a loaded CI machine starts Erlang slowly
     while time.monotonic() < deadline:
         done = subprocess.run(
             [f'{RABBITMQ}/rabbitmqctl', '-n', node, 'await_startup'], env=env, capture_output=True, timeout=60
@@ -129,7 +130,7 @@ def _start_rabbitmq(root: Path, node: str, port: int, dist_port: int) -> None:
         if done.returncode == 0:
             return
         time.sleep(1)
-    raise RuntimeError(f'RabbitMQ node {node} did not start within 90 s')
+    raise RuntimeError(f'RabbitMQ node {node} did not start within 240 s (log: {folder / "log"})')
 
 
 def start(root: Path) -> ProductionServices:
