@@ -486,3 +486,35 @@ def test_1_an_interrupted_foreground_fit_ends_within_seconds_and_is_killed(mlpge
     assert not _running_under(workdir)  # the job (mlpgen-nnp) was stopped too
     maintain = mlpgen_cli('storage', 'maintain', '--dry-run', program='verdi', check=False)
     assert maintain.returncode == 0, maintain.stderr
+
+
+BROKEN_AFTER_SIGINT = """
+import os, signal
+from aiida import load_profile
+from aiida.engine import calcfunction
+from aiida_mlpgen.cli.interrupt import run_interruptible
+
+load_profile()
+
+@calcfunction
+def breaks():
+    os.kill(os.getpid(), signal.SIGINT)  # the handler runs now; the loop would run the stop next
+    # stands in for what broke the run of issue 20's CI (a database call the signal interrupted):
+    # an exception that leaves the event loop at once, before it runs the stop
+    raise KeyboardInterrupt
+
+run_interruptible(breaks.process_class)
+"""
+
+
+def test_1_a_run_that_a_signal_breaks_before_the_stop_still_exits_130(mlpgen_cli, tmp_path):
+    """The race of a Ctrl-C that interrupts a database call: the run ends with an exception
+    before the event loop gets to the stop. The command must still exit with 130 (not 1 with a
+    traceback) and say what it marked."""
+    mlpgen_cli('setup')
+    script = tmp_path / 'broken.py'
+    script.write_text(BROKEN_AFTER_SIGINT)
+    result = mlpgen_cli(script, program='python', check=False, timeout=120)
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert 'SIGINT: stopping breaks<' in result.stderr
+    assert 'SIGINT: marked Killed: breaks<' in result.stderr

@@ -35,9 +35,13 @@ def run_interruptible(builder_or_class, **inputs):
             signal.signal(sig, handler)
         try:
             process.execute()
+        except BaseException:
+            handler.stop_if_received()  # the signal broke the run before the loop ran the stop
+            raise
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+        handler.stop_if_received()  # the run ended between the signal and the stop
         return process.outputs, process.node
 
 
@@ -52,11 +56,13 @@ class _Handler:
     def __init__(self, node, loop):
         self.node = node
         self.loop = loop
+        self.received: str | None = None
 
     def __call__(self, number, _frame):
         import threading
 
         name = signal.Signals(number).name
+        self.received = name
         click.echo(f'\n{name}: stopping {self.node.process_label}<{self.node.pk}> ...', err=True)
         timer = threading.Timer(self.GRACE, self._exit_unmarked, (name,))
         timer.daemon = True
@@ -72,6 +78,13 @@ class _Handler:
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(EXIT_INTERRUPTED)
+
+    def stop_if_received(self):
+        """Run the stop here when a signal came but the run ended without the loop running it
+        (an interrupted database call can end it with an exception first): the command still
+        exits with 130 and the unterminated processes are still marked Killed."""
+        if self.received:
+            self._stop(self.received)
 
     def _exit_unmarked(self, name):
         click.echo(
