@@ -5,7 +5,8 @@
 A bcc Mo cell (``--repeat``³ × 2 atoms, rattled), velocity Verlet, 1 fs: milliseconds per
 atom-step and what a 10 ps exploration of that cell would take, for SNAP through LAMMPS (the
 stored FitSNAP fit of tests/data/outputs, 2J=4), with its extrapolation grade at every step,
-our NNP engine (the stored fit there) alone and as a committee of three, and ACE (pyace, 30
+our NNP engine (the stored fit there) alone and as a committee of three, a network of the
+moderate protocol's size, and ACE (pyace, 30
 functions, 5 Å). Prints a Markdown table.
 """
 
@@ -52,6 +53,31 @@ def nnp(members: int):
         (folder / 'weights.042.data').write_bytes((OUTPUTS / 'nnp_mo8' / f'weights.042.{epoch:06d}.out').read_bytes())
         calculators.append(NnpCalculator(Potential.load(folder), cflength=1.0, cfenergy=1.0))
     return calculators[0] if members == 1 else Committee(calculators)
+
+
+def nnp_moderate():
+    """A network of the moderate protocol's size (default functions at 5.5 Å, 20-20), its
+    scaling from the test cells and small random weights: the cost does not depend on them."""
+    import numpy as np
+
+    from aiida_mlpgen.calculations.parameters import nnp as parameters
+    from aiida_mlpgen.engines.nnp import descriptors
+    from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
+    from aiida_mlpgen.engines.nnp.model import Potential, network_of
+    from aiida_mlpgen.engines.nnp.scaling import Statistics
+    from aiida_mlpgen.engines.nnp.settings import Settings
+
+    p = parameters.normalize({'cutoff': 5.5, 'nodes_per_layer': 20}, ['Mo'])
+    settings = Settings.parse(parameters.input_nn(p, ['Mo'], None))
+    setup = descriptors.Setup.from_settings(settings)
+    values = [
+        descriptors.compute(setup, a.numbers, a.positions, a.cell, True, False)['Mo'].values
+        for a in (cell(2, seed) for seed in range(4))
+    ]
+    stats = Statistics.from_values({'Mo': values})
+    net = network_of(settings, len(setup.functions['Mo']))
+    weights = {'Mo': net.initial_weights(np.random.default_rng(0), -0.01, 0.01)}  # small: the MD stays sane
+    return NnpCalculator(Potential(settings, stats, weights))
 
 
 def ace():
@@ -108,6 +134,7 @@ def main():
         ('ACE 30 functions (pyace)', ace),
         ('NNP (our engine)', lambda: nnp(1)),
         ('NNP committee of 3', lambda: nnp(3)),
+        ('NNP, moderate size (5.5 Å, 20-20)', nnp_moderate),
     ):
         cost = measure(make(), args.repeat, args.steps)
         total = cost * 1e-3 * 100 * 10_000

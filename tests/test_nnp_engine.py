@@ -107,6 +107,22 @@ def test_forces_and_stress_are_exact_gradients(cutoff):
     assert np.abs(result.stress - 0.5 * (strain_derivative + strain_derivative.T)).max() < 1e-7
 
 
+def test_the_contraction_for_forces_equals_the_full_derivative_tensor():
+    """What one evaluation uses (Σ_s dE/dG_s dG_s/dD_p, no per-function tensor) equals the
+    training path's (P, S, 3) tensor contracted afterwards, every SF type, random weights."""
+    potential, numbers, positions, cell = _random_potential('6 0.1', seed=5)
+    full = descriptors.compute(potential.setup, numbers, positions, cell, True, derivatives=True)
+    lazy = descriptors.compute(potential.setup, numbers, positions, cell, True, derivatives='contract')
+    rng = np.random.default_rng(7)
+    for element, block in full.items():
+        assert lazy[element].derivatives is None
+        np.testing.assert_array_equal(lazy[element].values, block.values)
+        dedg = rng.normal(size=block.values.shape)
+        expected = np.einsum('ps,psk->pk', dedg[block.centre], block.derivatives)
+        assert np.abs(expected).max() > 0.1
+        np.testing.assert_allclose(lazy[element].contract(dedg), expected, rtol=0, atol=1e-12)
+
+
 def test_energy_is_invariant_and_extensive():
     potential, numbers, positions, cell = _random_potential()
     e = potential.evaluate(numbers, positions, cell, True, forces=False).energy

@@ -18,7 +18,7 @@ from .test_hostile_input import _running_under
 
 pytestmark = [pytest.mark.slow]
 
-NNP = ('-p', 'epochs=12', '-p', 'nodes_per_layer=5')
+NNP = ('-p', 'epochs=6', '-p', 'nodes_per_layer=5')
 ACE = ('-p', 'number_of_functions=12', '-p', 'cutoff=5', '-p', 'max_iterations=300', '-p', 'min_iterations=300')
 
 
@@ -67,7 +67,7 @@ def test_submitted_fits_show_live_progress_and_end_like_foreground_ones(mlpgen_c
         nnp_pk, ace_pk = _pk(nnp), _pk(ace)
         assert 'Finished' not in mlpgen_cli('status', nnp_pk).stdout  # the command returned before the fit ended
 
-        line = _wait_for(mlpgen_cli, nnp_pk, r'epoch \d+/12, E RMSE [\d.]+ meV/atom, F RMSE [\d.]+ eV/A')
+        line = _wait_for(mlpgen_cli, nnp_pk, r'epoch \d+/6, E RMSE [\d.]+ meV/atom, F RMSE [\d.]+ eV/A')
         assert re.search(rf'^{nnp_pk}\s+NnpCalculation\s+Waiting', line, re.M), line
         # the daemon restarted while both run: the new worker takes them up again, progress and all
         mlpgen_cli('config', 'set', 'daemon.timeout', '60', program='verdi')
@@ -93,7 +93,7 @@ def test_submitted_fits_show_live_progress_and_end_like_foreground_ones(mlpgen_c
         foreground = mlpgen_cli('fit', 'nnp', 'mo', *NNP, '--output', tmp_path / 'foreground')
         fg_pk = int(re.search(r'Process NnpCalculation<(\d+)>', foreground.stdout).group(1))
         # stderr is no terminal here: the progress comes as plain lines, as into a log file
-        assert re.search(rf'^ +\d+ s  NnpCalculation<{fg_pk}>: epoch \d+/12, E RMSE', foreground.stderr, re.M)
+        assert re.search(rf'^ +\d+ s  NnpCalculation<{fg_pk}>: epoch \d+/6, E RMSE', foreground.stderr, re.M)
         submitted, direct = _metrics(mlpgen_cli, nnp_pk, fg_pk)
         for quantity in ('energy', 'forces'):
             for split in ('train', 'validation'):

@@ -9,6 +9,7 @@ dG_i/dr_i = -Σ_{p:i→·} dG_i/dD_p. Python loops run over symmetry functions, 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -49,6 +50,7 @@ class ElementBlock:
     neighbour: np.ndarray  # (P,) structure index of the neighbour atom
     vectors: np.ndarray  # (P, 3) D_p
     derivatives: np.ndarray | None  # (P, S, 3) dG/dD_p
+    contract: Callable[[np.ndarray], np.ndarray] | None = None  # dE/dG (n, S) -> (P, 3), see compute
 
 
 def neighbours(numbers, positions, cell, pbc, cutoff: float):
@@ -82,7 +84,11 @@ def neighbours(numbers, positions, cell, pbc, cutoff: float):
     return i[keep][order], j[keep][order], d[keep][order], vectors[keep][order]
 
 
-def compute(setup: Setup, numbers, positions, cell, pbc, derivatives: bool = True) -> dict[str, ElementBlock]:
+def compute(setup: Setup, numbers, positions, cell, pbc, derivatives: bool | str = True) -> dict[str, ElementBlock]:
+    """Symmetry-function blocks per element. ``derivatives``: True fills dG/dD_p (P × S × 3, what
+    training needs); ``'contract'`` gives each block a ``contract(dE/dG) -> (P, 3)`` instead,
+    Σ_s dE/dG_s dG_s/dD_p without the per-function tensor (one evaluation: MD, single points);
+    False: values only."""
     numbers = np.asarray(numbers)
     known = {atomic_numbers[e] for e in setup.elements}
     strangers = sorted(set(numbers.tolist()) - known)
@@ -104,30 +110,46 @@ def compute(setup: Setup, numbers, positions, cell, pbc, derivatives: bool = Tru
             centre=local[i[keep]],
             neighbour=j[keep],
             vectors=vectors[keep],
-            derivatives=np.zeros((int(keep.sum()), len(functions), 3)) if derivatives else None,
+            derivatives=np.zeros((int(keep.sum()), len(functions), 3)) if derivatives is True else None,
         )
-        _fill(block, d[keep], numbers[j[keep]], functions, setup)
+        _fill(block, d[keep], numbers[j[keep]], functions, setup, derivatives)
         blocks[element] = block
     return blocks
 
 
-def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup) -> None:
+def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup, mode: bool | str) -> None:
     cut = _CutoffCache(setup.cutoff_type, setup.cutoff_alpha)
     n = len(block.atoms)
-    want = block.derivatives is not None
-    for s, sf in enumerate(functions):
-        if sf.angular:
-            continue
+    radial = [s for s, sf in enumerate(functions) if not sf.angular]
+    slopes = np.empty((len(distances), len(radial))) if mode == 'contract' else None
+    for column, s in enumerate(radial):
+        sf = functions[s]
         fc, dfc = cut(distances, sf.rc)
         weight = neighbour_z.astype(float) if sf.type == 12 else (neighbour_z == atomic_numbers[sf.e1]).astype(float)
         gauss = np.exp(-sf.eta * (distances - sf.rs) ** 2) * weight
         block.values[:, s] = np.bincount(block.centre, gauss * fc, minlength=n)
-        if want:
-            slope = gauss * (dfc - 2.0 * sf.eta * (distances - sf.rs) * fc)
-            block.derivatives[:, s, :] = (slope / distances)[:, None] * block.vectors
+        if mode:
+            slope = gauss * (dfc - 2.0 * sf.eta * (distances - sf.rs) * fc) / distances
+            if slopes is not None:
+                slopes[:, column] = slope
+            else:
+                block.derivatives[:, s, :] = slope[:, None] * block.vectors
     angular = [(s, sf) for s, sf in enumerate(functions) if sf.angular]
-    if angular:
-        _fill_angular(block, distances, neighbour_z, angular, cut, want)
+    terms = _AngularTerms(block, distances, neighbour_z, angular, cut, bool(mode)) if angular else None
+    if terms is not None:
+        terms.add_values()
+        if mode is True:
+            terms.fill_derivatives()
+    if mode == 'contract':
+
+        def contract(dedg: np.ndarray) -> np.ndarray:
+            """Σ_s dE/dG_s(centre) dG_s/dD_p for every neighbour entry p, (P, 3)."""
+            g = np.einsum('ps,ps->p', dedg[block.centre][:, radial], slopes)[:, None] * block.vectors
+            if terms is not None:
+                terms.contract(dedg, g)
+            return g
+
+        block.contract = contract
 
 
 def _triplets(centre: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,66 +168,122 @@ def _triplets(centre: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.nd
     return entries[first], entries[second]
 
 
-def _fill_angular(block, distances, neighbour_z, angular, cut, want, chunk: int = 24) -> None:
-    """Angular values and derivatives.
+class _AngularTerms:
+    """Angular values and derivatives of one element block.
 
     Each triplet term t(D_a, D_b) has gradients that are combinations of D_a and D_b only
     (D_c = D_b - D_a): dt/dD_a = P_a D_a + Q D_b, dt/dD_b = Q D_a + P_b D_b. Summed onto
     neighbour entry p: D_p Σ(P_a over a=p, P_b over b=p) + Σ Q D_b + Σ Q D_a — scalar
-    coefficients per triplet and function, summed onto the entries (index_add). Radial factors
-    are shared by functions with equal (eta, rs, rc), angular powers by equal (lambda, zeta).
+    coefficients per triplet and function, summed onto the entries. Radial factors are shared
+    by functions with equal (eta, rs, rc), angular powers by equal (lambda, zeta).
     """
-    n, n_entries = len(block.atoms), len(distances)
-    reach = max(sf.rc for _, sf in angular)
-    a, b = _triplets(block.centre, distances < reach)
-    if len(a) == 0:
-        return
-    va, vb = block.vectors[a], block.vectors[b]
-    rij, rik = distances[a], distances[b]
-    rjk = np.linalg.norm(vb - va, axis=1)
-    inv_ij_ik = 1.0 / (rij * rik)
-    cos = np.einsum('ij,ij->i', va, vb) * inv_ij_ik
-    za, zb = neighbour_z[a], neighbour_z[b]
-    owner = block.centre[a]
-    parts = _RadialParts(rij, rik, rjk, cut, inv_ij_ik)
-    powers = _AngularPowers(cos)
-    triplets = len(a)
-    if want:
-        rows = torch.from_numpy(np.concatenate([a, b]))
+
+    def __init__(self, block, distances, neighbour_z, angular, cut, want: bool):
+        self.block, self.angular, self.n_entries = block, angular, len(distances)
+        reach = max(sf.rc for _, sf in angular)
+        a, b = _triplets(block.centre, distances < reach)
+        self.a, self.b = a, b
+        self.va, self.vb = block.vectors[a], block.vectors[b]
+        rij, rik = distances[a], distances[b]
+        rjk = np.linalg.norm(self.vb - self.va, axis=1)
+        inv_ij_ik = 1.0 / (rij * rik)
+        cos = np.einsum('ij,ij->i', self.va, self.vb) * inv_ij_ik
+        self.za, self.zb = neighbour_z[a], neighbour_z[b]
+        self.owner = block.centre[a]
+        self.parts = _RadialParts(rij, rik, rjk, cut, inv_ij_ik)
+        self.powers = _AngularPowers(cos)
+        self.weights = {}
+        if want:
+            self.ratio_a, self.ratio_b = cos * rik / rij, cos * rij / rik
+
+    def _radial(self, sf):
+        """The cache key of the function's radial factor and (value, d_ij, d_ik, d_jk, value/(r_ij r_ik))."""
+        pair = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
+        if pair not in self.weights:
+            self.weights[pair] = _pair_weight(pair, self.za, self.zb)
+        narrow = sf.type in (3, 13)
+        return (sf.eta, sf.rs, sf.rc, narrow, pair), self.parts(sf, narrow, self.weights[pair], pair)
+
+    def _term(self, sf):
+        _, (r, r_ij, r_ik, r_jk, r_over) = self._radial(sf)
+        power, ang = self.powers(sf.lam, sf.zeta)
+        return 2.0 ** (1.0 - sf.zeta), r, r_ij, r_ik, r_jk, r_over, power, ang
+
+    def add_values(self) -> None:
+        n = len(self.block.atoms)
+        for s, sf in self.angular:
+            norm, r, *_, ang = self._term(sf)
+            self.block.values[:, s] += np.bincount(self.owner, ang * r, minlength=n) * norm
+
+    def _coefficients(self, sf):
+        """(P_a, P_b, Q) of one function, each (T,)."""
+        norm, r, r_ij, r_ik, r_jk, r_over, power, ang = self._term(sf)
+        dang = (sf.zeta * sf.lam * norm) * power * r_over
+        jk = norm * ang * r_jk
+        return norm * ang * r_ij - dang * self.ratio_a + jk, norm * ang * r_ik - dang * self.ratio_b + jk, dang - jk
+
+    def fill_derivatives(self, chunk: int = 24) -> None:
+        """dG/dD_p of every angular function into the block's (P, S, 3) tensor."""
+        triplets = len(self.a)
+        if triplets == 0:
+            return
+        rows = torch.from_numpy(np.concatenate([self.a, self.b]))
 
         def scatter(values):  # (functions, 2T) -> (entries, functions): sum onto neighbour entries
-            out = torch.zeros((values.shape[0], n_entries), dtype=torch.float64)
+            out = torch.zeros((values.shape[0], self.n_entries), dtype=torch.float64)
             return out.index_add_(1, rows, torch.from_numpy(values)).numpy().T
 
-        ratio_a, ratio_b = cos * rik / rij, cos * rij / rik
-    weights = {}
-    for first in range(0, len(angular), chunk):
-        part = angular[first : first + chunk]
-        # one contiguous row per function: rows [a-entries | b-entries]
-        own = np.empty((len(part), 2 * triplets)) if want else None
-        other = np.empty((len(part), triplets)) if want else None
-        for row, (s, sf) in enumerate(part):
-            key = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
-            if key not in weights:
-                weights[key] = _pair_weight(key, za, zb)
-            r, r_ij, r_ik, r_jk, r_over = parts(sf, sf.type in (3, 13), weights[key], key)
-            power, ang = powers(sf.lam, sf.zeta)
-            norm = 2.0 ** (1.0 - sf.zeta)
-            block.values[:, s] += np.bincount(owner, ang * r, minlength=n) * norm
-            if not want:
-                continue
-            dang = (sf.zeta * sf.lam * norm) * power * r_over
-            jk = norm * ang * r_jk
-            np.subtract(dang, jk, out=other[row])
-            own[row, :triplets] = norm * ang * r_ij - dang * ratio_a + jk
-            own[row, triplets:] = norm * ang * r_ik - dang * ratio_b + jk
-        if want:
+        derivatives, vectors = self.block.derivatives, self.block.vectors
+        for first in range(0, len(self.angular), chunk):
+            part = self.angular[first : first + chunk]
+            # one contiguous row per function: rows [a-entries | b-entries]
+            own = np.empty((len(part), 2 * triplets))
+            other = np.empty((len(part), triplets))
+            for row, (_, sf) in enumerate(part):
+                own[row, :triplets], own[row, triplets:], other[row] = self._coefficients(sf)
             columns = [s for s, _ in part]
-            diagonal = scatter(own)
-            block.derivatives[:, columns, :] += diagonal[:, :, None] * block.vectors[:, None, :]
+            derivatives[:, columns, :] += scatter(own)[:, :, None] * vectors[:, None, :]
             for k in range(3):
-                crossed = np.concatenate([other * vb[:, k], other * va[:, k]], axis=1)
-                block.derivatives[:, columns, k] += scatter(crossed)
+                crossed = np.concatenate([other * self.vb[:, k], other * self.va[:, k]], axis=1)
+                derivatives[:, columns, k] += scatter(crossed)
+
+    def contract(self, dedg: np.ndarray, g: np.ndarray) -> None:
+        """Add Σ_s dE/dG_s dG_s/dD_p to g (P, 3); dedg (n, S) per centre atom.
+
+        Per triplet the chain rule needs only four sums over functions: of the weighted radial
+        partial derivatives along r_ij, r_ik, r_jk and of the angular one along cos. Functions
+        sharing a radial factor are summed first (G = Σ w·norm·ang, H = Σ w·norm·ζλ·power), so the
+        radial factor multiplies once per group, not once per function."""
+        if len(self.a) == 0:
+            return
+        triplets, owner = len(self.a), self.owner
+        groups: dict = {}
+        for s, sf in self.angular:
+            groups.setdefault(self._radial(sf)[0], []).append((s, sf))
+        a_ij, a_ik, a_jk, a_cos = (np.zeros(triplets) for _ in range(4))
+        weighted, product = np.empty(triplets), np.empty(triplets)
+        for members in groups.values():
+            angular_sum, slope_sum = np.zeros(triplets), np.zeros(triplets)
+            for s, sf in members:
+                power, ang = self.powers(sf.lam, sf.zeta)
+                np.take(dedg[:, s] * 2.0 ** (1.0 - sf.zeta), owner, out=weighted)
+                angular_sum += np.multiply(weighted, ang, out=product)
+                slope_sum += np.multiply(weighted, power, out=product) * (sf.zeta * sf.lam)
+            _, (_, d_ij, d_ik, d_jk, r_over) = self._radial(members[0][1])
+            a_ij += angular_sum * d_ij
+            a_ik += angular_sum * d_ik
+            if members[0][1].type in (3, 13):  # d_jk is zero for the wide functions
+                a_jk += angular_sum * d_jk
+            a_cos += slope_sum * r_over
+        pa = a_ij - a_cos * self.ratio_a + a_jk
+        pb = a_ik - a_cos * self.ratio_b + a_jk
+        q = a_cos - a_jk
+        contributions = np.concatenate(
+            [pa[:, None] * self.va + q[:, None] * self.vb, q[:, None] * self.va + pb[:, None] * self.vb]
+        )
+        rows = np.concatenate([self.a, self.b])
+        for k in range(3):
+            g[:, k] += np.bincount(rows, contributions[:, k], minlength=self.n_entries)
 
 
 def _pair_weight(key, za, zb):

@@ -76,7 +76,9 @@ class Potential:
     def evaluate(self, numbers, positions, cell, pbc, forces: bool = True, stress: bool = False) -> Result:
         numbers = np.asarray(numbers)
         positions = np.asarray(positions, float)
-        blocks = descriptors.compute(self.setup, numbers, positions, cell, pbc, derivatives=forces or stress)
+        blocks = descriptors.compute(
+            self.setup, numbers, positions, cell, pbc, derivatives='contract' if forces or stress else False
+        )
         atomic = np.zeros(len(numbers))
         f = np.zeros((len(numbers), 3)) if forces else None
         virial = np.zeros((3, 3))
@@ -87,7 +89,7 @@ class Potential:
             atomic[block.atoms] = out / self.conv_energy + self.mean_energy + self.offsets[element]
             if dedg is None:
                 continue
-            g = np.einsum('ps,psk->pk', dedg[block.centre], block.derivatives) / self.conv_energy
+            g = block.contract(dedg) / self.conv_energy  # dE/dD_p of every neighbour entry
             if forces:
                 for k in range(3):
                     f[:, k] -= np.bincount(block.neighbour, g[:, k], minlength=len(numbers))
