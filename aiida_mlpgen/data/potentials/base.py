@@ -142,7 +142,12 @@ class PotentialData(Data):
 
     def ase_spec(self, prefix: str = '') -> dict:
         """How an ASE calculator is rebuilt from this potential's files (see
-        :mod:`aiida_mlpgen.engines.properties.calculators`); files named ``prefix + name``."""
+        :mod:`aiida_mlpgen.engines.properties.calculators`); files named ``prefix + name``.
+        LAMMPS's Python module unless a type evaluates otherwise."""
+        return self.lammps_spec(prefix)
+
+    def lammps_spec(self, prefix: str = '') -> dict:
+        """The spec of a calculator that runs this potential in LAMMPS's Python module."""
         from aiida_mlpgen.engines.properties.calculators import DIR
 
         lines = self.lammps_lines(DIR)
@@ -181,8 +186,20 @@ class PotentialData(Data):
         )
 
     def get_exploration_calculator(self):
-        """The calculator that drives exploration MD (this potential's; a committee's first member)."""
-        return self.get_ase_calculator()
+        """The calculator that drives exploration MD: LAMMPS's Python module where it was built
+        with every package this potential needs (ML-SNAP for SNAP here; ML-PACE for ACE and
+        ML-HDNNP for NNP on clusters whose LAMMPS has them), else this potential's ASE calculator
+        (pyace, our NNP engine). A committee's is its first member's."""
+        from aiida_mlpgen.engines.properties.calculators import calculator_from_spec, lammps_module_packages
+
+        needed = set(self.base.attributes.get(self.KEY_LAMMPS_PACKAGES) or [])
+        if not self.RUNS_IN_LAMMPS or not needed <= lammps_module_packages():
+            return self.get_ase_calculator()
+        folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
+        self.write_files(folder.name)
+        calculator = calculator_from_spec(self.lammps_spec(), folder.name)
+        calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
+        return calculator
 
     def _training_atoms(self, training_set):
         """ASE Atoms of ``training_set``, or of the set the fit that made this potential was given."""

