@@ -144,7 +144,7 @@ def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup, 
 
         def contract(dedg: np.ndarray) -> np.ndarray:
             """Σ_s dE/dG_s(centre) dG_s/dD_p for every neighbour entry p, (P, 3)."""
-            g = np.einsum('ps,ps->p', dedg[block.centre][:, radial], slopes)[:, None] * block.vectors
+            g = np.einsum('ps,ps->p', dedg[:, radial][block.centre], slopes)[:, None] * block.vectors
             if terms is not None:
                 terms.contract(dedg, g)
             return g
