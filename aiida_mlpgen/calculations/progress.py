@@ -27,10 +27,15 @@ MONITOR = {'entry_point': 'mlpgen.progress', 'minimum_poll_interval': 5}
 _SEPARATOR = ' | '
 
 
+def published(node: orm.ProcessNode) -> str | None:
+    """The latest progress line published for ``node`` (None: none yet)."""
+    return node.base.extras.get(PROGRESS_EXTRA, None)
+
+
 def publish(node: orm.ProcessNode, text: str, step: int | None = None, total: int | None = None) -> None:
     """Record ``text`` as the progress of ``node`` and show it in its process status."""
     fraction = [step, total] if step is not None and total else None
-    if node.base.extras.get(PROGRESS_EXTRA, None) != text:
+    if published(node) != text:
         node.base.extras.set_many({PROGRESS_EXTRA: text, PROGRESS_FRACTION_EXTRA: fraction})
     follower = getattr(node, '_mlpgen_follower', None)
     if follower is not None:
@@ -50,7 +55,7 @@ class _StatusFollower:
         self.base = node.process_status
         if self.base and _SEPARATOR in self.base:
             self.base = self.base.split(_SEPARATOR)[0]
-        self.progress = node.base.extras.get(PROGRESS_EXTRA, None)
+        self.progress = published(node)
 
     def __call__(self, status):
         self.base = status

@@ -25,23 +25,23 @@ def is_ours(node) -> bool:
 def progress_of(node) -> str:
     """What a process is doing: its published progress, else its process status; for an ended
     one its outcome."""
-    from aiida_mlpgen.calculations.progress import PROGRESS_EXTRA
+    from aiida_mlpgen.calculations.progress import published
 
     if node.is_terminated:
         if node.is_finished:
             return 'finished' if node.exit_status == 0 else f'failed [{node.exit_status}] {node.exit_message or ""}'
         return node.process_state.value
-    return node.base.extras.get(PROGRESS_EXTRA, None) or node.process_status or ''
+    return published(node) or node.process_status or ''
 
 
 def deepest_progress(node) -> str:
     """The progress of a running process, or else that of what it runs now (a work chain that
     waits on a fit shows the fit's iteration)."""
-    from aiida_mlpgen.calculations.progress import PROGRESS_EXTRA
+    from aiida_mlpgen.calculations.progress import published
 
     if node.is_terminated:
         return progress_of(node)
-    own = node.base.extras.get(PROGRESS_EXTRA, None)
+    own = published(node)
     for child in sorted(node.called, key=lambda n: -n.pk):
         if not child.is_terminated:
             below = deepest_progress(child)
