@@ -165,11 +165,16 @@ class PotentialData(Data):
         fit that made this potential was given)."""
         if uncertainty:
             return self.get_uncertainty_calculator(self._training_atoms(training_set), **kwargs)
+        return self._calculator(self.ase_spec(), **kwargs)
+
+    def _calculator(self, spec: dict, **kwargs):
+        """The calculator of ``spec`` on this potential's files, written to a temporary folder
+        that lives as long as the calculator."""
         from aiida_mlpgen.engines.properties.calculators import calculator_from_spec
 
         folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
         self.write_files(folder.name)
-        calculator = calculator_from_spec(self.ase_spec(), folder.name, **kwargs)
+        calculator = calculator_from_spec(spec, folder.name, **kwargs)
         calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
         return calculator
 
@@ -190,16 +195,12 @@ class PotentialData(Data):
         with every package this potential needs (ML-SNAP for SNAP here; ML-PACE for ACE and
         ML-HDNNP for NNP on clusters whose LAMMPS has them), else this potential's ASE calculator
         (pyace, our NNP engine). A committee's is its first member's."""
-        from aiida_mlpgen.engines.properties.calculators import calculator_from_spec, lammps_module_packages
+        from aiida_mlpgen.engines.properties.calculators import lammps_module_packages
 
         needed = set(self.base.attributes.get(self.KEY_LAMMPS_PACKAGES) or [])
         if not self.RUNS_IN_LAMMPS or not needed <= lammps_module_packages():
             return self.get_ase_calculator()
-        folder = tempfile.TemporaryDirectory(prefix='mlpgen-potential-')
-        self.write_files(folder.name)
-        calculator = calculator_from_spec(self.lammps_spec(), folder.name)
-        calculator._mlpgen_files = folder  # keep the files as long as the calculator lives
-        return calculator
+        return self._calculator(self.lammps_spec())
 
     def _training_atoms(self, training_set):
         """ASE Atoms of ``training_set``, or of the set the fit that made this potential was given."""
