@@ -193,11 +193,19 @@ def _add_validation(builder, kind, structure, properties, reference):
         builder.validation.reference = orm.Dict(_json_option(reference, '--reference'))
 
 
+def _extra_input(potential_type, name, identifier):
+    """The node the user named for the extra input ``name``, of the class the CalcJob accepts."""
+    from aiida import orm
+
+    valid = potential_type.calculation_class().spec().inputs[name].valid_type or orm.Data
+    cls = valid[0] if isinstance(valid, tuple) else valid
+    return load_typed(identifier, cls, cls.__name__)
+
+
 def _fit_command(potential_type):
     """``mlpgen fit NAME`` for one registered potential type."""
 
     def command(training_set, params, code, output, protocol, optimize, budget, in_flight, **rest):
-        from aiida import orm
 
         from aiida_mlpgen.embedded import ensure_ready
 
@@ -207,7 +215,7 @@ def _fit_command(potential_type):
                 '--output goes with a foreground run; a submitted fit writes it: mlpgen report PK DIR'
             )
         ensure_ready()
-        extra = {name: orm.load_node(value) for name, value in extra_inputs.items() if value}
+        extra = {name: _extra_input(potential_type, name, value) for name, value in extra_inputs.items() if value}
         if extra and (protocol or optimize or rest.get('validate')):
             names = ', '.join('--' + name.replace('_', '-') for name in extra)
             raise click.UsageError(f'{names} is for a plain fit (no --protocol/--optimize/--validate)')

@@ -10,18 +10,27 @@ def echo_table(rows, headers) -> None:
 
 
 def load_typed(identifier: str, cls, what: str):
-    """A node of class ``cls`` by PK, UUID (prefix) or label; a click error otherwise."""
+    """A node of class ``cls`` by PK, label or UUID (prefix); a click error otherwise.
+
+    A label wins over a UUID prefix: a label such as ``fcc`` or ``bcc1`` is also valid hex and
+    may begin the UUID of some unrelated node. Digits are a PK first, then a label.
+    """
     from aiida import orm
     from aiida.common.exceptions import MultipleObjectsError, NotExistent
 
-    try:
-        node = orm.load_node(identifier)
-    except (NotExistent, MultipleObjectsError, ValueError):
+    def by_label():
         query = orm.QueryBuilder().append(cls, subclassing=True, filters={'label': identifier})
         matches = query.all(flat=True)
-        if len(matches) != 1:
-            raise click.BadParameter(f'no single {what} with PK, UUID or label {identifier!r}') from None
-        node = matches[0]
+        return matches[0] if len(matches) == 1 else None
+
+    node = None if str(identifier).isdigit() else by_label()
+    if node is None:
+        try:
+            node = orm.load_node(identifier)
+        except (NotExistent, MultipleObjectsError, ValueError):
+            node = by_label()
+            if node is None:
+                raise click.BadParameter(f'no single {what} with PK, UUID or label {identifier!r}') from None
     if not isinstance(node, cls):
         raise click.BadParameter(f'node {identifier} is a {type(node).__name__}, not a {what}')
     return node
