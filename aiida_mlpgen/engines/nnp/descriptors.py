@@ -201,8 +201,8 @@ class _AngularTerms:
         pair = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
         if pair not in self.weights:
             self.weights[pair] = _pair_weight(pair, self.za, self.zb)
-        narrow = sf.type in (3, 13)
-        return (sf.eta, sf.rs, sf.rc, narrow, pair), self.parts(sf, narrow, self.weights[pair], pair)
+        key = (sf.eta, sf.rs, sf.rc, sf.type in (3, 13), pair)
+        return key, self.parts(sf, key, self.weights[pair])
 
     def _term(self, sf):
         _, (r, r_ij, r_ik, r_jk, r_over) = self._radial(sf)
@@ -336,8 +336,9 @@ class _RadialParts:
     def __init__(self, rij, rik, rjk, cut, inv_ij_ik):
         self.r, self.cut, self.inv, self.cache = (rij, rik, rjk), cut, inv_ij_ik, {}
 
-    def __call__(self, sf, narrow: bool, weight, weight_key):
-        key = (sf.eta, sf.rs, sf.rc, narrow, weight_key)
+    def __call__(self, sf, key: tuple, weight):
+        """``key``: (eta, rs, rc, whether r_jk enters (narrow), pair weight key)."""
+        narrow = key[3]
         if key not in self.cache:
             rij, rik, rjk = self.r
             fij, dfij = self.cut(rij, sf.rc)
