@@ -206,7 +206,6 @@ def _fit_command(potential_type):
     """``mlpgen fit NAME`` for one registered potential type."""
 
     def command(training_set, params, code, output, protocol, optimize, budget, in_flight, **rest):
-
         from aiida_mlpgen.embedded import ensure_ready
 
         extra_inputs = {name: rest.pop(name) for name, _ in potential_type.extra_inputs}

@@ -19,18 +19,19 @@ def load_typed(identifier: str, cls, what: str):
     from aiida.common.exceptions import MultipleObjectsError, NotExistent
 
     def by_label():
-        query = orm.QueryBuilder().append(cls, subclassing=True, filters={'label': identifier})
-        matches = query.all(flat=True)
+        matches = orm.QueryBuilder().append(cls, subclassing=True, filters={'label': identifier}).all(flat=True)
         return matches[0] if len(matches) == 1 else None
 
-    node = None if str(identifier).isdigit() else by_label()
-    if node is None:
+    def by_pk_or_uuid():
         try:
-            node = orm.load_node(identifier)
+            return orm.load_node(identifier)
         except (NotExistent, MultipleObjectsError, ValueError):
-            node = by_label()
-            if node is None:
-                raise click.BadParameter(f'no single {what} with PK, UUID or label {identifier!r}') from None
+            return None
+
+    lookups = (by_pk_or_uuid, by_label) if str(identifier).isdigit() else (by_label, by_pk_or_uuid)
+    node = next((found for found in (lookup() for lookup in lookups) if found is not None), None)
+    if node is None:
+        raise click.BadParameter(f'no single {what} with PK, UUID or label {identifier!r}')
     if not isinstance(node, cls):
         raise click.BadParameter(f'node {identifier} is a {type(node).__name__}, not a {what}')
     return node
