@@ -152,7 +152,7 @@ def fit(training, settings: dict, fraction: float):
 
 
 def run(
-    elements, types, quick, data_dir: Path, references: Path, out: Path, limit, fraction: float = 0.1
+    elements, types, quick, data_dir: Path, references: Path, out: Path, limit, fraction: float = 0.1, folds=None
 ) -> list[dict]:
     from aiida import orm
 
@@ -162,6 +162,11 @@ def run(
 
     setup()
     table = QUICK if quick else FULL
+    if folds:
+        table = {
+            k: {**v, 'optimize': {**v['optimize'], 'folds': folds}} if v.get('optimize') else v
+            for k, v in table.items()
+        }
     rows = []
     for element in elements:
         data = subsample(TrainingSetData.from_file(data_dir / element / 'training.json'), limit).store()
@@ -210,7 +215,7 @@ def run(
                     }
                 )
                 print(_line(rows[-1]), flush=True)
-    write(rows, out, quick)
+    write(rows, out, quick, folds)
     return rows
 
 
@@ -232,7 +237,7 @@ def _line(row: dict) -> str:
     )
 
 
-def write(rows: list[dict], out: Path, quick: bool) -> None:
+def write(rows: list[dict], out: Path, quick: bool, folds=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / 'results.csv', 'w', newline='') as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -241,6 +246,8 @@ def write(rows: list[dict], out: Path, quick: bool) -> None:
     settings = QUICK if quick else FULL
     lines = [HEADER, *(_line(row) for row in rows), '', f'settings ({"quick" if quick else "full"}):']
     lines += [f'- {kind}: {settings[kind]}' for kind in TYPES]
+    if folds:
+        lines.append(f'- SNAP/qSNAP searches: {folds}-fold cross-validation objective (--folds {folds})')
     (out / 'results.md').write_text('\n'.join(lines) + '\n')
     plot(rows, out / 'error_vs_fit_time.png')
 
@@ -296,6 +303,12 @@ def main(argv=None) -> None:
     parser.add_argument('--max-structures', type=int, default=None)
     parser.add_argument('--validation-fraction', type=float, default=0.1, help='held out per group (0.1)')
     parser.add_argument(
+        '--folds',
+        type=int,
+        default=None,
+        help='SNAP/qSNAP searches: k-fold cross-validation objective over the 90 %% instead of one validation split',
+    )
+    parser.add_argument(
         '--jobs',
         type=int,
         default=None,
@@ -315,11 +328,11 @@ def main(argv=None) -> None:
     jobs = args.jobs if args.jobs is not None else (2 if args.quick else 1)
     if jobs > 1 and len(elements) > 1:
         rows = side_by_side(elements, argv if argv is not None else sys.argv[1:], out, jobs)
-        write(rows, out, args.quick)
+        write(rows, out, args.quick, args.folds)
         print(HEADER + '\n' + '\n'.join(_line(row) for row in rows))
     else:
         print(HEADER, flush=True)
-        run(elements, types, args.quick, args.data, args.references, out, limit, args.validation_fraction)
+        run(elements, types, args.quick, args.data, args.references, out, limit, args.validation_fraction, args.folds)
     print(f'\nwall {time.perf_counter() - start:.0f} s; results in {out}')
 
 
