@@ -4,6 +4,8 @@ Every value depends only on neighbour vectors D_p = r_j(+image) - r_i of the cen
 so derivatives are kept per neighbour entry p: dG_i/dD_p (shape P × S × 3). Forces and the
 virial follow from them (see :mod:`.model`): dG_i/dr_j = Σ_{p:i→j} dG_i/dD_p and
 dG_i/dr_i = -Σ_{p:i→·} dG_i/dD_p. Python loops run over symmetry functions, never atoms.
+Single evaluations (MD, single points) take the angular functions from the compiled kernels of
+:mod:`.angular_kernel` and never build that tensor.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from ase.data import atomic_numbers
 from scipy.spatial import cKDTree
 
+from .angular_kernel import CompiledAngular
 from .cutoff import cutoff_function
 from .symfunctions import SymmetryFunction
 
@@ -135,11 +138,16 @@ def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup, 
             else:
                 block.derivatives[:, s, :] = slope[:, None] * block.vectors
     angular = [(s, sf) for s, sf in enumerate(functions) if sf.angular]
-    terms = _AngularTerms(block, distances, neighbour_z, angular, cut, bool(mode)) if angular else None
-    if terms is not None:
-        terms.add_values()
-        if mode is True:
+    terms = None
+    if angular:
+        a, b = _triplets(block.centre, distances < max(sf.rc for _, sf in angular))
+        if mode is True:  # training: the per-function tensor, numpy
+            terms = _AngularTerms(block, distances, neighbour_z, angular, cut, a, b)
+            terms.add_values()
             terms.fill_derivatives()
+        else:  # one evaluation: compiled values and contraction
+            terms = CompiledAngular(block, distances, neighbour_z, angular, a, b, setup.cutoff_type, setup.cutoff_alpha)
+            terms.add_values()
     if mode == 'contract':
 
         def contract(dedg: np.ndarray) -> np.ndarray:
@@ -169,7 +177,8 @@ def _triplets(centre: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 class _AngularTerms:
-    """Angular values and derivatives of one element block.
+    """Angular values and derivatives of one element block, for training (the compiled
+    :class:`~.angular_kernel.CompiledAngular` serves single evaluations).
 
     Each triplet term t(D_a, D_b) has gradients that are combinations of D_a and D_b only
     (D_c = D_b - D_a): dt/dD_a = P_a D_a + Q D_b, dt/dD_b = Q D_a + P_b D_b. Summed onto
@@ -178,10 +187,8 @@ class _AngularTerms:
     by functions with equal (eta, rs, rc), angular powers by equal (lambda, zeta).
     """
 
-    def __init__(self, block, distances, neighbour_z, angular, cut, want: bool):
+    def __init__(self, block, distances, neighbour_z, angular, cut, a, b):
         self.block, self.angular, self.n_entries = block, angular, len(distances)
-        reach = max(sf.rc for _, sf in angular)
-        a, b = _triplets(block.centre, distances < reach)
         self.a, self.b = a, b
         self.va, self.vb = block.vectors[a], block.vectors[b]
         rij, rik = distances[a], distances[b]
@@ -193,19 +200,18 @@ class _AngularTerms:
         self.parts = _RadialParts(rij, rik, rjk, cut, inv_ij_ik)
         self.powers = _AngularPowers(cos)
         self.weights = {}
-        if want:
-            self.ratio_a, self.ratio_b = cos * rik / rij, cos * rij / rik
+        self.ratio_a, self.ratio_b = cos * rik / rij, cos * rij / rik
 
     def _radial(self, sf):
-        """The cache key of the function's radial factor and (value, d_ij, d_ik, d_jk, value/(r_ij r_ik))."""
+        """The function's radial factor: (value, d_ij, d_ik, d_jk, value/(r_ij r_ik))."""
         pair = 'Z' if sf.type == 13 else tuple(sorted((atomic_numbers[sf.e1], atomic_numbers[sf.e2])))
         if pair not in self.weights:
             self.weights[pair] = _pair_weight(pair, self.za, self.zb)
         key = (sf.eta, sf.rs, sf.rc, sf.type in (3, 13), pair)
-        return key, self.parts(sf, key, self.weights[pair])
+        return self.parts(sf, key, self.weights[pair])
 
     def _term(self, sf):
-        _, (r, r_ij, r_ik, r_jk, r_over) = self._radial(sf)
+        r, r_ij, r_ik, r_jk, r_over = self._radial(sf)
         power, ang = self.powers(sf.lam, sf.zeta)
         return 2.0 ** (1.0 - sf.zeta), r, r_ij, r_ik, r_jk, r_over, power, ang
 
@@ -246,44 +252,6 @@ class _AngularTerms:
             for k in range(3):
                 crossed = np.concatenate([other * self.vb[:, k], other * self.va[:, k]], axis=1)
                 derivatives[:, columns, k] += scatter(crossed)
-
-    def contract(self, dedg: np.ndarray, g: np.ndarray) -> None:
-        """Add Σ_s dE/dG_s dG_s/dD_p to g (P, 3); dedg (n, S) per centre atom.
-
-        Per triplet the chain rule needs only four sums over functions: of the weighted radial
-        partial derivatives along r_ij, r_ik, r_jk and of the angular one along cos. Functions
-        sharing a radial factor are summed first (G = Σ w·norm·ang, H = Σ w·norm·ζλ·power), so the
-        radial factor multiplies once per group, not once per function."""
-        if len(self.a) == 0:
-            return
-        triplets, owner = len(self.a), self.owner
-        groups: dict = {}
-        for s, sf in self.angular:
-            groups.setdefault(self._radial(sf)[0], []).append((s, sf))
-        a_ij, a_ik, a_jk, a_cos = (np.zeros(triplets) for _ in range(4))
-        weighted, product = np.empty(triplets), np.empty(triplets)
-        for members in groups.values():
-            angular_sum, slope_sum = np.zeros(triplets), np.zeros(triplets)
-            for s, sf in members:
-                power, ang = self.powers(sf.lam, sf.zeta)
-                np.take(dedg[:, s] * 2.0 ** (1.0 - sf.zeta), owner, out=weighted)
-                angular_sum += np.multiply(weighted, ang, out=product)
-                slope_sum += np.multiply(weighted, power, out=product) * (sf.zeta * sf.lam)
-            _, (_, d_ij, d_ik, d_jk, r_over) = self._radial(members[0][1])
-            a_ij += angular_sum * d_ij
-            a_ik += angular_sum * d_ik
-            if members[0][1].type in (3, 13):  # d_jk is zero for the wide functions
-                a_jk += angular_sum * d_jk
-            a_cos += slope_sum * r_over
-        pa = a_ij - a_cos * self.ratio_a + a_jk
-        pb = a_ik - a_cos * self.ratio_b + a_jk
-        q = a_cos - a_jk
-        contributions = np.concatenate(
-            [pa[:, None] * self.va + q[:, None] * self.vb, q[:, None] * self.va + pb[:, None] * self.vb]
-        )
-        rows = np.concatenate([self.a, self.b])
-        for k in range(3):
-            g[:, k] += np.bincount(rows, contributions[:, k], minlength=self.n_entries)
 
 
 def _pair_weight(key, za, zb):
