@@ -12,6 +12,7 @@ from aiida_mlpgen.data.training_set.formats import mlearn_json, n2p2_data
 from aiida_mlpgen.data.training_set.frames import Frames
 from aiida_mlpgen.engines.nnp import cli, descriptors, sfsets
 from aiida_mlpgen.engines.nnp.calculator import NnpCalculator
+from aiida_mlpgen.engines.nnp.cutoff import cutoff_function
 from aiida_mlpgen.engines.nnp.files import column_names
 from aiida_mlpgen.engines.nnp.kalman import KalmanFilter
 from aiida_mlpgen.engines.nnp.model import Potential, network_of
@@ -123,6 +124,27 @@ def test_the_contraction_for_forces_equals_the_full_derivative_tensor():
         expected = np.einsum('ps,psk->pk', dedg[block.centre], block.derivatives)
         assert np.abs(expected).max() > 0.1
         np.testing.assert_allclose(lazy[element].contract(dedg), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('kind', range(9))
+def test_cutoff_functions_are_one_inside_zero_outside_with_their_slopes(kind):
+    """Each n2p2 cutoff type: 1 below alpha·rc (the tanh forms ignore alpha), 0 from rc on,
+    falling in between, and its slope equals the central difference of its values."""
+    rc, alpha = 5.0, 0.2
+    r = np.linspace(0.05, 6.0, 400)
+    f, df = cutoff_function(r, rc, kind, alpha)
+    assert np.all(f[r >= rc] == 0.0) and np.all(df[r >= rc] == 0.0)
+    if kind not in (2, 3):
+        assert np.all(f[r < alpha * rc] == 1.0)
+    if kind == 3:  # normalised tanh^3 (n2p2's factor coth(1)^3): 1 at r = 0
+        assert cutoff_function(np.zeros(1), rc, kind, alpha)[0][0] == pytest.approx(1.0, rel=1e-14)
+    inside = (r > alpha * rc + 1e-3) & (r < rc - 1e-3)
+    assert np.all(np.diff(f[inside]) <= 1e-15)
+    h = 1e-6
+    numeric = (cutoff_function(r + h, rc, kind, alpha)[0] - cutoff_function(r - h, rc, kind, alpha)[0]) / (2 * h)
+    np.testing.assert_allclose(df[inside], numeric[inside], atol=1e-6)
+    with pytest.raises(ValueError, match='cutoff_type 9 is not one of 0-8'):
+        cutoff_function(r, rc, 9, alpha)
 
 
 def test_energy_is_invariant_and_extensive():

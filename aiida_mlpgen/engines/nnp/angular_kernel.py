@@ -2,27 +2,29 @@
 
 An MD step needs the angular values and, once the networks have given dE/dG, the contraction
 Σ_s dE/dG_s dG_s/dD_p onto every neighbour entry p; never the per-function derivative tensor
-that training needs (that stays in :mod:`.descriptors`). Both passes loop over the triplets of
-one centre atom at a time, centres in parallel: every triplet writes only to its own centre's
-row of values and to its own centre's neighbour entries, so no two threads write one place.
+that training needs (that stays in :mod:`.descriptors`). Both passes walk the pairs (j, k) of
+neighbour entries of one centre atom at a time, centres in parallel: a triplet writes only to
+its own centre's row of values and to its own centre's neighbour entries, so no two threads
+write one place, and no triplet list is built.
 
-Per triplet the functions share work: a radial group (eta, rs, rc, narrow, pair weight) gives
-one exponential and its partial derivatives, an angular pair (lambda, zeta) one power; each
-function then costs a multiply-add. The formulas are those of :mod:`.descriptors`:
+The radial factor splits into per-entry parts, computed once per neighbour entry and radial
+group (eta, rs, rc, narrow, pair weight): u(r) = exp(-eta (r - rs)^2) fc(r) and its slope, so
+a triplet needs an exponential only for r_jk of the narrow groups. An angular pair (lambda,
+zeta) gives one power per triplet; each function then costs a multiply-add:
 
-    R = exp(-eta Σ (r - rs)^2) fc(r_ij) fc(r_ik) [fc(r_jk)] · weight
-    G_s = Σ_triplets 2^(1-zeta) (1 + lambda cos)^zeta R
+    R = u(r_ij) u(r_ik) [u(r_jk)] · weight,    G_s = Σ_triplets 2^(1-zeta) (1 + lambda cos)^zeta R
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numba
 import numpy as np
 from ase.data import atomic_numbers
 
-from .cutoff import cutoff_function
+from .cutoff import cutoff_function, cutoff_scalar
 
 #: pair-weight kinds of a radial group: every triplet counts, Z_j Z_k, or only matching element pairs
 _ALL, _PRODUCT, _MATCH = 0, 1, 2
@@ -84,53 +86,45 @@ class Tables:
 class CompiledAngular:
     """Angular values and the contraction of one element block (see the module text).
 
-    ``block``: the :class:`~.descriptors.ElementBlock` (centre, vectors), ``distances`` and
-    ``neighbour_z`` per neighbour entry, ``a``/``b``: the triplets' two entries (sorted by
-    centre, a < b), ``kind``/``alpha``: the cutoff function."""
+    ``block``: the :class:`~.descriptors.ElementBlock` (centre, vectors; entries sorted by
+    centre), ``distances`` and ``neighbour_z`` per neighbour entry, ``kind``/``alpha``: the
+    cutoff function."""
 
-    def __init__(self, block, distances, neighbour_z, angular, a, b, kind: int, alpha: float):
-        self.block, self.tables = block, Tables.of(angular)
-        self.a, self.b = a.astype(np.int64), b.astype(np.int64)
-        n = len(block.atoms)
-        self.starts = np.searchsorted(block.centre[self.a], np.arange(n + 1)).astype(np.int64)
-        va, vb = block.vectors[self.a], block.vectors[self.b]
-        self.rjk = np.linalg.norm(vb - va, axis=1)
+    def __init__(self, block, distances, neighbour_z, angular, kind: int, alpha: float):
+        self.block, t = block, Tables.of(angular)
+        self.tables, self.kind, self.alpha = t, int(kind), float(alpha)
+        self.starts = np.searchsorted(block.centre, np.arange(len(block.atoms) + 1)).astype(np.int64)
         self.distances = np.ascontiguousarray(distances, dtype=float)
-        self.cos = np.einsum('ij,ij->i', va, vb) / (self.distances[self.a] * self.distances[self.b])
-        self.za = neighbour_z[self.a].astype(np.int64)
-        self.zb = neighbour_z[self.b].astype(np.int64)
-        t = self.tables
-        # cutoff values and slopes per distinct radius: per entry (r_ij, r_ik) and per triplet (r_jk)
-        self.f_entry = np.empty((len(t.rcs), len(distances)))
-        self.df_entry = np.empty_like(self.f_entry)
-        self.f_jk = np.empty((len(t.rcs), len(self.a)))
-        self.df_jk = np.empty_like(self.f_jk)
-        for k, rc in enumerate(t.rcs):
-            self.f_entry[k], self.df_entry[k] = cutoff_function(self.distances, rc, kind, alpha)
-            self.f_jk[k], self.df_jk[k] = cutoff_function(self.rjk, rc, kind, alpha)
+        self.z = np.ascontiguousarray(neighbour_z, dtype=np.int64)
+        self.reach = float(t.rcs.max())
+        # u(r) and du/dr per radial group and neighbour entry
+        self.u = np.empty((len(t.eta), len(distances)))
+        self.du = np.empty_like(self.u)
+        for g in range(len(t.eta)):
+            fc, dfc = cutoff_function(self.distances, t.rcs[t.rc_index[g]], kind, alpha)
+            gauss = np.exp(-t.eta[g] * (self.distances - t.rs[g]) ** 2)
+            self.u[g] = gauss * fc
+            self.du[g] = gauss * (dfc - 2.0 * t.eta[g] * (self.distances - t.rs[g]) * fc)
 
     def _arguments(self):
         t = self.tables
         return (
             self.starts,
-            self.a,
-            self.b,
             self.distances,
-            self.rjk,
-            self.cos,
-            self.za,
-            self.zb,
-            self.f_entry,
-            self.df_entry,
-            self.f_jk,
-            self.df_jk,
+            self.block.vectors,
+            self.z,
+            self.u,
+            self.du,
+            self.reach,
+            self.kind,
+            self.alpha,
             t.column,
             t.group,
             t.pair,
             t.norm,
             t.eta,
             t.rs,
-            t.rc_index,
+            t.rcs[t.rc_index],
             t.narrow,
             t.weight_kind,
             t.z1,
@@ -144,7 +138,7 @@ class CompiledAngular:
 
     def contract(self, dedg: np.ndarray, g: np.ndarray) -> None:
         """Add Σ_s dE/dG_s dG_s/dD_p of the angular functions to g (P, 3)."""
-        _contract(*self._arguments(), np.ascontiguousarray(dedg, dtype=float), self.block.vectors, g)
+        _contract(*self._arguments(), np.ascontiguousarray(dedg, dtype=float), g)
 
 
 @numba.njit(cache=True, inline='always')
@@ -172,41 +166,52 @@ def _weight(kind, z1, z2, za, zb):
     return 1.0
 
 
+@numba.njit(cache=True, inline='always')
+def _geometry(vectors, p, q):
+    """|D_k - D_j| and cos of the angle at the centre."""
+    dx = vectors[q, 0] - vectors[p, 0]
+    dy = vectors[q, 1] - vectors[p, 1]
+    dz = vectors[q, 2] - vectors[p, 2]
+    dot = vectors[p, 0] * vectors[q, 0] + vectors[p, 1] * vectors[q, 1] + vectors[p, 2] * vectors[q, 2]
+    return math.sqrt(dx * dx + dy * dy + dz * dz), dot
+
+
 @numba.njit(cache=True, parallel=True)
 def _values(
-    starts, a, b, r, rjk, cos, za, zb, f_entry, df_entry, f_jk, df_jk,
-    column, group, pair, norm, eta, rs, rc_index, narrow, weight_kind, z1, z2, lam, zeta, values,
+    starts, r, vectors, z, u, du, reach, kind, alpha,
+    column, group, pair, norm, eta, rs, rc, narrow, weight_kind, z1, z2, lam, zeta, values,
 ):  # fmt: skip
     n_groups, n_pairs = len(eta), len(lam)
     for c in numba.prange(len(starts) - 1):
         radial = np.empty(n_groups)
         angular = np.empty(n_pairs)
-        for t in range(starts[c], starts[c + 1]):
-            p, q = a[t], b[t]
-            rij, rik = r[p], r[q]
-            for g in range(n_groups):
-                w = _weight(weight_kind[g], z1[g], z2[g], za[t], zb[t])
-                k = rc_index[g]
-                fc = f_entry[k, p] * f_entry[k, q]
-                if w == 0.0 or fc == 0.0:
-                    radial[g] = 0.0
+        for p in range(starts[c], starts[c + 1]):
+            if r[p] >= reach:
+                continue
+            for q in range(p + 1, starts[c + 1]):
+                if r[q] >= reach:
                     continue
-                exponent = (rij - rs[g]) ** 2 + (rik - rs[g]) ** 2
-                if narrow[g]:
-                    fc *= f_jk[k, t]
-                    exponent += (rjk[t] - rs[g]) ** 2
-                radial[g] = w * fc * np.exp(-eta[g] * exponent)
-            for j in range(n_pairs):
-                base = 1.0 + lam[j] * cos[t]
-                angular[j] = _power(base, zeta[j]) if base > 0.0 else 0.0
-            for s in range(len(column)):
-                values[c, column[s]] += norm[s] * angular[pair[s]] * radial[group[s]]
+                rjk, dot = _geometry(vectors, p, q)
+                cosine = dot / (r[p] * r[q])
+                last_rc, fc = -1.0, 0.0  # the cutoff of r_jk, kept while the groups' rc repeats
+                for g in range(n_groups):
+                    value = u[g, p] * u[g, q] * _weight(weight_kind[g], z1[g], z2[g], z[p], z[q])
+                    if value != 0.0 and narrow[g]:
+                        if rc[g] != last_rc:
+                            last_rc, (fc, _) = rc[g], cutoff_scalar(rjk, rc[g], kind, alpha)
+                        value *= fc * math.exp(-eta[g] * (rjk - rs[g]) ** 2)
+                    radial[g] = value
+                for j in range(n_pairs):
+                    base = 1.0 + lam[j] * cosine
+                    angular[j] = _power(base, zeta[j]) if base > 0.0 else 0.0
+                for s in range(len(column)):
+                    values[c, column[s]] += norm[s] * angular[pair[s]] * radial[group[s]]
 
 
 @numba.njit(cache=True, parallel=True)
 def _contract(
-    starts, a, b, r, rjk, cos, za, zb, f_entry, df_entry, f_jk, df_jk,
-    column, group, pair, norm, eta, rs, rc_index, narrow, weight_kind, z1, z2, lam, zeta, dedg, vectors, out,
+    starts, r, vectors, z, u, du, reach, kind, alpha,
+    column, group, pair, norm, eta, rs, rc, narrow, weight_kind, z1, z2, lam, zeta, dedg, out,
 ):  # fmt: skip
     n_groups, n_pairs = len(eta), len(lam)
     for c in numba.prange(len(starts) - 1):
@@ -214,44 +219,54 @@ def _contract(
         slope = np.empty(n_pairs)
         angular_sum = np.empty(n_groups)
         slope_sum = np.empty(n_groups)
-        for t in range(starts[c], starts[c + 1]):
-            p, q = a[t], b[t]
-            rij, rik, cosine = r[p], r[q], cos[t]
-            for j in range(n_pairs):
-                base = 1.0 + lam[j] * cosine
-                if base > 0.0:
-                    power = _power(base, zeta[j] - 1.0)
-                    angular[j], slope[j] = power * base, power * zeta[j] * lam[j]
-                else:
-                    angular[j], slope[j] = 0.0, 0.0
-            angular_sum[:] = 0.0
-            slope_sum[:] = 0.0
-            for s in range(len(column)):
-                weighted = dedg[c, column[s]] * norm[s]
-                angular_sum[group[s]] += weighted * angular[pair[s]]
-                slope_sum[group[s]] += weighted * slope[pair[s]]
-            a_ij = a_ik = a_jk = a_cos = 0.0
-            for g in range(n_groups):
-                w = _weight(weight_kind[g], z1[g], z2[g], za[t], zb[t])
-                k = rc_index[g]
-                f_ij, f_ik = f_entry[k, p], f_entry[k, q]
-                if w == 0.0 or f_ij * f_ik == 0.0:
+        for p in range(starts[c], starts[c + 1]):
+            if r[p] >= reach:
+                continue
+            for q in range(p + 1, starts[c + 1]):
+                if r[q] >= reach:
                     continue
-                exponent = (rij - rs[g]) ** 2 + (rik - rs[g]) ** 2
-                f_c, d_c = 1.0, 0.0
-                if narrow[g]:
-                    f_c, d_c = f_jk[k, t], df_jk[k, t]
-                    exponent += (rjk[t] - rs[g]) ** 2
-                e = w * np.exp(-eta[g] * exponent)
-                value = e * f_ij * f_ik * f_c
-                a_ij += angular_sum[g] * e * (df_entry[k, p] - 2.0 * eta[g] * (rij - rs[g]) * f_ij) * f_ik * f_c / rij
-                a_ik += angular_sum[g] * e * f_ij * (df_entry[k, q] - 2.0 * eta[g] * (rik - rs[g]) * f_ik) * f_c / rik
-                if narrow[g]:
-                    a_jk += angular_sum[g] * e * f_ij * f_ik * (d_c - 2.0 * eta[g] * (rjk[t] - rs[g]) * f_c) / rjk[t]
-                a_cos += slope_sum[g] * value / (rij * rik)
-            pa = a_ij - a_cos * cosine * rik / rij + a_jk
-            pb = a_ik - a_cos * cosine * rij / rik + a_jk
-            cross = a_cos - a_jk
-            for x in range(3):
-                out[p, x] += pa * vectors[p, x] + cross * vectors[q, x]
-                out[q, x] += cross * vectors[p, x] + pb * vectors[q, x]
+                rij, rik = r[p], r[q]
+                rjk, dot = _geometry(vectors, p, q)
+                cosine = dot / (rij * rik)
+                for j in range(n_pairs):
+                    base = 1.0 + lam[j] * cosine
+                    if base > 0.0:
+                        power = _power(base, zeta[j] - 1.0)
+                        angular[j], slope[j] = power * base, power * zeta[j] * lam[j]
+                    else:
+                        angular[j], slope[j] = 0.0, 0.0
+                angular_sum[:] = 0.0
+                slope_sum[:] = 0.0
+                for s in range(len(column)):
+                    weighted = dedg[c, column[s]] * norm[s]
+                    angular_sum[group[s]] += weighted * angular[pair[s]]
+                    slope_sum[group[s]] += weighted * slope[pair[s]]
+                a_ij = a_ik = a_jk = a_cos = 0.0
+                last_rc, fc, dfc = -1.0, 0.0, 0.0  # the cutoff of r_jk, kept while the groups' rc repeats
+                for g in range(n_groups):
+                    w = _weight(weight_kind[g], z1[g], z2[g], z[p], z[q])
+                    if w == 0.0 or u[g, p] * u[g, q] == 0.0:
+                        continue
+                    f_jk, d_jk = 1.0, 0.0
+                    if narrow[g]:
+                        if rc[g] != last_rc:
+                            last_rc, (fc, dfc) = rc[g], cutoff_scalar(rjk, rc[g], kind, alpha)
+                        gauss = w * math.exp(-eta[g] * (rjk - rs[g]) ** 2)
+                        f_jk, d_jk = gauss * fc, gauss * (dfc - 2.0 * eta[g] * (rjk - rs[g]) * fc)
+                    else:
+                        f_jk = w
+                    a_ij += angular_sum[g] * du[g, p] * u[g, q] * f_jk
+                    a_ik += angular_sum[g] * u[g, p] * du[g, q] * f_jk
+                    a_jk += angular_sum[g] * u[g, p] * u[g, q] * d_jk
+                    a_cos += slope_sum[g] * u[g, p] * u[g, q] * f_jk
+                a_ij /= rij
+                a_ik /= rik
+                a_cos /= rij * rik
+                if rjk > 0.0:
+                    a_jk /= rjk
+                pa = a_ij - a_cos * cosine * rik / rij + a_jk
+                pb = a_ik - a_cos * cosine * rij / rik + a_jk
+                cross = a_cos - a_jk
+                for x in range(3):
+                    out[p, x] += pa * vectors[p, x] + cross * vectors[q, x]
+                    out[q, x] += cross * vectors[p, x] + pb * vectors[q, x]

@@ -139,15 +139,14 @@ def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup, 
                 block.derivatives[:, s, :] = slope[:, None] * block.vectors
     angular = [(s, sf) for s, sf in enumerate(functions) if sf.angular]
     terms = None
-    if angular:
+    if angular and mode is True:  # training: the per-function tensor, numpy
         a, b = _triplets(block.centre, distances < max(sf.rc for _, sf in angular))
-        if mode is True:  # training: the per-function tensor, numpy
-            terms = _AngularTerms(block, distances, neighbour_z, angular, cut, a, b)
-            terms.add_values()
-            terms.fill_derivatives()
-        else:  # one evaluation: compiled values and contraction
-            terms = CompiledAngular(block, distances, neighbour_z, angular, a, b, setup.cutoff_type, setup.cutoff_alpha)
-            terms.add_values()
+        terms = _AngularTerms(block, distances, neighbour_z, angular, cut, a, b)
+        terms.add_values()
+        terms.fill_derivatives()
+    elif angular:  # one evaluation: compiled values and contraction
+        terms = CompiledAngular(block, distances, neighbour_z, angular, setup.cutoff_type, setup.cutoff_alpha)
+        terms.add_values()
     if mode == 'contract':
 
         def contract(dedg: np.ndarray) -> np.ndarray:
