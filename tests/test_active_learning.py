@@ -93,6 +93,34 @@ def test_bad_requests_are_refused_before_anything_runs(count_nodes, change, mess
     assert count_nodes() == before
 
 
+def test_exploration_runs_keep_the_periodicity_of_their_start():
+    """A molecule explored and chosen stays a molecule (frames were once rebuilt periodic, so a
+    cluster would have been labelled as a crystal); a crystal stays periodic."""
+    from ase import Atoms
+
+    from aiida_mlpgen.calculations.functions.active_learning import select_frames, trajectory_of
+    from aiida_mlpgen.engines.active.explore import Frame as ExplorationFrame
+
+    cluster = Atoms('Cu4', positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]], cell=[12, 12, 12], pbc=False)
+    crystal = bulk('Cu', 'fcc', 3.61, cubic=True)
+    runs = {}
+    for name, atoms in (('cluster', cluster), ('crystal', crystal)):
+        found = []
+        for step in range(3):
+            moved = atoms.copy()
+            moved.rattle(0.05, seed=step)
+            found.append(ExplorationFrame(moved, 0, 900.0, 10 * step, -3.0, np.full(len(atoms), 5.0 + step)))
+        runs[name] = trajectory_of(found, name, 900.0).store()
+    assert runs['cluster'].base.attributes.get('pbc') == [False, False, False]
+    settings = {'threshold': 1.0, 'max_count': 6, 'elements': ['Cu'], 'cutoff': 4.0}
+    chosen = select_frames(orm.Dict(settings), **runs)
+    table = chosen['selection'].get_dict()['chosen']
+    assert {row['run'] for row in table} == {'cluster', 'crystal'}
+    for row in table:
+        expected = (False,) * 3 if row['run'] == 'cluster' else (True,) * 3
+        assert chosen[row['name']].pbc == expected, row
+
+
 def test_a_labeller_without_the_elements_or_calculator_is_refused(count_nodes):
     builder = builder_for(cu_cells(3), calculator='ase.calculators.nope:EMT')
     before = count_nodes()

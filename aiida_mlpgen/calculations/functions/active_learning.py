@@ -58,21 +58,28 @@ def explore_with_potential(
     for frame in frames:
         runs.setdefault((frame.start, frame.temperature), []).append(frame)
     for (index, temperature), found in sorted(runs.items()):
-        trajectory = orm.TrajectoryData()
-        trajectory.set_trajectory(
-            symbols=found[0].atoms.get_chemical_symbols(),
-            positions=np.array([f.atoms.positions for f in found]),
-            stepids=np.array([f.step for f in found]),
-            cells=np.array([f.atoms.cell[:] for f in found]),
-        )
-        trajectory.set_array('uncertainty', np.array([f.uncertainty for f in found]))
-        trajectory.set_array('energy_per_atom', np.array([f.energy_per_atom for f in found]))
-        trajectory.base.attributes.set(STATUSES, [f.status for f in found])
-        trajectory.base.attributes.set('start', names[index])
-        trajectory.base.attributes.set('temperature', float(temperature))
-        out[run_label(index, temperature)] = trajectory
+        out[run_label(index, temperature)] = trajectory_of(found, names[index], temperature)
     out['summary'] = orm.Dict({'frames': len(frames), 'blown_up': problems, 'uncertainty': potential.UNCERTAINTY})
     return out
+
+
+def trajectory_of(found: list, start: str, temperature: float) -> orm.TrajectoryData:
+    """One exploration run (frames of one start and temperature) as an unstored TrajectoryData;
+    the start's periodicity is kept (attribute ``pbc``), so molecular frames stay molecular."""
+    trajectory = orm.TrajectoryData()
+    trajectory.set_trajectory(
+        symbols=found[0].atoms.get_chemical_symbols(),
+        positions=np.array([f.atoms.positions for f in found]),
+        stepids=np.array([f.step for f in found]),
+        cells=np.array([f.atoms.cell[:] for f in found]),
+    )
+    trajectory.set_array('uncertainty', np.array([f.uncertainty for f in found]))
+    trajectory.set_array('energy_per_atom', np.array([f.energy_per_atom for f in found]))
+    trajectory.base.attributes.set(STATUSES, [f.status for f in found])
+    trajectory.base.attributes.set('start', start)
+    trajectory.base.attributes.set('temperature', float(temperature))
+    trajectory.base.attributes.set('pbc', [bool(x) for x in found[0].atoms.pbc])
+    return trajectory
 
 
 def frames_of(label: str, trajectory: orm.TrajectoryData) -> list:
@@ -85,9 +92,10 @@ def frames_of(label: str, trajectory: orm.TrajectoryData) -> list:
     positions, cells, steps = trajectory.get_positions(), trajectory.get_cells(), trajectory.get_stepids()
     symbols = trajectory.symbols
     temperature = trajectory.base.attributes.get('temperature')
+    pbc = trajectory.base.attributes.get('pbc', [True, True, True])  # runs stored before it was kept
     out = []
     for k in range(len(steps)):
-        atoms = Atoms(symbols=symbols, positions=positions[k], cell=cells[k], pbc=True)
+        atoms = Atoms(symbols=symbols, positions=positions[k], cell=cells[k], pbc=pbc)
         frame = exploration.Frame(atoms, 0, temperature, int(steps[k]), float(energies[k]), uncertainty[k], statuses[k])
         frame.run = label
         out.append(frame)
