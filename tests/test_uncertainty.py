@@ -70,6 +70,28 @@ def test_snap_grades_are_low_on_its_training_set_and_high_far_from_it(mo8):
         potential.get_ase_calculator(uncertainty=True)
 
 
+def test_snap_grades_of_a_one_cell_training_set_call_a_rattle_unknown():
+    """A set of one perfect 2-atom bcc cell spans one descriptor direction; the cell itself is
+    graded 1, and a 0.1 Å rattle or a 3 % compression far above 1 (the residual off the span
+    was measured against the rows' whole size once, and the rattle graded 0.99: "known")."""
+    from aiida_mlpgen.data.potentials import SnapPotentialData
+    from aiida_mlpgen.data.training_set.frames import Frame
+
+    potential = SnapPotentialData.from_files(
+        OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapcoeff', OUTPUTS / 'fitsnap_mo8' / 'mlpgen_pot.snapparam'
+    ).store()
+    cell = bulk('Mo', 'bcc', 3.16, cubic=True)
+    one = TrainingSetData([Frame.from_atoms(cell, energy=-21.8, forces=np.zeros((2, 3)), group='bcc')]).store()
+    calculator = potential.get_ase_calculator(uncertainty=True, training_set=one)
+    rattled, squeezed = cell.copy(), cell.copy()
+    rattled.rattle(0.1, seed=1)
+    squeezed.set_cell(cell.cell * 0.97, scale_atoms=True)
+    grades = [_max_uncertainty(atoms, calculator) for atoms in (cell, rattled, squeezed)]
+    print('one-cell SNAP grades: itself, rattled 0.1 A, compressed 3 %', np.round(grades, 2))
+    assert grades[0] == pytest.approx(1.0, abs=0.011)
+    assert min(grades[1:]) > 5.0, grades
+
+
 def _max_uncertainty(atoms, calculator):
     atoms = atoms.copy()
     atoms.calc = calculator

@@ -7,7 +7,11 @@ A new atom's row ``b`` is written in the basis of the active rows, ``c = b A⁻�
 is ``max |c_j|``: at most 1 (up to the iteration's tolerance) for every training atom —
 interpolation — and above 1 when the atom lies outside what the training set spans.
 Directions the training set never varies along (rank deficit) are dropped first: a row's
-size along them is added to the grade, relative to the smallest kept direction.
+size along them is added to the grade, relative to the smallest kept direction or to a
+thousandth of the rows' size, whichever is smaller. (A set with fewer distinct environments
+than descriptors — one small crystal — spans few directions; measured against its smallest
+kept direction alone, which is then the rows' whole size, a 0.3 Å rattle of a 2-atom bcc cell
+graded 0.99 against that cell: "known".)
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import numpy as np
 
 #: relative singular value below which a direction of the training rows counts as absent
 RANK_TOLERANCE = 1e-7
+#: a row's size off the training rows' span that adds 1 to its grade, relative to their RMS size (at most)
+RESIDUAL_UNIT = 1e-3
 
 
 def maxvol(rows: np.ndarray, tolerance: float = 1.01, max_iterations: int = 500) -> np.ndarray:
@@ -51,7 +57,7 @@ class ActiveSet:
 
     basis: np.ndarray  # r × k: descriptor space -> the k directions kept
     inverse: np.ndarray  # k × k: inverse of the active rows (projected)
-    scale: float  # the smallest kept singular value per training row, for the residual
+    scale: float  # the size off the span that adds 1 to a grade (see the module text)
 
     @classmethod
     def from_rows(cls, rows: np.ndarray) -> ActiveSet:
@@ -67,7 +73,9 @@ class ActiveSet:
         basis = vt[kept].T
         projected = rows @ basis
         active = maxvol(projected)
-        return cls(basis, np.linalg.inv(projected[active]), float(values[kept][-1] / np.sqrt(len(rows))))
+        rms = float(np.sqrt((rows**2).sum(axis=1).mean()))
+        scale = min(float(values[kept][-1] / np.sqrt(len(rows))), RESIDUAL_UNIT * rms)
+        return cls(basis, np.linalg.inv(projected[active]), scale)
 
     def grades(self, rows: np.ndarray) -> np.ndarray:
         """The grade of each row (≤ ~1 inside the training set, > 1 outside)."""
