@@ -95,7 +95,8 @@ def test_bad_requests_are_refused_before_anything_runs(count_nodes, change, mess
 
 def test_exploration_runs_keep_the_periodicity_of_their_start():
     """A molecule explored and chosen stays a molecule (frames were once rebuilt periodic, so a
-    cluster would have been labelled as a crystal); a crystal stays periodic."""
+    cluster would have been labelled as a crystal); a crystal stays periodic. A selection with
+    nothing to choose stores only its table."""
     from ase import Atoms
 
     from aiida_mlpgen.calculations.functions.active_learning import select_frames, trajectory_of
@@ -119,6 +120,11 @@ def test_exploration_runs_keep_the_periodicity_of_their_start():
     for row in table:
         expected = (False,) * 3 if row['run'] == 'cluster' else (True,) * 3
         assert chosen[row['name']].pbc == expected, row
+    # a loop that stops after this round (sure enough, or its last round) stores no frame to label
+    for stop in ({'stop_fraction': 1.0}, {'max_count': 0}):
+        measured = select_frames(orm.Dict({**settings, **stop}), **runs)
+        assert set(measured) == {'selection'}
+        assert measured['selection']['uncertain_fraction'] == 1.0 and measured['selection']['chosen'] == []
 
 
 def test_a_labeller_without_the_elements_or_calculator_is_refused(count_nodes):

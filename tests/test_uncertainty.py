@@ -258,8 +258,11 @@ def test_selection_takes_uncertain_frames_and_spreads_them_out():
     assert selection.select(copies, 1.0, 3, ['Cu'], 4.5)[0] == [4]
     with pytest.raises(ValueError, match='threshold must be >= 0'):
         selection.select(frames, -1.0, 3, ['Cu'], 4.5)
-    with pytest.raises(ValueError, match='must be >= 1'):
-        selection.select(frames, 1.0, 0, ['Cu'], 4.5)
+    # none asked for (the loop's last round, or its budget spent): the fraction only
+    assert selection.select(frames, 1.0, 0, ['Cu'], 4.5) == ([], pytest.approx(4 / 6))
+    assert selection.select_at_random(frames, 1.0, 0, 0) == ([], pytest.approx(4 / 6))
+    with pytest.raises(ValueError, match='must be >= 0'):
+        selection.select(frames, 1.0, -1, ['Cu'], 4.5)
 
 
 @pytest.mark.parametrize(

@@ -298,7 +298,10 @@ class ActiveLearningWorkChain(ShowsProgress, WorkChain):
         potential = self.ctx.potential
         per_round = self.inputs.per_round.value
         if 'label_budget' in self.inputs:
-            per_round = max(1, min(per_round, self.inputs.label_budget.value - self.ctx.labelled))
+            per_round = max(0, min(per_round, self.inputs.label_budget.value - self.ctx.labelled))
+        if self.ctx.round >= self.inputs.max_rounds.value:
+            per_round = 0  # the last round measures its potential; nothing chosen is left unlabelled
+        uncertainty = self.inputs.strategy.value == 'uncertainty'
         settings = orm.Dict(
             {
                 'threshold': self.ctx.threshold,
@@ -307,6 +310,7 @@ class ActiveLearningWorkChain(ShowsProgress, WorkChain):
                 'cutoff': float(potential.cutoff),
                 'strategy': self.inputs.strategy.value,
                 'seed': self.inputs.seed.value + 100 * self.ctx.round,
+                'stop_fraction': self.inputs.target_fraction.value if uncertainty else None,
             }
         )
         chosen = select_frames(settings, **self.ctx.runs, metadata={'call_link_label': f'select_round{self.ctx.round}'})

@@ -106,15 +106,20 @@ def frames_of(label: str, trajectory: orm.TrajectoryData) -> list:
 def select_frames(settings: orm.Dict, **runs) -> dict:
     """The frames to label: above ``threshold``, at most ``max_count``, spread out
     (:mod:`aiida_mlpgen.engines.active.selection`; ``strategy`` "random": drawn at random, the
-    baseline); ``selection`` tabulates every choice and the fraction of frames above the threshold."""
+    baseline); ``selection`` tabulates every choice and the fraction of frames above the threshold.
+    Nothing is chosen (only measured) when ``max_count`` is 0 or, with ``stop_fraction`` given
+    and the uncertainty strategy, when the fraction above the threshold is at most that: frames
+    that nobody will label are not stored."""
     s = settings.get_dict()
     frames = [frame for label in sorted(runs) for frame in frames_of(label, runs[label])]
+    threshold, count = float(s['threshold']), int(s['max_count'])
     if s.get('strategy', 'uncertainty') == 'random':  # the baseline the loop is measured against
-        chosen, fraction = choosing.select_at_random(frames, float(s['threshold']), int(s['max_count']), s['seed'])
+        chosen, fraction = choosing.select_at_random(frames, threshold, count, s['seed'])
     else:
-        chosen, fraction = choosing.select(
-            frames, float(s['threshold']), int(s['max_count']), s['elements'], float(s['cutoff'])
-        )
+        _, fraction = choosing.select(frames, threshold, 0, s['elements'], float(s['cutoff']))
+        if s.get('stop_fraction') is not None and fraction <= float(s['stop_fraction']):
+            count = 0
+        chosen, fraction = choosing.select(frames, threshold, count, s['elements'], float(s['cutoff']))
     out = {}
     table = []
     for rank, index in enumerate(chosen):

@@ -44,18 +44,23 @@ def farthest_points(vectors: np.ndarray, count: int, first: int = 0, chosen=()) 
     return chosen
 
 
+def _check_count(max_count: int) -> None:
+    if max_count < 0:
+        raise ValueError(f'at most how many frames per round: must be >= 0, got {max_count}')
+
+
 def select(frames, threshold: float, max_count: int, elements, cutoff: float) -> tuple[list[int], float]:
-    """Indices of the frames to label and the fraction of frames above ``threshold``."""
+    """Indices of the frames to label and the fraction of frames above ``threshold``
+    (``max_count`` 0: the fraction only, nothing chosen)."""
     if threshold < 0:
         raise ValueError(f'the uncertainty threshold must be >= 0, got {threshold}')
-    if max_count < 1:
-        raise ValueError(f'at most how many frames per round: must be >= 1, got {max_count}')
+    _check_count(max_count)
     if not frames:
         return [], 0.0
     values = np.array([f.max_uncertainty for f in frames])
     above = np.flatnonzero(values > threshold)
     fraction = len(above) / len(frames)
-    if len(above) == 0:
+    if len(above) == 0 or max_count == 0:
         return [], fraction
     blown = [int(i) for i in above if math.isinf(values[i])][:max_count]
     if len(blown) >= max_count:
@@ -99,12 +104,13 @@ def representatives(vectors: np.ndarray, values: np.ndarray, count: int, iterati
 def select_at_random(frames, threshold: float, max_count: int, seed: int) -> tuple[list[int], float]:
     """The baseline: ``max_count`` frames drawn at random (uncertainty ignored), and the
     fraction of frames above ``threshold`` as :func:`select` reports it."""
-    if max_count < 1:
-        raise ValueError(f'at most how many frames per round: must be >= 1, got {max_count}')
+    _check_count(max_count)
     if not frames:
         return [], 0.0
     values = np.array([f.max_uncertainty for f in frames])
     fraction = float(np.mean(values > threshold))
+    if max_count == 0:
+        return [], fraction
     sane = [i for i, f in enumerate(frames) if f.status == 'ok']
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(sane), size=min(max_count, len(sane)), replace=False)
