@@ -140,8 +140,7 @@ def _fill(block: ElementBlock, distances, neighbour_z, functions, setup: Setup, 
     angular = [(s, sf) for s, sf in enumerate(functions) if sf.angular]
     terms = None
     if angular and mode is True:  # training: the per-function tensor, numpy
-        a, b = _triplets(block.centre, distances < max(sf.rc for _, sf in angular))
-        terms = _AngularTerms(block, distances, neighbour_z, angular, cut, a, b)
+        terms = _AngularTerms(block, distances, neighbour_z, angular, cut)
         terms.add_values()
         terms.fill_derivatives()
     elif angular:  # one evaluation: compiled values and contraction
@@ -186,8 +185,9 @@ class _AngularTerms:
     by functions with equal (eta, rs, rc), angular powers by equal (lambda, zeta).
     """
 
-    def __init__(self, block, distances, neighbour_z, angular, cut, a, b):
+    def __init__(self, block, distances, neighbour_z, angular, cut):
         self.block, self.angular, self.n_entries = block, angular, len(distances)
+        a, b = _triplets(block.centre, distances < max(sf.rc for _, sf in angular))
         self.a, self.b = a, b
         self.va, self.vb = block.vectors[a], block.vectors[b]
         rij, rik = distances[a], distances[b]
