@@ -151,8 +151,30 @@ def fit(training, settings: dict, fraction: float):
     return results['potential'], wall, trials
 
 
+def settings_table(quick: bool, folds=None, protocols=None) -> dict:
+    """The settings of each type: QUICK or FULL, with the k-fold objective and other protocols applied."""
+    table = QUICK if quick else FULL
+    if folds:
+        table = {
+            k: {**v, 'optimize': {**v['optimize'], 'folds': folds}} if v.get('optimize') else v
+            for k, v in table.items()
+        }
+    if protocols:
+        table = {k: {**v, 'protocol': protocols.get(k, v['protocol'])} for k, v in table.items()}
+    return table
+
+
 def run(
-    elements, types, quick, data_dir: Path, references: Path, out: Path, limit, fraction: float = 0.1, folds=None
+    elements,
+    types,
+    quick,
+    data_dir: Path,
+    references: Path,
+    out: Path,
+    limit,
+    fraction: float = 0.1,
+    folds=None,
+    protocols=None,
 ) -> list[dict]:
     from aiida import orm
 
@@ -161,12 +183,7 @@ def run(
     from aiida_mlpgen.embedded import setup
 
     setup()
-    table = QUICK if quick else FULL
-    if folds:
-        table = {
-            k: {**v, 'optimize': {**v['optimize'], 'folds': folds}} if v.get('optimize') else v
-            for k, v in table.items()
-        }
+    table = settings_table(quick, folds, protocols)
     rows = []
     for element in elements:
         data = subsample(TrainingSetData.from_file(data_dir / element / 'training.json'), limit).store()
@@ -215,7 +232,7 @@ def run(
                     }
                 )
                 print(_line(rows[-1]), flush=True)
-    write(rows, out, quick, folds)
+    write(rows, out, table, quick, folds)
     return rows
 
 
@@ -237,13 +254,12 @@ def _line(row: dict) -> str:
     )
 
 
-def write(rows: list[dict], out: Path, quick: bool, folds=None) -> None:
+def write(rows: list[dict], out: Path, settings: dict, quick: bool, folds=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / 'results.csv', 'w', newline='') as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    settings = QUICK if quick else FULL
     lines = [HEADER, *(_line(row) for row in rows), '', f'settings ({"quick" if quick else "full"}):']
     lines += [f'- {kind}: {settings[kind]}' for kind in TYPES]
     if folds:
@@ -315,7 +331,17 @@ def main(argv=None) -> None:
         help='elements run side by side, each in its own process and profile (2 with --quick, else 1); '
         "fit and evaluation times then include the other jobs' load",
     )
+    parser.add_argument(
+        '--protocol',
+        action='append',
+        default=[],
+        metavar='TYPE=NAME',
+        help='another protocol for a type, e.g. nnp=precise (repeatable; default moderate, fast with --quick)',
+    )
     args = parser.parse_args(argv)
+    protocols = dict(item.split('=', 1) for item in args.protocol if '=' in item)
+    if len(protocols) != len(args.protocol) or set(protocols) - set(TYPES):
+        parser.error(f'--protocol takes TYPE=NAME with TYPE one of {", ".join(TYPES)}')
     types = [t for t in args.types.split(',') if t]
     unknown = set(types) - set(TYPES)
     if unknown:
@@ -328,11 +354,22 @@ def main(argv=None) -> None:
     jobs = args.jobs if args.jobs is not None else (2 if args.quick else 1)
     if jobs > 1 and len(elements) > 1:
         rows = side_by_side(elements, argv if argv is not None else sys.argv[1:], out, jobs)
-        write(rows, out, args.quick, args.folds)
+        write(rows, out, settings_table(args.quick, args.folds, protocols), args.quick, args.folds)
         print(HEADER + '\n' + '\n'.join(_line(row) for row in rows))
     else:
         print(HEADER, flush=True)
-        run(elements, types, args.quick, args.data, args.references, out, limit, args.validation_fraction, args.folds)
+        run(
+            elements,
+            types,
+            args.quick,
+            args.data,
+            args.references,
+            out,
+            limit,
+            args.validation_fraction,
+            args.folds,
+            protocols,
+        )
     print(f'\nwall {time.perf_counter() - start:.0f} s; results in {out}')
 
 
