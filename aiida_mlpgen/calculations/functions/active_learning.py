@@ -65,20 +65,21 @@ def explore_with_potential(
 
 def trajectory_of(found: list, start: str, temperature: float) -> orm.TrajectoryData:
     """One exploration run (frames of one start and temperature) as an unstored TrajectoryData;
-    the start's periodicity is kept (attribute ``pbc``), so molecular frames stay molecular."""
+    the start's periodicity is kept (``pbc``, an attribute of every TrajectoryData), so molecular
+    frames stay molecular."""
     trajectory = orm.TrajectoryData()
     trajectory.set_trajectory(
         symbols=found[0].atoms.get_chemical_symbols(),
         positions=np.array([f.atoms.positions for f in found]),
         stepids=np.array([f.step for f in found]),
         cells=np.array([f.atoms.cell[:] for f in found]),
+        pbc=[bool(x) for x in found[0].atoms.pbc],
     )
     trajectory.set_array('uncertainty', np.array([f.uncertainty for f in found]))
     trajectory.set_array('energy_per_atom', np.array([f.energy_per_atom for f in found]))
     trajectory.base.attributes.set(STATUSES, [f.status for f in found])
     trajectory.base.attributes.set('start', start)
     trajectory.base.attributes.set('temperature', float(temperature))
-    trajectory.base.attributes.set('pbc', [bool(x) for x in found[0].atoms.pbc])
     return trajectory
 
 
