@@ -58,3 +58,25 @@ def test_element_case_restored_in_pair_coeff(tmp_path, monkeypatch):
     line = 'pair_coeff * * snap ref.snapcoeff ref.snapparam ta mo w'
     assert fitsnap_compat.restore_element_case(line) == 'pair_coeff * * snap ref.snapcoeff ref.snapparam Ta Mo w'
     assert fitsnap_compat.restore_element_case('pair_coeff 1 1 zbl 73 73') == 'pair_coeff 1 1 zbl 73 73'
+
+
+def test_linear_fits_do_not_import_the_network_packages():
+    """FitSNAP imports TensorFlow and PyTorch (when installed) at start for its network solvers;
+    the runner keeps them out of linear fits (they cost seconds per fit) and in network ones."""
+    import subprocess
+    import sys
+
+    script = (
+        'import sys\n'
+        'from aiida_mlpgen.common.fitsnap_runner import skip_network_packages\n'
+        'from aiida_mlpgen.common import fitsnap_compat\n'
+        'print(skip_network_packages({"SOLVER": {"solver": sys.argv[1]}}))\n'
+        'fitsnap_compat.apply()\n'
+        'from fitsnap3lib.fitsnap import FitSnap\n'
+        'print(sorted(n for n in ("tensorflow", "torch") if n in sys.modules))\n'
+    )
+    linear = subprocess.run([sys.executable, '-c', script, 'ridge'], capture_output=True, text=True, check=True)
+    assert linear.stdout.split('\n')[:2] == ["['tensorflow', 'torch', 'jax']", '[]'], linear.stderr[-2000:]
+    from aiida_mlpgen.common.fitsnap_runner import skip_network_packages
+
+    assert skip_network_packages({'SOLVER': {'solver': 'PYTORCH'}}) == []  # a network solver keeps them

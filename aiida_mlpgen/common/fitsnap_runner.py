@@ -8,7 +8,10 @@
 - ``[SOLVER] solver = ELASTIC`` with an ``[ELASTIC]`` section (``alpha``, ``l1_ratio``)
   solves FitSNAP's assembled, weighted linear system with scikit-learn's ElasticNet;
 - the ``.snapparam`` it writes is made acceptable to LAMMPS (``1``/``0`` for flags);
-- the weighted design matrix is checked (enough rows, full rank; :mod:`.design_check`).
+- the weighted design matrix is checked (enough rows, full rank; :mod:`.design_check`);
+- linear solves do not import TensorFlow and PyTorch: FitSNAP imports them, when installed,
+  for its network solvers only, and here (beside ACE's TensorFlow) that took 4 of the 8 s a
+  small fit's start costs.
 
 Run it under ``mpiexec -n N`` for N ranks. A cluster with a FitSNAP that matches its
 LAMMPS can run plain FitSNAP on the same input (except ELASTIC).
@@ -105,6 +108,36 @@ def _structure_index(config: str) -> int:
     return int(match.group(1))
 
 
+#: FitSNAP solvers that are linear least squares (the ones aiida-mlpgen writes, and ARD).
+LINEAR_SOLVERS = ('SVD', 'LASSO', 'RIDGE', 'ARD', 'ELASTIC')
+#: packages FitSNAP imports, when present, only for its network solvers
+NETWORK_PACKAGES = ('tensorflow', 'torch', 'jax')
+
+
+class _Unavailable:
+    """A meta-path finder for which ``names`` (and their submodules) are not installed."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split('.')[0] in self.names:
+            raise ModuleNotFoundError(f'No module named {fullname!r} (not needed by a linear FitSNAP fit)')
+        return None
+
+
+def skip_network_packages(settings: dict) -> list[str]:
+    """For a linear solver, make FitSNAP's optional imports of the network packages fail at once
+    (FitSNAP catches ModuleNotFoundError); the names skipped."""
+    solver = settings.get('SOLVER', {}).get('solver', 'SVD').strip().upper()
+    if solver not in LINEAR_SOLVERS:
+        return []
+    skipped = [name for name in NETWORK_PACKAGES if name not in sys.modules]
+    if skipped:
+        sys.meta_path.insert(0, _Unavailable(skipped))
+    return skipped
+
+
 def fitsnap_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (['--version'], ['-V']):
@@ -125,6 +158,7 @@ def fitsnap_main(argv: list[str] | None = None) -> int:
         elastic = (float(options.get('alpha', 1e-6)), float(options.get('l1_ratio', 0.5)))
         settings['SOLVER']['solver'] = 'RIDGE'
         settings['RIDGE'] = {'alpha': str(elastic[0])}
+    skip_network_packages(settings)
 
     from fitsnap3lib.fitsnap import FitSnap
     from mpi4py import MPI
