@@ -10,8 +10,8 @@
 - the ``.snapparam`` it writes is made acceptable to LAMMPS (``1``/``0`` for flags);
 - the weighted design matrix is checked (enough rows, full rank; :mod:`.design_check`);
 - linear solves do not import TensorFlow and PyTorch: FitSNAP imports them, when installed,
-  for its network solvers only, and here (beside ACE's TensorFlow) that took 4 of the 8 s a
-  small fit's start costs.
+  for its network solvers only; here (beside ACE's TensorFlow) that took a fit's start from
+  1.6 s to 7.7 s.
 
 Run it under ``mpiexec -n N`` for N ranks. A cluster with a FitSNAP that matches its
 LAMMPS can run plain FitSNAP on the same input (except ELASTIC).
